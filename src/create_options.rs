@@ -1,0 +1,203 @@
+//! The options of `session_create`: a JSON object, every key optional.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::session::{ClientDetails, SessionType};
+
+/// Longest accepted text for each descriptive field (user name, machine name, …).
+pub(crate) const MAX_DETAIL_BYTES: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateOptions {
+    pub kind: SessionType,
+    pub details: ClientDetails,
+    pub host_type_given: bool,
+    pub machine_name_given: bool,
+    pub persistent_id_given: bool,
+    /// Minutes, web and REST only.
+    pub idle_timeout: Option<i32>,
+}
+
+impl Default for CreateOptions {
+    /// A web guest.
+    fn default() -> CreateOptions {
+        CreateOptions {
+            kind: SessionType::Web,
+            details: ClientDetails::default(),
+            host_type_given: false,
+            machine_name_given: false,
+            persistent_id_given: false,
+            idle_timeout: None,
+        }
+    }
+}
+
+impl CreateOptions {
+    pub fn parse(text: &str) -> Result<CreateOptions> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::json(format!("creation options are not valid JSON: {e}")))?;
+        let Value::Object(fields) = value else {
+            return Err(Error::invalid("creation options must be a JSON object"));
+        };
+        let mut options = CreateOptions::default();
+        if let Some(kind) = fields.get("type") {
+            let Some(kind) = kind.as_str() else {
+                return Err(Error::invalid("\"type\" must be a string"));
+            };
+            options.kind = SessionType::parse(kind)?;
+        }
+        for (key, value) in &fields {
+            let d = &mut options.details;
+            match key.as_str() {
+                "type" => {}
+                "userName" => {
+                    if options.kind.is_web() {
+                        return Err(Error::invalid(format!(
+                            "\"userName\" cannot be given when creating a {} session: it is \"\" until set_privileges sets it",
+                            options.kind.name()
+                        )));
+                    }
+                    d.user_name = string_field(key, value)?;
+                }
+                "machineName" => {
+                    d.machine_name = string_field(key, value)?;
+                    options.machine_name_given = true;
+                }
+                "systemUserName" => d.system_user_name = string_field(key, value)?,
+                "IPAddress" => d.ip_address = string_field(key, value)?,
+                "hostType" => {
+                    let host = string_field(key, value)?;
+                    if !matches!(host.as_str(), "windows" | "mac" | "browser") {
+                        return Err(Error::invalid(format!(
+                            "\"hostType\": \"{}\" is not windows, mac or browser",
+                            crate::id::truncate_for_message(&host)
+                        )));
+                    }
+                    d.host_type = host;
+                    options.host_type_given = true;
+                }
+                "persistentID" => {
+                    d.persistent_id = string_field(key, value)?;
+                    options.persistent_id_given = true;
+                }
+                "idleTimeout" => {
+                    if !options.kind.is_web() {
+                        return Err(Error::not_supported(format!(
+                            "\"idleTimeout\": a {} session has no idle timeout",
+                            options.kind.name()
+                        )));
+                    }
+                    options.idle_timeout = Some(match value.as_i64() {
+                        Some(n) if (0..=i32::MAX as i64).contains(&n) => n as i32,
+                        _ if value.is_number() => {
+                            return Err(Error::invalid(format!(
+                                "\"idleTimeout\": {value} is out of range (0 to {} minutes)",
+                                i32::MAX
+                            )));
+                        }
+                        _ => {
+                            return Err(Error::invalid(
+                                "\"idleTimeout\" must be an integer (minutes)",
+                            ));
+                        }
+                    });
+                }
+                other => {
+                    return Err(Error::invalid(format!(
+                        "unknown creation option \"{}\"",
+                        crate::id::truncate_for_message(other)
+                    )));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+fn string_field(key: &str, value: &Value) -> Result<String> {
+    let Some(s) = value.as_str() else {
+        return Err(Error::invalid(format!("\"{key}\" must be a string")));
+    };
+    if s.len() > MAX_DETAIL_BYTES {
+        return Err(Error::limit(format!(
+            "\"{key}\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
+            s.len()
+        )));
+    }
+    Ok(s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn parses_a_remote_client() {
+        let o = CreateOptions::parse(
+            r#"{"type":"remote","userName":"Designer","machineName":"My Computer","systemUserName":"John Doe",
+                "IPAddress":"localhost","hostType":"mac","persistentID":"8FFDAE519F1F4DCDB81E8E8DB00AD101"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.kind, SessionType::Remote);
+        assert_eq!(o.details.user_name, "Designer");
+        assert_eq!(o.details.host_type, "mac");
+        assert!(o.persistent_id_given);
+    }
+
+    #[test]
+    fn each_error_names_its_key() {
+        for (text, kind, key) in [
+            (r#"{"type":"Web"}"#, ErrorKind::InvalidArgument, "type"),
+            (r#"{"type":1}"#, ErrorKind::InvalidArgument, "type"),
+            (r#"{"usrName":"x"}"#, ErrorKind::InvalidArgument, "usrName"),
+            (
+                r#"{"userName":"x"}"#,
+                ErrorKind::InvalidArgument,
+                "userName",
+            ),
+            (
+                r#"{"type":"remote","machineName":3}"#,
+                ErrorKind::InvalidArgument,
+                "machineName",
+            ),
+            (
+                r#"{"hostType":"linux"}"#,
+                ErrorKind::InvalidArgument,
+                "hostType",
+            ),
+            (
+                r#"{"idleTimeout":-5}"#,
+                ErrorKind::InvalidArgument,
+                "idleTimeout",
+            ),
+            (
+                r#"{"idleTimeout":"60"}"#,
+                ErrorKind::InvalidArgument,
+                "idleTimeout",
+            ),
+            (
+                r#"{"idleTimeout":1e12}"#,
+                ErrorKind::InvalidArgument,
+                "idleTimeout",
+            ),
+            (
+                r#"{"type":"remote","idleTimeout":60}"#,
+                ErrorKind::NotSupported,
+                "idleTimeout",
+            ),
+            (r#"[]"#, ErrorKind::InvalidArgument, "object"),
+            (r#"{"#, ErrorKind::InvalidJson, "JSON"),
+        ] {
+            let err = CreateOptions::parse(text).unwrap_err();
+            assert_eq!(err.kind, kind, "{text}");
+            assert!(err.message.contains(key), "{text}: {}", err.message);
+        }
+        let huge = format!(r#"{{"IPAddress":"{}"}}"#, "1".repeat(MAX_DETAIL_BYTES + 1));
+        assert_eq!(
+            CreateOptions::parse(&huge).unwrap_err().kind,
+            ErrorKind::LimitExceeded
+        );
+    }
+}

@@ -1,0 +1,113 @@
+//! Privileges and roles (4D's `roles.json`): set, clear, check, list; guests; user names.
+
+use std::ffi::c_char;
+
+use super::boundary::{call, optional_out, out, owned_string, session_id, text};
+use super::registry;
+use super::status::sessmgr_status;
+
+/// Replaces a web or rest session's privileges. `privileges` is comma-separated names
+/// ("WebAdmin, simple") or JSON: a string, an array of strings, or an object
+/// `{"privileges": text|array, "roles": text|array, "userName": text}`. Names are
+/// case-insensitive; names that the roles file does not declare are ignored, and `*ignored_json`
+/// (if `ignored_json` is not NULL) receives them as a JSON array, to be freed with
+/// `sessmgr_string_free`. Other session types: `SESSMGR_NOT_SUPPORTED` (4D returns False).
+///
+/// # Safety
+/// `id` and `privileges` are NULL or NUL-terminated strings; `ignored_json` is NULL or valid for
+/// writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_set_privileges(
+    id: *const c_char,
+    privileges: *const c_char,
+    ignored_json: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_set_privileges", || {
+        // SAFETY: as this function's contract.
+        let (id, privileges) = unsafe { (session_id(id)?, text(privileges, "privileges")?) };
+        let ignored = registry().set_privileges(id, privileges)?;
+        // SAFETY: as this function's contract.
+        if let Some(out) = unsafe { optional_out(ignored_json) } {
+            *out = owned_string(crate::json_text::string_array(
+                ignored.iter().map(String::as_str),
+            ))?;
+        }
+        Ok(())
+    })
+}
+
+/// Removes every privilege of a web or rest session: it becomes a guest. Other types:
+/// `SESSMGR_NOT_SUPPORTED`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_clear_privileges(id: *const c_char) -> sessmgr_status {
+    call("sessmgr_session_clear_privileges", || {
+        // SAFETY: as this function's contract.
+        registry().clear_privileges(unsafe { session_id(id) }?)
+    })
+}
+
+/// `*result` receives whether the session holds `privilege` (case-insensitive): for web and
+/// rest, whether it is among the privileges granted, those of the roles granted, and everything
+/// they include; for the other types, always true (as 4D).
+///
+/// # Safety
+/// `id` and `privilege` are NULL or NUL-terminated strings; `result` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_has_privilege(
+    id: *const c_char,
+    privilege: *const c_char,
+    result: *mut bool,
+) -> sessmgr_status {
+    call("sessmgr_session_has_privilege", || {
+        // SAFETY: as this function's contract.
+        let (id, privilege, result) = unsafe {
+            (
+                session_id(id)?,
+                text(privilege, "privilege")?,
+                out(result, "result")?,
+            )
+        };
+        *result = registry().has_privilege(id, privilege)?;
+        Ok(())
+    })
+}
+
+/// `*json` receives the session's privileges, expanded, as a JSON array in the roles file's
+/// order; `["WebAdmin"]` for remote, storedProcedure and standalone sessions (as 4D). Free it
+/// with `sessmgr_string_free`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_get_privileges(
+    id: *const c_char,
+    json: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_get_privileges", || {
+        // SAFETY: as this function's contract.
+        let (id, json) = unsafe { (session_id(id)?, out(json, "json")?) };
+        *json = owned_string(registry().privileges(id)?)?;
+        Ok(())
+    })
+}
+
+/// `*result` receives whether a web or rest session holds no privilege; always false for the
+/// other types (as 4D).
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `result` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_is_guest(
+    id: *const c_char,
+    result: *mut bool,
+) -> sessmgr_status {
+    call("sessmgr_session_is_guest", || {
+        // SAFETY: as this function's contract.
+        let (id, result) = unsafe { (session_id(id)?, out(result, "result")?) };
+        *result = registry().is_guest(id)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,207 @@
+//! Sessions: create, close, touch, info, state, identifier, user name, idle timeout.
+//!
+//! Every `id` parameter is a session ID as `sessmgr_session_create` gives it: 32 hex digits (any
+//! case) or the dashed UUID form. A malformed one is `SESSMGR_INVALID_ARGUMENT`; one that is not
+//! live (never created, closed, expired) is `SESSMGR_NOT_FOUND`.
+
+use std::ffi::c_char;
+
+use super::boundary::{call, optional_text, out, owned_string, session_id, text};
+use super::registry;
+use super::status::sessmgr_status;
+
+/// Creates a session. `options_json` is NULL (a web guest) or a JSON object with any of
+/// `type` ("web", "rest", "remote", "storedProcedure", "standalone"), `userName` (not for web
+/// and rest: `sessmgr_session_set_privileges` sets it), `machineName`, `systemUserName`,
+/// `IPAddress`, `hostType` ("windows", "mac", "browser"), `persistentID`, and `idleTimeout`
+/// (minutes; web and rest only). `*id` receives the new session's ID (32 uppercase hex digits);
+/// free it with `sessmgr_string_free`. Creating a storedProcedure or standalone session when
+/// one exists gives the existing one's ID.
+///
+/// # Safety
+/// `options_json` is NULL or a NUL-terminated string; `id` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_create(
+    options_json: *const c_char,
+    id: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_create", || {
+        // SAFETY: as this function's contract.
+        let options = unsafe { optional_text(options_json, "options_json") }?;
+        // SAFETY: as this function's contract.
+        let id = unsafe { out(id, "id") }?;
+        let created = registry().create(options)?;
+        *id = owned_string(created.to_string())?;
+        Ok(())
+    })
+}
+
+/// Closes a session: it is gone for every call at once.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_close(id: *const c_char) -> sessmgr_status {
+    call("sessmgr_session_close", || {
+        // SAFETY: as this function's contract.
+        registry().close(unsafe { session_id(id) }?)
+    })
+}
+
+/// Records activity on a session (a host calls it once per request): a web or rest session's
+/// idle timeout starts again.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_touch(id: *const c_char) -> sessmgr_status {
+    call("sessmgr_session_touch", || {
+        // SAFETY: as this function's contract.
+        registry().touch(unsafe { session_id(id) }?)
+    })
+}
+
+/// `*json` receives 4D's `Session info` object: `type`, `userName`, `machineName`,
+/// `systemUserName`, `IPAddress`, `hostType`, `creationDateTime`, `state`, `ID`,
+/// `persistentID`, in that order. Free it with `sessmgr_string_free`. Reading does not count as
+/// activity.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_info(
+    id: *const c_char,
+    json: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_info", || {
+        // SAFETY: as this function's contract.
+        let (id, json) = unsafe { (session_id(id)?, out(json, "json")?) };
+        *json = owned_string(registry().info(id)?)?;
+        Ok(())
+    })
+}
+
+/// Sets a session's state: "active", "postponed" or "sleeping".
+///
+/// # Safety
+/// `id` and `state` are NULL or NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_set_state(
+    id: *const c_char,
+    state: *const c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_set_state", || {
+        // SAFETY: as this function's contract.
+        let (id, state) = unsafe { (session_id(id)?, text(state, "state")?) };
+        registry().set_state(id, state)
+    })
+}
+
+/// FileMaker's Set Session Identifier: the identifier administrators see for this client. ""
+/// goes back to the default, the user name. Never changes the user name or privileges. A
+/// standalone session gives `SESSMGR_NOT_SUPPORTED`; more than `maxIdentifierBytes` bytes gives
+/// `SESSMGR_LIMIT_EXCEEDED`; either way nothing changes.
+///
+/// # Safety
+/// `id` and `identifier` are NULL or NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_set_identifier(
+    id: *const c_char,
+    identifier: *const c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_set_identifier", || {
+        // SAFETY: as this function's contract.
+        let (id, identifier) = unsafe { (session_id(id)?, text(identifier, "identifier")?) };
+        registry().set_identifier(id, identifier)
+    })
+}
+
+/// `*identifier` receives the identifier as set, "" until `sessmgr_session_set_identifier` has
+/// run (like FileMaker's `Get(SessionIdentifier)`). Free it with `sessmgr_string_free`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `identifier` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_get_identifier(
+    id: *const c_char,
+    identifier: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_get_identifier", || {
+        // SAFETY: as this function's contract.
+        let (id, identifier) = unsafe { (session_id(id)?, out(identifier, "identifier")?) };
+        *identifier = owned_string(registry().identifier(id)?)?;
+        Ok(())
+    })
+}
+
+/// `*user_name` receives the session's user name: for web and rest, "" until a
+/// `sessmgr_session_set_privileges` object carries `userName`; for the others, as created.
+/// Free it with `sessmgr_string_free`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `user_name` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_get_user_name(
+    id: *const c_char,
+    user_name: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_get_user_name", || {
+        // SAFETY: as this function's contract.
+        let (id, user_name) = unsafe { (session_id(id)?, out(user_name, "user_name")?) };
+        *user_name = owned_string(registry().user_name(id)?)?;
+        Ok(())
+    })
+}
+
+/// Sets a web or rest session's idle timeout in minutes (0 or more); a value under
+/// `minIdleTimeout` is raised to it, and the expiration date moves. Other types:
+/// `SESSMGR_NOT_SUPPORTED`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_set_idle_timeout(
+    id: *const c_char,
+    minutes: i32,
+) -> sessmgr_status {
+    call("sessmgr_session_set_idle_timeout", || {
+        // SAFETY: as this function's contract.
+        registry().set_idle_timeout(unsafe { session_id(id) }?, minutes)
+    })
+}
+
+/// `*minutes` receives a web or rest session's idle timeout. Other types: `SESSMGR_NOT_SUPPORTED`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `minutes` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_get_idle_timeout(
+    id: *const c_char,
+    minutes: *mut i32,
+) -> sessmgr_status {
+    call("sessmgr_session_get_idle_timeout", || {
+        // SAFETY: as this function's contract.
+        let (id, minutes) = unsafe { (session_id(id)?, out(minutes, "minutes")?) };
+        *minutes = registry().idle_timeout(id)?;
+        Ok(())
+    })
+}
+
+/// `*date` receives when a web or rest session expires if left idle (last activity + idle
+/// timeout), as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Free it with `sessmgr_string_free`. Other types:
+/// `SESSMGR_NOT_SUPPORTED`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `date` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_get_expiration_date(
+    id: *const c_char,
+    date: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_get_expiration_date", || {
+        // SAFETY: as this function's contract.
+        let (id, date) = unsafe { (session_id(id)?, out(date, "date")?) };
+        *date = owned_string(registry().expiration_date(id)?)?;
+        Ok(())
+    })
+}

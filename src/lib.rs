@@ -1,0 +1,30 @@
+//! sessmgr: one thread-safe registry of a host server's user sessions, the way 4D Server and
+//! FileMaker Server keep them, reached from C through the functions of [`ffi`].
+//!
+//! The core ([`Registry`] and what it is made of) is plain safe Rust; [`ffi`] is the thin C layer
+//! that owns the one global registry.
+
+mod clock;
+mod create_options;
+mod error;
+mod grant_request;
+mod host_name;
+mod id;
+mod json_text;
+mod names;
+mod registry;
+mod roles;
+mod session;
+mod session_map;
+mod settings;
+mod storage;
+mod sweeper;
+
+pub mod ffi;
+
+pub use clock::iso8601;
+pub use error::{Error, ErrorKind, Result};
+pub use id::SessionId;
+pub use registry::{Registry, UpdateOutcome};
+pub use session::{SessionState, SessionType};
+pub use settings::Settings;

@@ -1,0 +1,508 @@
+//! A loaded `roles.json`: privileges (with transitive `includes`) and roles, interned once, each
+//! expanded into a bitset so that checking a session's privilege is a bit test.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::names::NameIndex;
+
+/// The privilege every roles file declares, whether or not it names it.
+pub const WEB_ADMIN: &str = "WebAdmin";
+
+/// A set of privileges, as bits indexed by their position in a [`RolesTable`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrivilegeSet(Box<[u64]>);
+
+impl PrivilegeSet {
+    fn with_capacity(privileges: usize) -> PrivilegeSet {
+        PrivilegeSet(vec![0; privileges.div_ceil(64)].into_boxed_slice())
+    }
+
+    pub fn contains(&self, position: u32) -> bool {
+        let word = (position / 64) as usize;
+        self.0
+            .get(word)
+            .is_some_and(|w| w & (1u64 << (position % 64)) != 0)
+    }
+
+    fn insert(&mut self, position: u32) {
+        self.0[(position / 64) as usize] |= 1u64 << (position % 64);
+    }
+
+    fn union_with(&mut self, other: &PrivilegeSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a |= b;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    /// Positions of the privileges held, in ascending order.
+    pub fn positions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &word)| {
+            (0..64u32)
+                .filter(move |bit| word & (1u64 << bit) != 0)
+                .map(move |bit| i as u32 * 64 + bit)
+        })
+    }
+}
+
+/// What a session was granted, by name, as `set_privileges` accepted it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grant {
+    pub privileges: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+impl Grant {
+    pub fn is_empty(&self) -> bool {
+        self.privileges.is_empty() && self.roles.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RolesTable {
+    privileges: NameIndex,
+    /// For each privilege, itself and everything it includes, transitively.
+    closures: Vec<PrivilegeSet>,
+    roles: NameIndex,
+    /// For each role, the closure of its privileges.
+    role_sets: Vec<PrivilegeSet>,
+}
+
+impl Default for RolesTable {
+    fn default() -> RolesTable {
+        RolesTable::parse(&Value::Object(Map::new())).expect("the empty roles file is valid")
+    }
+}
+
+impl RolesTable {
+    pub fn from_json(text: &str) -> Result<RolesTable> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::json(format!("roles file is not valid JSON: {e}")))?;
+        RolesTable::parse(&value)
+    }
+
+    /// Validates a whole roles file; on any problem, one error that lists them all.
+    pub fn parse(value: &Value) -> Result<RolesTable> {
+        let mut problems: Vec<String> = Vec::new();
+        let Some(root) = value.as_object() else {
+            return Err(Error::invalid("roles file: the root must be a JSON object"));
+        };
+
+        let mut privileges = NameIndex::default();
+        privileges.insert(WEB_ADMIN).ok();
+        let mut includes: Vec<Vec<String>> = vec![Vec::new()];
+        let mut web_admin_declared = false;
+        for (i, entry) in entries(root, "privileges", &mut problems)
+            .iter()
+            .enumerate()
+        {
+            let at = format!("privileges[{i}]");
+            let Some(name) = entry_name(entry, "privilege", &at, &mut problems) else {
+                continue;
+            };
+            let listed = name_list(entry, "includes", &at, &mut problems);
+            match privileges.insert(name) {
+                Ok(_) => includes.push(listed),
+                Err(0) if !web_admin_declared => {
+                    web_admin_declared = true;
+                    includes[0] = listed;
+                }
+                Err(_) => problems.push(format!("{at}: privilege \"{name}\" is declared twice")),
+            }
+        }
+
+        let mut edges: Vec<Vec<u32>> = Vec::with_capacity(includes.len());
+        for (p, listed) in includes.iter().enumerate() {
+            let mut targets = Vec::new();
+            for included in listed {
+                match privileges.find(included) {
+                    Some(t) => targets.push(t),
+                    None => problems.push(format!(
+                        "privilege \"{}\" includes \"{included}\", which is not declared",
+                        privileges.name(p as u32)
+                    )),
+                }
+            }
+            edges.push(targets);
+        }
+        if let Some(cycle) = find_cycle(&edges) {
+            let path: Vec<&str> = cycle.iter().map(|&p| privileges.name(p)).collect();
+            problems.push(format!(
+                "privileges include each other in a cycle: {}",
+                path.join(" -> ")
+            ));
+        }
+
+        let mut roles = NameIndex::default();
+        let mut role_members: Vec<Vec<u32>> = Vec::new();
+        for (i, entry) in entries(root, "roles", &mut problems).iter().enumerate() {
+            let at = format!("roles[{i}]");
+            let Some(name) = entry_name(entry, "role", &at, &mut problems) else {
+                continue;
+            };
+            let mut members = Vec::new();
+            for privilege in name_list(entry, "privileges", &at, &mut problems) {
+                match privileges.find(&privilege) {
+                    Some(p) => members.push(p),
+                    None => problems.push(format!(
+                        "role \"{name}\" names privilege \"{privilege}\", which is not declared"
+                    )),
+                }
+            }
+            if roles.insert(name).is_err() {
+                problems.push(format!("{at}: role \"{name}\" is declared twice"));
+            }
+            role_members.push(members);
+        }
+
+        for key in ["forceLogin", "restrictedByDefault"] {
+            if root.get(key).is_some_and(|v| !v.is_boolean()) {
+                problems.push(format!("\"{key}\" must be true or false"));
+            }
+        }
+        if root.get("permissions").is_some_and(|v| !v.is_object()) {
+            problems.push("\"permissions\" must be an object".to_owned());
+        }
+
+        if !problems.is_empty() {
+            return Err(Error::invalid(format!(
+                "roles file has {} problem{}: {}",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                problems.join("; ")
+            )));
+        }
+
+        let count = privileges.len();
+        let mut closures: Vec<Option<PrivilegeSet>> = vec![None; count];
+        for p in 0..count {
+            closure_of(p as u32, &edges, &mut closures, count);
+        }
+        let closures: Vec<PrivilegeSet> = closures
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
+        let role_sets = role_members
+            .iter()
+            .map(|members| {
+                let mut set = PrivilegeSet::with_capacity(count);
+                for &p in members {
+                    set.union_with(&closures[p as usize]);
+                }
+                set
+            })
+            .collect();
+        Ok(RolesTable {
+            privileges,
+            closures,
+            roles,
+            role_sets,
+        })
+    }
+
+    pub fn privilege_position(&self, name: &str) -> Option<u32> {
+        self.privileges.find(name)
+    }
+
+    pub fn privilege_name(&self, position: u32) -> &str {
+        self.privileges.name(position)
+    }
+
+    pub fn is_privilege(&self, name: &str) -> bool {
+        self.privileges.find(name).is_some()
+    }
+
+    pub fn is_role(&self, name: &str) -> bool {
+        self.roles.find(name).is_some()
+    }
+
+    /// The privileges a grant amounts to under this file; names it no longer declares count
+    /// for nothing.
+    pub fn expand(&self, grant: &Grant) -> PrivilegeSet {
+        let mut set = PrivilegeSet::with_capacity(self.privileges.len());
+        for name in &grant.privileges {
+            if let Some(p) = self.privileges.find(name) {
+                set.union_with(&self.closures[p as usize]);
+            }
+        }
+        for name in &grant.roles {
+            if let Some(r) = self.roles.find(name) {
+                set.union_with(&self.role_sets[r as usize]);
+            }
+        }
+        set
+    }
+}
+
+fn entries<'a>(root: &'a Map<String, Value>, key: &str, problems: &mut Vec<String>) -> &'a [Value] {
+    match root.get(key) {
+        None => &[],
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            problems.push(format!("\"{key}\" must be an array"));
+            &[]
+        }
+    }
+}
+
+fn entry_name<'a>(
+    entry: &'a Value,
+    key: &str,
+    at: &str,
+    problems: &mut Vec<String>,
+) -> Option<&'a str> {
+    match entry.get(key) {
+        Some(Value::String(name)) if !name.trim().is_empty() => Some(name.as_str()),
+        Some(Value::String(_)) => {
+            problems.push(format!("{at}: \"{key}\" is empty"));
+            None
+        }
+        _ if !entry.is_object() => {
+            problems.push(format!("{at} must be an object"));
+            None
+        }
+        _ => {
+            problems.push(format!("{at}: \"{key}\" must be a string"));
+            None
+        }
+    }
+}
+
+fn name_list(entry: &Value, key: &str, at: &str, problems: &mut Vec<String>) -> Vec<String> {
+    match entry.get(key) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| match item.as_str() {
+                Some(s) => Some(s.to_owned()),
+                None => {
+                    problems.push(format!("{at}: \"{key}\" must hold only strings"));
+                    None
+                }
+            })
+            .collect(),
+        Some(_) => {
+            problems.push(format!("{at}: \"{key}\" must be an array of names"));
+            Vec::new()
+        }
+    }
+}
+
+/// A cycle in the include graph, as a path that starts and ends on the same privilege.
+fn find_cycle(edges: &[Vec<u32>]) -> Option<Vec<u32>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut marks = vec![Mark::New; edges.len()];
+    for start in 0..edges.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        // Iterative depth-first search: (node, next edge to follow).
+        let mut path: Vec<(u32, usize)> = vec![(start as u32, 0)];
+        marks[start] = Mark::OnPath;
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            if let Some(&target) = edges[node as usize].get(*next) {
+                *next += 1;
+                match marks[target as usize] {
+                    Mark::New => {
+                        marks[target as usize] = Mark::OnPath;
+                        path.push((target, 0));
+                    }
+                    Mark::OnPath => {
+                        let from = path.iter().position(|&(n, _)| n == target).unwrap_or(0);
+                        let mut cycle: Vec<u32> = path[from..].iter().map(|&(n, _)| n).collect();
+                        cycle.push(target);
+                        return Some(cycle);
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                marks[node as usize] = Mark::Done;
+                path.pop();
+            }
+        }
+    }
+    None
+}
+
+/// The transitive closure of one privilege, memoised; the graph is known to be acyclic.
+fn closure_of(p: u32, edges: &[Vec<u32>], memo: &mut [Option<PrivilegeSet>], count: usize) {
+    let mut stack: Vec<u32> = vec![p];
+    while let Some(&node) = stack.last() {
+        if memo[node as usize].is_some() {
+            stack.pop();
+            continue;
+        }
+        let pending: Vec<u32> = edges[node as usize]
+            .iter()
+            .copied()
+            .filter(|t| memo[*t as usize].is_none())
+            .collect();
+        if pending.is_empty() {
+            let mut set = PrivilegeSet::with_capacity(count);
+            set.insert(node);
+            for &t in &edges[node as usize] {
+                if let Some(included) = &memo[t as usize] {
+                    set.union_with(included);
+                }
+            }
+            memo[node as usize] = Some(set);
+            stack.pop();
+        } else {
+            stack.extend(pending);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = r#"{ "privileges": [ {"privilege": "simple", "includes": []},
+                  {"privilege": "medium", "includes": ["simple"]} ],
+  "roles":      [ {"role": "Medium", "privileges": ["medium"]} ],
+  "permissions": { "allowed": [ {"applyTo": "ds", "type": "datastore", "read": ["medium"]} ] },
+  "forceLogin": false, "restrictedByDefault": false }"#;
+
+    fn grant(privileges: &[&str], roles: &[&str]) -> Grant {
+        Grant {
+            privileges: privileges.iter().map(|s| s.to_string()).collect(),
+            roles: roles.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn names(table: &RolesTable, set: &PrivilegeSet) -> Vec<String> {
+        set.positions()
+            .map(|p| table.privilege_name(p).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn spec_example_expands_roles_and_includes() {
+        let table = RolesTable::from_json(SEED).unwrap();
+        let by_role = table.expand(&grant(&[], &["medium"]));
+        assert_eq!(names(&table, &by_role), ["simple", "medium"]);
+        let by_privilege = table.expand(&grant(&["SIMPLE"], &[]));
+        assert_eq!(names(&table, &by_privilege), ["simple"]);
+        assert!(table.expand(&grant(&[], &[])).is_empty());
+        assert!(table.is_privilege("webadmin"));
+        assert!(table.is_role("MEDIUM"));
+        assert!(!table.is_role("medium2"));
+    }
+
+    #[test]
+    fn includes_are_transitive() {
+        let table = RolesTable::from_json(
+            r#"{"privileges":[{"privilege":"a","includes":["b"]},{"privilege":"b","includes":["c"]},
+                {"privilege":"c"},{"privilege":"WebAdmin","includes":["a"]}]}"#,
+        )
+        .unwrap();
+        let set = table.expand(&grant(&["webadmin"], &[]));
+        assert_eq!(names(&table, &set), ["WebAdmin", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn empty_file_declares_web_admin_only() {
+        let table = RolesTable::default();
+        assert_eq!(table.privilege_position("WEBADMIN"), Some(0));
+        assert_eq!(table.privilege_name(0), WEB_ADMIN);
+        assert!(!table.is_privilege("simple"));
+    }
+
+    #[test]
+    fn cycle_is_an_error_not_a_hang() {
+        let err = RolesTable::from_json(
+            r#"{"privileges":[{"privilege":"a","includes":["b"]},{"privilege":"b","includes":["A"]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::InvalidArgument);
+        assert!(
+            err.message.contains("cycle: a -> b -> a"),
+            "{}",
+            err.message
+        );
+        let self_loop =
+            RolesTable::from_json(r#"{"privileges":[{"privilege":"a","includes":["a"]}]}"#)
+                .unwrap_err();
+        assert!(
+            self_loop.message.contains("a -> a"),
+            "{}",
+            self_loop.message
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let err = RolesTable::from_json(
+            r#"{"privileges":[{"privilege":"a","includes":["nope"]},{"privilege":"A"},{"includes":[]},7,
+                {"privilege":"b","includes":"a"}],
+                "roles":[{"role":"r","privileges":["ghost"]},{"role":"R"}],
+                "forceLogin":"yes"}"#,
+        )
+        .unwrap_err();
+        for expected in [
+            "includes \"nope\", which is not declared",
+            "privilege \"A\" is declared twice",
+            "privileges[2]: \"privilege\" must be a string",
+            "privileges[3] must be an object",
+            "privileges[4]: \"includes\" must be an array",
+            "names privilege \"ghost\"",
+            "role \"R\" is declared twice",
+            "\"forceLogin\" must be true or false",
+        ] {
+            assert!(
+                err.message.contains(expected),
+                "missing {expected:?} in {}",
+                err.message
+            );
+        }
+        assert!(
+            err.message.starts_with("roles file has 8 problems"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_tolerated_and_bad_json_is_invalid_json() {
+        RolesTable::from_json(r#"{"id":"x","privileges":[{"privilege":"a","id":3}],"extra":[1]}"#)
+            .unwrap();
+        assert_eq!(
+            RolesTable::from_json("{").unwrap_err().kind,
+            crate::error::ErrorKind::InvalidJson
+        );
+        assert_eq!(
+            RolesTable::from_json("[]").unwrap_err().kind,
+            crate::error::ErrorKind::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn more_than_64_privileges() {
+        let list: Vec<String> = (0..130)
+            .map(|i| {
+                if i == 0 {
+                    r#"{"privilege":"p0"}"#.to_owned()
+                } else {
+                    format!(r#"{{"privilege":"p{i}","includes":["p{}"]}}"#, i - 1)
+                }
+            })
+            .collect();
+        let table =
+            RolesTable::from_json(&format!(r#"{{"privileges":[{}]}}"#, list.join(","))).unwrap();
+        let set = table.expand(&grant(&["p129"], &[]));
+        assert_eq!(set.positions().count(), 130);
+        assert!(!set.contains(0), "WebAdmin is not included");
+        assert!(set.contains(130));
+        assert!(!set.contains(131));
+        assert!(!set.contains(100_000));
+    }
+}

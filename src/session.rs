@@ -1,0 +1,205 @@
+//! One session: what 4D's `Session` object and FileMaker's client connection hold.
+
+use std::sync::Arc;
+
+use crate::clock::Millis;
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::json_text::push_field;
+use crate::roles::{Grant, PrivilegeSet, RolesTable};
+use crate::storage::Storage;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionType {
+    Web,
+    Rest,
+    Remote,
+    StoredProcedure,
+    Standalone,
+}
+
+impl SessionType {
+    pub(crate) const ALL: [SessionType; 5] = [
+        SessionType::Web,
+        SessionType::Rest,
+        SessionType::Remote,
+        SessionType::StoredProcedure,
+        SessionType::Standalone,
+    ];
+
+    pub fn parse(text: &str) -> Result<SessionType> {
+        SessionType::ALL
+            .into_iter()
+            .find(|t| t.name() == text)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "\"type\": \"{}\" is not a session type (web, rest, remote, storedProcedure, standalone)",
+                    crate::id::truncate_for_message(text)
+                ))
+            })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionType::Web => "web",
+            SessionType::Rest => "rest",
+            SessionType::Remote => "remote",
+            SessionType::StoredProcedure => "storedProcedure",
+            SessionType::Standalone => "standalone",
+        }
+    }
+
+    /// Web and REST sessions carry privileges and expire when idle.
+    pub fn is_web(self) -> bool {
+        matches!(self, SessionType::Web | SessionType::Rest)
+    }
+
+    /// The types of which a host has at most one.
+    pub fn is_singleton(self) -> bool {
+        matches!(self, SessionType::StoredProcedure | SessionType::Standalone)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    Active,
+    Postponed,
+    Sleeping,
+}
+
+impl SessionState {
+    pub fn parse(text: &str) -> Result<SessionState> {
+        match text {
+            "active" => Ok(SessionState::Active),
+            "postponed" => Ok(SessionState::Postponed),
+            "sleeping" => Ok(SessionState::Sleeping),
+            _ => Err(Error::invalid(format!(
+                "\"{}\" is not a session state (active, postponed, sleeping)",
+                crate::id::truncate_for_message(text)
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionState::Active => "active",
+            SessionState::Postponed => "postponed",
+            SessionState::Sleeping => "sleeping",
+        }
+    }
+}
+
+/// The descriptive fields of `session_info`, as given at creation (or defaulted).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientDetails {
+    pub user_name: String,
+    pub machine_name: String,
+    pub system_user_name: String,
+    pub ip_address: String,
+    pub host_type: String,
+    pub persistent_id: String,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub id: SessionId,
+    pub kind: SessionType,
+    pub state: SessionState,
+    pub details: ClientDetails,
+    /// As set by `set_identifier`; "" means "the user name".
+    pub identifier: String,
+    pub created: Millis,
+    /// Minutes; meaningful for web and REST sessions only.
+    pub idle_timeout: i32,
+    pub last_activity: Millis,
+    pub grant: Grant,
+    /// The roles file `privileges` was expanded under; `None` while the grant is empty.
+    pub roles: Option<Arc<RolesTable>>,
+    pub privileges: PrivilegeSet,
+    pub storage: Storage,
+    /// Bumped by every storage write, so that an update callback can tell it raced one.
+    pub storage_version: u64,
+}
+
+impl Session {
+    /// When an idle web or REST session expires; `None` for the other types.
+    pub fn expires_at(&self) -> Option<Millis> {
+        self.kind.is_web().then(|| {
+            self.last_activity
+                .saturating_add(self.idle_timeout as i64 * 60_000)
+                .min(crate::clock::MAX_MILLIS)
+        })
+    }
+
+    /// The identifier administrators see: the one set, or else the user name.
+    pub fn effective_identifier(&self) -> &str {
+        if self.identifier.is_empty() {
+            &self.details.user_name
+        } else {
+            &self.identifier
+        }
+    }
+
+    pub fn has_privilege(&self, name: &str) -> bool {
+        if !self.kind.is_web() {
+            return true;
+        }
+        match &self.roles {
+            Some(table) => table
+                .privilege_position(name)
+                .is_some_and(|p| self.privileges.contains(p)),
+            None => false,
+        }
+    }
+
+    pub fn is_guest(&self) -> bool {
+        self.kind.is_web() && self.privileges.is_empty()
+    }
+
+    /// The expanded privileges as a JSON array, in the roles file's order.
+    pub fn privileges_json(&self) -> String {
+        if !self.kind.is_web() {
+            return crate::json_text::string_array([crate::roles::WEB_ADMIN]);
+        }
+        match &self.roles {
+            Some(table) => crate::json_text::string_array(
+                self.privileges.positions().map(|p| table.privilege_name(p)),
+            ),
+            None => "[]".to_owned(),
+        }
+    }
+
+    /// Re-expands the grant under `table` (or forgets the table when nothing is granted).
+    pub fn expand_under(&mut self, table: &Arc<RolesTable>) {
+        if self.grant.is_empty() {
+            self.roles = None;
+            self.privileges = PrivilegeSet::default();
+        } else {
+            self.privileges = table.expand(&self.grant);
+            self.roles = Some(Arc::clone(table));
+        }
+    }
+
+    /// 4D's `.info` object: exactly ten fields, in 4D's order.
+    pub fn info_json(&self, out: &mut String) {
+        let id = self.id.to_hex();
+        let id = std::str::from_utf8(&id).unwrap_or_default();
+        out.push('{');
+        push_field(out, true, "type", self.kind.name());
+        push_field(out, false, "userName", &self.details.user_name);
+        push_field(out, false, "machineName", &self.details.machine_name);
+        push_field(out, false, "systemUserName", &self.details.system_user_name);
+        push_field(out, false, "IPAddress", &self.details.ip_address);
+        push_field(out, false, "hostType", &self.details.host_type);
+        push_field(
+            out,
+            false,
+            "creationDateTime",
+            &crate::clock::iso8601(self.created),
+        );
+        push_field(out, false, "state", self.state.name());
+        push_field(out, false, "ID", id);
+        push_field(out, false, "persistentID", &self.details.persistent_id);
+        out.push('}');
+    }
+}

@@ -1,0 +1,241 @@
+//! The registry's settings: their defaults, their bounds, and `configure`'s JSON form.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::roles::RolesTable;
+
+/// Every setting, with the defaults of a new registry (and of one after `reset`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Minutes of idleness after which a web or REST session expires.
+    pub default_idle_timeout: i32,
+    /// No idle timeout is shorter: a smaller value is raised to this.
+    pub min_idle_timeout: i32,
+    pub manual_clock: bool,
+    pub max_sessions: u64,
+    /// Size limit of one session's storage, as compact JSON text.
+    pub max_storage_bytes: u64,
+    pub max_identifier_bytes: u64,
+    /// 0: no background sweeper.
+    pub sweep_interval_seconds: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            default_idle_timeout: 60,
+            min_idle_timeout: 60,
+            manual_clock: false,
+            max_sessions: 1_000_000,
+            max_storage_bytes: 1 << 20,
+            max_identifier_bytes: 256,
+            sweep_interval_seconds: 0,
+        }
+    }
+}
+
+/// The bounds `configure` accepts, inclusive; published in the README.
+pub const IDLE_TIMEOUT_RANGE: (i64, i64) = (1, i32::MAX as i64);
+pub const MAX_SESSIONS_RANGE: (i64, i64) = (1, 100_000_000);
+pub const MAX_STORAGE_BYTES_RANGE: (i64, i64) = (2, 1 << 30);
+pub const MAX_IDENTIFIER_BYTES_RANGE: (i64, i64) = (1, 1 << 20);
+pub const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
+
+/// What one `configure` call asks for: the settings it leaves, and a roles file if it has one.
+#[derive(Debug)]
+pub struct Configuration {
+    pub settings: Settings,
+    pub roles: Option<RolesTable>,
+}
+
+impl Settings {
+    /// These settings with the keys of `text` applied; an unknown key, a wrong type or a value
+    /// out of range is an error naming the key, and nothing is applied.
+    pub fn configured(&self, text: &str) -> Result<Configuration> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::json(format!("configuration is not valid JSON: {e}")))?;
+        let Value::Object(fields) = value else {
+            return Err(Error::invalid("the configuration must be a JSON object"));
+        };
+        let mut settings = self.clone();
+        let mut roles = None;
+        for (key, value) in &fields {
+            match key.as_str() {
+                "defaultIdleTimeout" => {
+                    settings.default_idle_timeout = integer(key, value, IDLE_TIMEOUT_RANGE)? as i32
+                }
+                "minIdleTimeout" => {
+                    settings.min_idle_timeout = integer(key, value, IDLE_TIMEOUT_RANGE)? as i32
+                }
+                "clock" => {
+                    settings.manual_clock = match value.as_str() {
+                        Some("manual") => true,
+                        Some("system") => false,
+                        _ => {
+                            return Err(Error::invalid(
+                                "\"clock\" must be \"system\" or \"manual\"",
+                            ));
+                        }
+                    }
+                }
+                "maxSessions" => {
+                    settings.max_sessions = integer(key, value, MAX_SESSIONS_RANGE)? as u64
+                }
+                "maxStorageBytes" => {
+                    settings.max_storage_bytes =
+                        integer(key, value, MAX_STORAGE_BYTES_RANGE)? as u64
+                }
+                "maxIdentifierBytes" => {
+                    settings.max_identifier_bytes =
+                        integer(key, value, MAX_IDENTIFIER_BYTES_RANGE)? as u64
+                }
+                "sweepIntervalSeconds" => {
+                    settings.sweep_interval_seconds =
+                        integer(key, value, SWEEP_INTERVAL_RANGE)? as u64
+                }
+                "roles" => roles = Some(RolesTable::parse(value)?),
+                other => {
+                    return Err(Error::invalid(format!(
+                        "unknown configuration key \"{}\"",
+                        crate::id::truncate_for_message(other)
+                    )));
+                }
+            }
+        }
+        Ok(Configuration { settings, roles })
+    }
+}
+
+fn integer(key: &str, value: &Value, (min, max): (i64, i64)) -> Result<i64> {
+    match value.as_i64() {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(n) => Err(Error::invalid(format!(
+            "\"{key}\": {n} is out of range ({min} to {max})"
+        ))),
+        None if value.is_number() => Err(Error::invalid(format!(
+            "\"{key}\": {value} is out of range ({min} to {max})"
+        ))),
+        None => Err(Error::invalid(format!("\"{key}\" must be an integer"))),
+    }
+}
+
+/// The settings that hot paths read, as atomics: a read is a plain load, never a lock.
+#[derive(Debug, Default)]
+pub struct LiveSettings {
+    default_idle_timeout: AtomicU64,
+    min_idle_timeout: AtomicU64,
+    max_sessions: AtomicU64,
+    max_storage_bytes: AtomicU64,
+    max_identifier_bytes: AtomicU64,
+}
+
+impl LiveSettings {
+    pub fn publish(&self, s: &Settings) {
+        self.default_idle_timeout
+            .store(s.default_idle_timeout as u64, Ordering::Release);
+        self.min_idle_timeout
+            .store(s.min_idle_timeout as u64, Ordering::Release);
+        self.max_sessions.store(s.max_sessions, Ordering::Release);
+        self.max_storage_bytes
+            .store(s.max_storage_bytes, Ordering::Release);
+        self.max_identifier_bytes
+            .store(s.max_identifier_bytes, Ordering::Release);
+    }
+
+    /// `minutes` raised to the minimum idle timeout.
+    pub fn idle_timeout(&self, minutes: i32) -> i32 {
+        minutes.max(self.min_idle_timeout.load(Ordering::Acquire) as i32)
+    }
+
+    pub fn default_idle_timeout(&self) -> i32 {
+        self.idle_timeout(self.default_idle_timeout.load(Ordering::Acquire) as i32)
+    }
+
+    pub fn max_sessions(&self) -> u64 {
+        self.max_sessions.load(Ordering::Acquire)
+    }
+
+    pub fn max_storage_bytes(&self) -> usize {
+        self.max_storage_bytes.load(Ordering::Acquire) as usize
+    }
+
+    pub fn max_identifier_bytes(&self) -> usize {
+        self.max_identifier_bytes.load(Ordering::Acquire) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn applies_only_the_given_keys() {
+        let base = Settings::default();
+        let c = base
+            .configured(
+                r#"{"defaultIdleTimeout": 90, "clock": "manual", "roles": {"privileges": []}}"#,
+            )
+            .unwrap();
+        assert_eq!(c.settings.default_idle_timeout, 90);
+        assert!(c.settings.manual_clock);
+        assert_eq!(c.settings.max_sessions, base.max_sessions);
+        assert!(c.roles.is_some());
+    }
+
+    #[test]
+    fn refuses_unknown_keys_wrong_types_and_out_of_range() {
+        let base = Settings::default();
+        for (text, kind, words) in [
+            (
+                "{\"maxSession\": 3}",
+                ErrorKind::InvalidArgument,
+                "unknown configuration key \"maxSession\"",
+            ),
+            (
+                "{\"maxSessions\": 0}",
+                ErrorKind::InvalidArgument,
+                "\"maxSessions\": 0 is out of range",
+            ),
+            (
+                "{\"maxSessions\": 1e30}",
+                ErrorKind::InvalidArgument,
+                "\"maxSessions\"",
+            ),
+            (
+                "{\"maxSessions\": 2.5}",
+                ErrorKind::InvalidArgument,
+                "\"maxSessions\"",
+            ),
+            (
+                "{\"minIdleTimeout\": \"60\"}",
+                ErrorKind::InvalidArgument,
+                "must be an integer",
+            ),
+            (
+                "{\"clock\": \"Manual\"}",
+                ErrorKind::InvalidArgument,
+                "\"clock\"",
+            ),
+            (
+                "{\"sweepIntervalSeconds\": -1}",
+                ErrorKind::InvalidArgument,
+                "sweepIntervalSeconds",
+            ),
+            (
+                "{\"roles\": {\"privileges\": 3}}",
+                ErrorKind::InvalidArgument,
+                "roles file",
+            ),
+            ("[]", ErrorKind::InvalidArgument, "JSON object"),
+            ("{", ErrorKind::InvalidJson, "not valid JSON"),
+        ] {
+            let err = base.configured(text).unwrap_err();
+            assert_eq!(err.kind, kind, "{text}");
+            assert!(err.message.contains(words), "{text}: {}", err.message);
+        }
+    }
+}
