@@ -196,6 +196,11 @@ impl Registry {
         count
     }
 
+    /// Sessions held in memory: the live ones and the expired ones not yet swept.
+    pub fn held_sessions(&self) -> u64 {
+        self.core.map.entries()
+    }
+
     /// `{"sessions": [info, …]}`, oldest first.
     pub fn sessions_list(&self) -> String {
         let mut rows: Vec<(Millis, SessionId, String)> = Vec::new();

@@ -88,6 +88,11 @@ impl SessionMap {
         Some(f(slot))
     }
 
+    /// Entries in the map, counting expired ones not yet swept.
+    pub fn entries(&self) -> u64 {
+        self.entries.load(Ordering::Acquire)
+    }
+
     /// Reserves room for one more entry, unless that would pass `max`.
     pub fn reserve(&self, max: u64) -> bool {
         self.entries
