@@ -1,0 +1,129 @@
+//! The C programs under tests/c, each compiled as C99 and as C++17 with
+//! `-Wall -Wextra -Werror -pedantic`, linked to the cdylib that this `cargo test` built, and run.
+//! Each runs in its own process, so each has the global registry to itself.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The directory holding the `libsessmgr.so` built with these tests (target/<profile>/deps).
+fn library_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe.parent().expect("deps directory").to_path_buf();
+    assert!(
+        deps.join("libsessmgr.so").exists(),
+        "{} has no libsessmgr.so: cargo builds the cdylib with the tests",
+        deps.display()
+    );
+    deps
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Language {
+    C99,
+    Cxx17,
+}
+
+/// Compiles one C source (and any extra flags) into an executable; panics with the compiler's
+/// output if it does not compile cleanly.
+pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let libs = library_dir();
+    let stem = source.file_stem().unwrap().to_string_lossy();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{stem}-{language:?}"));
+    let (compiler, standard): (&str, &[&str]) = match language {
+        Language::C99 => ("cc", &["-std=c99", "-D_POSIX_C_SOURCE=200809L"]),
+        Language::Cxx17 => ("c++", &["-x", "c++", "-std=c++17"]),
+    };
+    let output = Command::new(compiler)
+        .args(standard)
+        .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g"])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg("-I")
+        .arg(root.join("tests/c"))
+        .arg(source)
+        .args(extra)
+        .arg("-o")
+        .arg(&out)
+        .arg(format!("-L{}", libs.display()))
+        .arg(format!("-Wl,-rpath,{}", libs.display()))
+        .args(["-lsessmgr", "-lpthread"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e} (install gcc and g++)"));
+    assert!(
+        output.status.success(),
+        "{compiler} failed on {}:\n{}{}",
+        source.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// Runs a compiled program; panics with its output unless it exits 0. Returns its stdout.
+/// `cargo test` puts target/<profile> (where a stale `cargo build` may have left another
+/// libsessmgr.so) on LD_LIBRARY_PATH, which outranks the programs' run path: point it at the
+/// library built with these tests.
+pub fn run(program: &Path) -> String {
+    let output = Command::new(program)
+        .env("LD_LIBRARY_PATH", library_dir())
+        .output()
+        .expect("run the test program");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{} failed ({}):\n{}{}",
+        program.display(),
+        output.status,
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn compile_and_run(name: &str) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/c")
+        .join(name);
+    for language in [Language::C99, Language::Cxx17] {
+        let stdout = run(&compile(&source, language, &[]));
+        assert!(
+            stdout.contains("all checks passed"),
+            "{name} ({language:?}): {stdout}"
+        );
+    }
+}
+
+#[test]
+fn seed_examples() {
+    compile_and_run("seeds.c");
+}
+
+#[test]
+fn eight_threads_lose_nothing() {
+    compile_and_run("threads.c");
+}
+
+#[test]
+fn bad_input_in_c() {
+    compile_and_run("bad_input.c");
+}
+
+#[test]
+fn host_example_runs() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples_c/host.c");
+    for language in [Language::C99, Language::Cxx17] {
+        let stdout = run(&compile(&source, language, &[]));
+        for expected in [
+            "\"type\":\"storedProcedure\"",
+            "S1234567",
+            "Session is WebAdmin",
+            "\"sessions\":[",
+        ] {
+            assert!(
+                stdout.contains(expected),
+                "host ({language:?}) printed no {expected}:\n{stdout}"
+            );
+        }
+    }
+}
