@@ -237,10 +237,10 @@ impl Registry {
         }
         let which = usize::from(options.kind == SessionType::Standalone);
         let mut singletons = self.singletons.lock();
-        if let Some(id) = singletons[which] {
-            if self.core.map.with(id, self.now(), |_| ()).is_some() {
-                return Ok(id);
-            }
+        if let Some(id) = singletons[which]
+            && self.core.map.with(id, self.now(), |_| ()).is_some()
+        {
+            return Ok(id);
         }
         let id = self.insert_new(options)?;
         singletons[which] = Some(id);
@@ -258,17 +258,7 @@ impl Registry {
                 )));
             }
         }
-        let mut session = self.new_session(options);
-        loop {
-            let id = session.id;
-            match self.core.map.insert_reserved(session) {
-                Ok(()) => return Ok(id),
-                Err(mut taken) => {
-                    taken.id = SessionId::random();
-                    session = taken;
-                }
-            }
-        }
+        Ok(self.core.map.insert_reserved(self.new_session(options)))
     }
 
     fn new_session(&self, options: CreateOptions) -> Session {
@@ -417,13 +407,13 @@ impl Registry {
     /// Replaces the session's grant; returns the names that are not declared (and so ignored).
     pub fn set_privileges(&self, id: SessionId, text: &str) -> Result<Vec<String>> {
         let request = GrantRequest::parse(text)?;
-        if let Some(name) = &request.user_name {
-            if name.len() > MAX_DETAIL_BYTES {
-                return Err(Error::limit(format!(
-                    "\"userName\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
-                    name.len()
-                )));
-            }
+        if let Some(name) = &request.user_name
+            && name.len() > MAX_DETAIL_BYTES
+        {
+            return Err(Error::limit(format!(
+                "\"userName\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
+                name.len()
+            )));
         }
         self.access(id, |a| {
             require_web(&a.session, "set_privileges")?;

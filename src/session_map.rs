@@ -102,19 +102,24 @@ impl SessionMap {
             .is_ok()
     }
 
-    /// Inserts a session under a reservation; `false` (and nothing inserted) if its ID is taken.
-    pub fn insert_reserved(&self, session: Session) -> Result<(), Session> {
-        let id = session.id;
-        let mut shard = self.shard(id).write();
-        if shard.contains_key(&id.0) {
-            return Err(session);
+    /// Inserts a session under a reservation; returns its ID, which is new if (against all
+    /// odds) the one it came with was taken.
+    pub fn insert_reserved(&self, mut session: Session) -> SessionId {
+        loop {
+            let id = session.id;
+            let mut shard = self.shard(id).write();
+            if shard.contains_key(&id.0) {
+                drop(shard);
+                session.id = SessionId::random();
+                continue;
+            }
+            let slot = Box::new(Slot {
+                expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
+                session: Mutex::new(session),
+            });
+            shard.insert(id.0, slot);
+            return id;
         }
-        let slot = Box::new(Slot {
-            expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
-            session: Mutex::new(session),
-        });
-        shard.insert(id.0, slot);
-        Ok(())
     }
 
     /// Removes `id`; returns the session if it was there and live.

@@ -54,10 +54,10 @@ impl Drop for Sweeper {
     fn drop(&mut self) {
         *self.signal.stop.lock() = true;
         self.signal.wake.notify_all();
-        if let Some(thread) = self.thread.take() {
-            if thread.thread().id() != thread::current().id() {
-                let _ = thread.join();
-            }
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != thread::current().id()
+        {
+            let _ = thread.join();
         }
     }
 }

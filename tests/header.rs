@@ -49,13 +49,7 @@ fn every_name_in_the_header_has_the_prefix() {
                 && !line.starts_with("typedef") =>
             {
                 let before_paren = &line[..line.find('(').unwrap()];
-                names.push(
-                    before_paren
-                        .rsplit(|c: char| c == ' ' || c == '*')
-                        .next()
-                        .unwrap()
-                        .to_string(),
-                );
+                names.push(before_paren.rsplit([' ', '*']).next().unwrap().to_string());
             }
             _ => {}
         }
