@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
@@ -53,6 +54,7 @@ pub struct Registry {
     /// The storedProcedure and standalone sessions, when they exist.
     singletons: Mutex<[Option<SessionId>; 2]>,
     sweeper: Mutex<Option<Sweeper>>,
+    next_sequence: AtomicU64,
 }
 
 impl Default for Registry {
@@ -93,6 +95,7 @@ impl Registry {
             roles: RwLock::new(Arc::new(RolesTable::default())),
             singletons: Mutex::new([None, None]),
             sweeper: Mutex::new(None),
+            next_sequence: AtomicU64::new(0),
         }
     }
 
@@ -203,17 +206,17 @@ impl Registry {
 
     /// `{"sessions": [info, …]}`, oldest first.
     pub fn sessions_list(&self) -> String {
-        let mut rows: Vec<(Millis, SessionId, String)> = Vec::new();
+        let mut rows: Vec<(u64, String)> = Vec::new();
         self.core.map.for_each_live(self.now(), |slot| {
             let session = slot.lock();
             let mut info = String::with_capacity(320);
             session.info_json(&mut info);
-            rows.push((session.created, session.id, info));
+            rows.push((session.sequence, info));
         });
-        rows.sort_unstable_by_key(|&(created, id, _)| (created, id));
-        let mut out = String::with_capacity(16 + rows.iter().map(|r| r.2.len() + 1).sum::<usize>());
+        rows.sort_unstable_by_key(|&(sequence, _)| sequence);
+        let mut out = String::with_capacity(16 + rows.iter().map(|r| r.1.len() + 1).sum::<usize>());
         out.push_str("{\"sessions\":[");
-        for (i, (_, _, info)) in rows.iter().enumerate() {
+        for (i, (_, info)) in rows.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -285,6 +288,7 @@ impl Registry {
             details,
             identifier: String::new(),
             created: now,
+            sequence: self.next_sequence.fetch_add(1, Ordering::Relaxed),
             idle_timeout,
             last_activity: now,
             grant: Grant::default(),

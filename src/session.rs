@@ -109,6 +109,8 @@ pub struct Session {
     /// As set by `set_identifier`; "" means "the user name".
     pub identifier: String,
     pub created: Millis,
+    /// Order of creation in this registry: sessions created in one millisecond still list in order.
+    pub sequence: u64,
     /// Minutes; meaningful for web and REST sessions only.
     pub idle_timeout: i32,
     pub last_activity: Millis,

@@ -934,6 +934,21 @@ fn sessions_list_holds_every_live_session_oldest_first() {
 }
 
 #[test]
+fn sessions_created_in_one_millisecond_list_in_creation_order() {
+    let r = manual();
+    let ids: Vec<SessionId> = (0..20).map(|_| r.create(None).unwrap()).collect();
+    let list = json_of(&r.sessions_list());
+    let listed: Vec<String> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["ID"].as_str().unwrap().to_owned())
+        .collect();
+    let created: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    assert_eq!(listed, created);
+}
+
+#[test]
 fn reset_closes_everything_and_restores_defaults() {
     let r = manual();
     r.configure(r#"{"maxSessions": 3, "maxIdentifierBytes": 4}"#)
