@@ -67,7 +67,7 @@ pub(crate) const MAX_MILLIS: Millis = 253_402_300_799_999;
 
 fn system_now() -> Millis {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as Millis,
+        Ok(d) => d.as_secs() as Millis * 1000 + d.subsec_millis() as Millis,
         Err(_) => 0,
     }
 }

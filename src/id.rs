@@ -17,27 +17,35 @@ impl SessionId {
     /// Parses 32 hex digits, or the dashed 8-4-4-4-12 form; either case. Anything else is
     /// `InvalidArgument`. Allocates nothing.
     pub fn parse(text: &str) -> Result<SessionId> {
-        let bytes = text.as_bytes();
-        let mut value: u128 = 0;
-        let mut digits = 0;
-        let ok = match bytes.len() {
-            32 => bytes.iter().all(|&b| push_hex(&mut value, &mut digits, b)),
-            36 => bytes.iter().enumerate().all(|(i, &b)| {
-                if matches!(i, 8 | 13 | 18 | 23) {
-                    b == b'-'
-                } else {
-                    push_hex(&mut value, &mut digits, b)
-                }
-            }),
-            _ => false,
+        SessionId::parse_bytes(text.as_bytes())
+    }
+
+    /// As [`SessionId::parse`], on bytes that need not be UTF-8 (anything that is not an ID
+    /// is refused all the same).
+    pub fn parse_bytes(bytes: &[u8]) -> Result<SessionId> {
+        let parsed = match bytes.len() {
+            32 => hex_u64(&bytes[..16]).zip(hex_u64(&bytes[16..])),
+            36 if bytes[8] == b'-'
+                && bytes[13] == b'-'
+                && bytes[18] == b'-'
+                && bytes[23] == b'-' =>
+            {
+                let mut compact = [0u8; 32];
+                compact[..8].copy_from_slice(&bytes[..8]);
+                compact[8..12].copy_from_slice(&bytes[9..13]);
+                compact[12..16].copy_from_slice(&bytes[14..18]);
+                compact[16..20].copy_from_slice(&bytes[19..23]);
+                compact[20..].copy_from_slice(&bytes[24..]);
+                hex_u64(&compact[..16]).zip(hex_u64(&compact[16..]))
+            }
+            _ => None,
         };
-        if ok && digits == 32 {
-            Ok(SessionId(value))
-        } else {
-            Err(Error::invalid(format!(
+        match parsed {
+            Some((high, low)) => Ok(SessionId(((high as u128) << 64) | low as u128)),
+            None => Err(Error::invalid(format!(
                 "\"{}\" is not a session ID (32 hex digits, or the dashed UUID form)",
-                truncate_for_message(text)
-            )))
+                truncate_for_message(&String::from_utf8_lossy(bytes))
+            ))),
         }
     }
 
@@ -59,16 +67,32 @@ impl SessionId {
     }
 }
 
-fn push_hex(value: &mut u128, digits: &mut u32, b: u8) -> bool {
-    let nibble = match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => return false,
-    };
-    *value = (*value << 4) | nibble as u128;
-    *digits += 1;
-    true
+/// Value of each byte as a hex digit; 0xFF for anything else.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xFF_u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => 0xFF,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Sixteen hex digits; `None` if any byte is not one.
+fn hex_u64(digits: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    let mut invalid = 0u8;
+    for &b in digits {
+        let nibble = HEX_VALUE[b as usize];
+        invalid |= nibble;
+        value = (value << 4) | (nibble & 0xF) as u64;
+    }
+    (invalid & 0xF0 == 0).then_some(value)
 }
 
 /// Cuts hostile input down to a readable size for an error message.

@@ -59,7 +59,20 @@ impl Hasher for IdHasher {
     }
 }
 
-type Shard = RwLock<HashMap<u128, Box<Slot>, BuildHasherDefault<IdHasher>>>;
+type ShardMap = RwLock<HashMap<u128, Box<Slot>, BuildHasherDefault<IdHasher>>>;
+
+/// One shard on cache lines of its own, so that threads working on neighbouring shards do not
+/// fight over one line (false sharing).
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(ShardMap);
+
+impl std::ops::Deref for Shard {
+    type Target = ShardMap;
+    fn deref(&self) -> &ShardMap {
+        &self.0
+    }
+}
 
 pub struct SessionMap {
     shards: Box<[Shard]>,

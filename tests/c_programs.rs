@@ -127,3 +127,24 @@ fn host_example_runs() {
         }
     }
 }
+
+#[test]
+fn request_mix_benchmark_runs_in_quick_mode() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/request_mix.c");
+    let program = compile(&source, Language::C99, &[]);
+    let output = Command::new(&program)
+        .args(["1000", "0.05"])
+        .env("LD_LIBRARY_PATH", library_dir())
+        .output()
+        .expect("run the benchmark");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("request_mix sessions=1000 one_thread="),
+        "{stdout}"
+    );
+}

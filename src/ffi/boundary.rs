@@ -96,8 +96,12 @@ pub(crate) unsafe fn optional_text<'a>(ptr: *const c_char, name: &str) -> Result
 /// # Safety
 /// As [`text`].
 pub(crate) unsafe fn session_id(ptr: *const c_char) -> Result<SessionId> {
-    // SAFETY: as this function's contract.
-    SessionId::parse(unsafe { text(ptr, "id") }?)
+    if ptr.is_null() {
+        return Err(null("id"));
+    }
+    // SAFETY: non-NULL and NUL-terminated, by this function's contract. An ID is ASCII, so
+    // its bytes are parsed as they are: anything else, invalid UTF-8 included, is refused.
+    SessionId::parse_bytes(unsafe { CStr::from_ptr(ptr) }.to_bytes())
 }
 
 /// An output parameter, checked before any work is done so that a NULL one changes nothing.
