@@ -105,33 +105,42 @@ impl Registry {
     pub fn configure(&self, text: &str) -> Result<()> {
         let mut current = self.settings.lock();
         let configuration = current.configured(text)?;
+        let settings = configuration.settings;
+        // The one step that can fail comes first, so that a failure changes nothing.
+        let sweeper = if settings.sweep_interval_seconds != current.sweep_interval_seconds {
+            Some(self.start_sweeper(settings.sweep_interval_seconds)?)
+        } else {
+            None
+        };
         if let Some(table) = configuration.roles {
             self.install_roles(table);
         }
-        self.apply(&mut current, configuration.settings)
-    }
-
-    fn apply(&self, current: &mut Settings, settings: Settings) -> Result<()> {
-        if settings.sweep_interval_seconds != current.sweep_interval_seconds {
-            let mut sweeper = self.sweeper.lock();
-            *sweeper = None;
-            if settings.sweep_interval_seconds > 0 {
-                let core = Arc::clone(&self.core);
-                let interval = Duration::from_secs(settings.sweep_interval_seconds);
-                *sweeper = Some(
-                    Sweeper::start(interval, move || drop(core.sweep())).map_err(|e| {
-                        Error::new(
-                            ErrorKind::Internal,
-                            format!("could not start the sweeper thread: {e}"),
-                        )
-                    })?,
-                );
-            }
+        if let Some(sweeper) = sweeper {
+            // The old sweeper, if any, stops here.
+            *self.sweeper.lock() = sweeper;
         }
         self.core.clock.set_manual(settings.manual_clock);
         self.live.publish(&settings);
         *current = settings;
         Ok(())
+    }
+
+    /// A sweeper thread for `interval_seconds`, or none for 0.
+    fn start_sweeper(&self, interval_seconds: u64) -> Result<Option<Sweeper>> {
+        if interval_seconds == 0 {
+            return Ok(None);
+        }
+        let core = Arc::clone(&self.core);
+        Sweeper::start(Duration::from_secs(interval_seconds), move || {
+            drop(core.sweep())
+        })
+        .map(Some)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("could not start the sweeper thread: {e}"),
+            )
+        })
     }
 
     pub fn settings(&self) -> Settings {
