@@ -6,7 +6,7 @@ LIBDIR := target/release
 .PHONY: demo lib bench clean
 
 demo: examples_c/build/host
-	examples_c/build/host
+	examples_c/build/host examples_c/build/Access.log
 
 lib:
 	cargo build --release --lib

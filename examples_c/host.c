@@ -29,7 +29,30 @@ static int32_t remember_client_ip(sessmgr_update *update, const char *current, v
     return sessmgr_update_set(update, next) == SESSMGR_OK ? SESSMGR_UPDATE_COMMIT : SESSMGR_UPDATE_ABORT;
 }
 
-int main(void) {
+/* Prints a text file line by line, indented. */
+static void print_file(const char *path) {
+    char line[2048];
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        printf("  (cannot read %s)\n", path);
+        return;
+    }
+    while (fgets(line, sizeof line, file) != NULL) {
+        printf("  %s", line);
+    }
+    fclose(file);
+}
+
+/* Counts the events the library tells the host about. */
+static void count_event(const char *event_json, void *user_data) {
+    (void)event_json;
+    (*(int *)user_data)++;
+}
+
+int main(int argc, char **argv) {
+    const char *log_path = argc > 1 ? argv[1] : "Access.log";
+    char config[1024];
+    int events = 0;
     static const char *roles =
         "{\"privileges\":[{\"privilege\":\"simple\",\"includes\":[]},"
         "{\"privilege\":\"medium\",\"includes\":[\"simple\"]}],"
@@ -48,13 +71,22 @@ int main(void) {
     printf("sessmgr %s\n\n", sessmgr_version());
     must(sessmgr_load_roles(roles), "load roles.json");
 
+    /* Administrators' view: an access log and an event handler. */
+    remove(log_path);
+    snprintf(config, sizeof config, "{\"accessLog\":{\"path\":\"%s\",\"hostName\":\"demo-host\"}}", log_path);
+    must(sessmgr_configure(config), "configure the access log");
+    must(sessmgr_set_event_handler(count_event, &events), "set the event handler");
+
     /* One session of each type. */
     must(sessmgr_session_create(NULL, &web), "create web");
     must(sessmgr_session_create("{\"type\":\"rest\",\"IPAddress\":\"198.51.100.20\"}", &rest), "create rest");
     must(sessmgr_session_create("{\"type\":\"remote\",\"userName\":\"Guest\",\"machineName\":\"Kiosk 1\","
-                                "\"systemUserName\":\"kiosk\",\"IPAddress\":\"192.0.2.31\",\"hostType\":\"mac\"}",
+                                "\"systemUserName\":\"kiosk\",\"IPAddress\":\"192.0.2.31\",\"hostType\":\"mac\","
+                                "\"appVersion\":\"21.0.1\",\"operatingSystem\":\"macOS 15.1\"}",
                                 &remote),
          "create remote");
+    must(sessmgr_session_attach_file(remote, "{\"filename\":\"Survey\",\"privsetName\":\"[Data Entry Only]\"}"),
+         "attach a file");
     must(sessmgr_session_create("{\"type\":\"storedProcedure\",\"userName\":\"Designer\"}", &procedures),
          "create storedProcedure");
     must(sessmgr_session_create("{\"type\":\"standalone\",\"userName\":\"Designer\"}", &local), "create standalone");
@@ -100,10 +132,26 @@ int main(void) {
     show("remote:", text);
 
     /* The administrator's view. */
-    printf("\n-- sessions list\n");
+    printf("\n-- sessions list (4D Process activity)\n");
     must(sessmgr_sessions_list(&text), "sessions list");
     printf("%s\n", text);
     sessmgr_string_free(text);
+
+    must(sessmgr_session_detach_file(remote, "Survey"), "detach a file");
+    must(sessmgr_session_close(rest), "close rest");
+
+    printf("\n-- clients list (FileMaker Admin API List Clients)\n");
+    must(sessmgr_clients_list(&text), "clients list");
+    printf("%s\n", text);
+    sessmgr_string_free(text);
+
+    printf("\n-- statistics (%d events delivered to the handler)\n", events);
+    must(sessmgr_stats(&text), "stats");
+    printf("%s\n", text);
+    sessmgr_string_free(text);
+
+    printf("\n-- access log %s\n", log_path);
+    print_file(log_path);
 
     sessmgr_string_free(web);
     sessmgr_string_free(rest);

@@ -44,6 +44,15 @@ typedef struct sessmgr_update sessmgr_update;
 typedef int32_t sessmgr_status;
 
 /**
+ * An event handler: `event_json` is one event (valid during the call only), e.g.
+ * `{"event":"identifierChanged","ID":"…","identifier":"S1234567","time":"…","old":"Guest","new":"S1234567"}`.
+ * Handlers run one at a time, on a thread that called the library (not always the one whose
+ * call caused the event), with no registry lock held; a handler may call any `sessmgr_`
+ * function. It must not unwind (C++ exceptions) into the library.
+ */
+typedef void (*sessmgr_event_fn)(const char *event_json, void *user_data);
+
+/**
  * A storage update callback: `current_json` is the whole storage as JSON text (valid during the
  * call only). To change it, pass the new object to `sessmgr_update_set(update, …)`, which copies
  * it, then return `SESSMGR_UPDATE_COMMIT`; return `SESSMGR_UPDATE_ABORT` to change nothing. No
@@ -53,8 +62,6 @@ typedef int32_t sessmgr_status;
  * than through `sessmgr_update_set`. It must not unwind (C++ exceptions) into the library.
  */
 typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *current_json, void *user_data);
-
-
 
 /**
  * Success.
@@ -120,6 +127,62 @@ typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * `*json` receives FileMaker's Admin API *List Clients* object:
+ * `{"response": {"clients": [{"id", "status", "userName", "computerName", "ipaddress",
+ * "macaddress", "extpriv", "appType", "appVersion", "appLanguage", "operatingSystem",
+ * "connectTime", "connectDuration", "guestFiles": [{"id", "filename", "accountName",
+ * "privsetName"}]}, …]}, "messages": [{"code": "0"}]}`, where `userName` is the effective
+ * session identifier. Standalone sessions are not clients and are not listed. Free it with
+ * `sessmgr_string_free`.
+ *
+ * # Safety
+ * `json` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_clients_list(char **json);
+
+/**
+ * Records that the client opened a file (a hosted app): `file_json` is
+ * `{"filename": text, "accountName": text, "privsetName": text}` (`filename` required;
+ * `accountName` defaults to the session's user name). It shows in `guestFiles`; the access log
+ * writes code 94. A file of that name already attached: `SESSMGR_BAD_STATE`. Standalone
+ * sessions: `SESSMGR_NOT_SUPPORTED`.
+ *
+ * # Safety
+ * `id` and `file_json` are NULL or NUL-terminated strings.
+ */
+sessmgr_status sessmgr_session_attach_file(const char *id, const char *file_json);
+
+/**
+ * Records that the client closed the file `filename` (access log code 98).
+ * `SESSMGR_NO_VALUE` if no file of that name is attached.
+ *
+ * # Safety
+ * `id` and `filename` are NULL or NUL-terminated strings.
+ */
+sessmgr_status sessmgr_session_detach_file(const char *id, const char *filename);
+
+/**
+ * Installs the event handler, replacing any other; NULL removes it. Each event (`created`,
+ * `closed`, `expired`, `identifierChanged`, `privilegesChanged`, `stateChanged`,
+ * `fileAttached`, `fileDetached`) is delivered exactly once, in order for any one session.
+ * `user_data` is passed back to each call. A handler being replaced may still be finishing a
+ * call on another thread when this returns.
+ */
+sessmgr_status sessmgr_set_event_handler(sessmgr_event_fn handler, void *user_data);
+
+/**
+ * `*json` receives `{"live": {"web", "rest", "remote", "storedProcedure", "standalone",
+ * "total"}, "created", "closed", "expired", "identifierChanges", "accessLogWriteFailures",
+ * "eventsDelivered", "accessLogError"}`: live sessions by type and counters since the start
+ * (or the last `sessmgr_reset`). `accessLogError` is the last access-log failure's message, or
+ * null. Free it with `sessmgr_string_free`.
+ *
+ * # Safety
+ * `json` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_stats(char **json);
 
 /**
  * The library's version, e.g. "0.1.0". Static: do not free.

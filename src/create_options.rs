@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::client::AppDetails;
 use crate::error::{Error, Result};
 use crate::session::{ClientDetails, SessionType};
 
@@ -17,6 +18,8 @@ pub struct CreateOptions {
     pub persistent_id_given: bool,
     /// Minutes, web and REST only.
     pub idle_timeout: Option<i32>,
+    /// FileMaker's client details, if any was given.
+    pub app: Option<Box<AppDetails>>,
 }
 
 impl Default for CreateOptions {
@@ -29,6 +32,7 @@ impl Default for CreateOptions {
             machine_name_given: false,
             persistent_id_given: false,
             idle_timeout: None,
+            app: None,
         }
     }
 }
@@ -103,6 +107,16 @@ impl CreateOptions {
                         }
                     });
                 }
+                "appVersion" => app(&mut options.app).app_version = string_field(key, value)?,
+                "appLanguage" => app(&mut options.app).app_language = string_field(key, value)?,
+                "operatingSystem" => {
+                    app(&mut options.app).operating_system = string_field(key, value)?
+                }
+                "macAddress" => app(&mut options.app).mac_address = string_field(key, value)?,
+                "extendedPrivilege" => {
+                    app(&mut options.app).extended_privilege = Some(string_field(key, value)?)
+                }
+                "appType" => app(&mut options.app).app_type = Some(string_field(key, value)?),
                 other => {
                     return Err(Error::invalid(format!(
                         "unknown creation option \"{}\"",
@@ -113,6 +127,10 @@ impl CreateOptions {
         }
         Ok(options)
     }
+}
+
+fn app(details: &mut Option<Box<AppDetails>>) -> &mut AppDetails {
+    details.get_or_insert_with(Box::default)
 }
 
 fn string_field(key: &str, value: &Value) -> Result<String> {

@@ -4,9 +4,12 @@
 //! The core ([`Registry`] and what it is made of) is plain safe Rust; [`ffi`] is the thin C layer
 //! that owns the one global registry.
 
+mod access_log;
+mod client;
 mod clock;
 mod create_options;
 mod error;
+mod events;
 mod grant_request;
 mod host_name;
 mod id;
@@ -22,8 +25,12 @@ mod sweeper;
 
 pub mod ffi;
 
+pub use access_log::{
+    AccessLogSettings, HEADER as ACCESS_LOG_HEADER, unescape as unescape_log_value,
+};
 pub use clock::iso8601;
 pub use error::{Error, ErrorKind, Result};
+pub use events::{EventHandler, EventKind};
 pub use id::SessionId;
 pub use registry::{Registry, UpdateOutcome};
 pub use session::{SessionState, SessionType};

@@ -2,6 +2,7 @@
 //! safe Rust; the C layer owns one global instance, tests make as many as they like.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -9,11 +10,18 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde_json::Value;
 
+use std::fmt::Write;
+
+use crate::access_log::AccessLog;
+use crate::client::AttachedFile;
 use crate::clock::{Clock, Millis, iso8601};
 use crate::create_options::{CreateOptions, MAX_DETAIL_BYTES};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::Dispatcher;
+use crate::events::{Detail, Event, EventHandler, EventKind};
 use crate::grant_request::GrantRequest;
 use crate::id::SessionId;
+use crate::id::truncate_for_message;
 use crate::roles::{Grant, RolesTable};
 use crate::session::{Session, SessionState, SessionType};
 use crate::session_map::{SessionMap, Slot};
@@ -37,11 +45,71 @@ pub enum UpdateOutcome {
 struct Core {
     map: SessionMap,
     clock: Clock,
+    events: Dispatcher,
+    counters: Counters,
+}
+
+/// Counters since the registry started (or was reset).
+#[derive(Default)]
+struct Counters {
+    created: AtomicU64,
+    closed: AtomicU64,
+    expired: AtomicU64,
+    identifier_changes: AtomicU64,
+}
+
+impl Counters {
+    fn reset(&self) {
+        for counter in [
+            &self.created,
+            &self.closed,
+            &self.expired,
+            &self.identifier_changes,
+        ] {
+            counter.store(0, Ordering::Release);
+        }
+    }
 }
 
 impl Core {
-    fn sweep(&self) -> Vec<Session> {
-        self.map.sweep(self.clock.now())
+    /// Removes the expired sessions, queueing their events (the caller drains them once it
+    /// holds no lock); returns how many.
+    fn sweep(&self) -> u64 {
+        let now = self.clock.now();
+        let removed = self.map.sweep(now);
+        self.expired(removed.into_iter(), now)
+    }
+
+    /// Counts (and tells listeners of) sessions removed because they had expired.
+    fn expired(&self, sessions: impl Iterator<Item = Session>, now: Millis) -> u64 {
+        let mut count = 0;
+        let listening = self.events.listening();
+        for session in sessions {
+            count += 1;
+            if listening {
+                let detail = Detail::Expired {
+                    last_activity: session.last_activity,
+                    idle_timeout: session.idle_timeout,
+                };
+                self.events
+                    .push(Event::new(EventKind::Expired, &session, now, detail));
+            }
+        }
+        self.counters.expired.fetch_add(count, Ordering::AcqRel);
+        count
+    }
+
+    /// Queues an event about `session` (whose lock the caller holds), if anyone listens.
+    fn emit(
+        &self,
+        kind: EventKind,
+        session: &Session,
+        now: Millis,
+        detail: impl FnOnce() -> Detail,
+    ) {
+        if self.events.listening() {
+            self.events.push(Event::new(kind, session, now, detail()));
+        }
     }
 }
 
@@ -55,6 +123,8 @@ pub struct Registry {
     singletons: Mutex<[Option<SessionId>; 2]>,
     sweeper: Mutex<Option<Sweeper>>,
     next_sequence: AtomicU64,
+    /// Each file name attached, and the ID every client sees for it.
+    file_ids: Mutex<HashMap<String, u32>>,
 }
 
 impl Default for Registry {
@@ -96,6 +166,7 @@ impl Registry {
             singletons: Mutex::new([None, None]),
             sweeper: Mutex::new(None),
             next_sequence: AtomicU64::new(0),
+            file_ids: Mutex::new(HashMap::new()),
         }
     }
 
@@ -103,25 +174,38 @@ impl Registry {
 
     /// Applies the keys of a configuration object (see [`Settings::configured`]); all or nothing.
     pub fn configure(&self, text: &str) -> Result<()> {
-        let mut current = self.settings.lock();
-        let configuration = current.configured(text)?;
-        let settings = configuration.settings;
-        // The one step that can fail comes first, so that a failure changes nothing.
-        let sweeper = if settings.sweep_interval_seconds != current.sweep_interval_seconds {
-            Some(self.start_sweeper(settings.sweep_interval_seconds)?)
-        } else {
-            None
-        };
-        if let Some(table) = configuration.roles {
-            self.install_roles(table);
+        let old_sweeper;
+        {
+            let mut current = self.settings.lock();
+            let configuration = current.configured(text)?;
+            let settings = configuration.settings;
+            // The one step that can fail comes first, so that a failure changes nothing.
+            let sweeper = if settings.sweep_interval_seconds != current.sweep_interval_seconds {
+                Some(self.start_sweeper(settings.sweep_interval_seconds)?)
+            } else {
+                None
+            };
+            if let Some(table) = configuration.roles {
+                self.install_roles(table);
+            }
+            if settings.access_log != current.access_log {
+                match &settings.access_log {
+                    Some(log) => {
+                        let (log, opened) = AccessLog::open(log.clone());
+                        self.core.events.set_log(Some(log), opened);
+                    }
+                    None => self.core.events.set_log(None, true),
+                }
+            }
+            old_sweeper = sweeper.map(|new| std::mem::replace(&mut *self.sweeper.lock(), new));
+            self.core.clock.set_manual(settings.manual_clock);
+            self.live.publish(&settings);
+            *current = settings;
         }
-        if let Some(sweeper) = sweeper {
-            // The old sweeper, if any, stops here.
-            *self.sweeper.lock() = sweeper;
-        }
-        self.core.clock.set_manual(settings.manual_clock);
-        self.live.publish(&settings);
-        *current = settings;
+        // The old sweeper stops (and is waited for) once no lock is held: its last sweep may
+        // be telling a handler that calls back into the registry.
+        drop(old_sweeper);
+        self.core.events.drain();
         Ok(())
     }
 
@@ -132,7 +216,8 @@ impl Registry {
         }
         let core = Arc::clone(&self.core);
         Sweeper::start(Duration::from_secs(interval_seconds), move || {
-            drop(core.sweep())
+            core.sweep();
+            core.events.drain();
         })
         .map(Some)
         .map_err(|e| {
@@ -150,8 +235,11 @@ impl Registry {
     /// Loads a roles file; an invalid one changes nothing and the error lists every problem.
     pub fn load_roles(&self, text: &str) -> Result<()> {
         let table = RolesTable::from_json(text)?;
-        let _serialised = self.settings.lock();
-        self.install_roles(table);
+        {
+            let _serialised = self.settings.lock();
+            self.install_roles(table);
+        }
+        self.core.events.drain();
         Ok(())
     }
 
@@ -161,30 +249,49 @@ impl Registry {
         *self.roles.write() = Arc::clone(&table);
         // A set_privileges that read the old table has finished by the time its session's lock
         // is ours; one that starts later reads the new table itself.
-        self.core.map.for_each_live(self.core.clock.now(), |slot| {
+        let now = self.core.clock.now();
+        self.core.map.for_each_live(now, |slot| {
             let mut session = slot.lock();
             let stale = session
                 .roles
                 .as_ref()
                 .is_some_and(|t| !Arc::ptr_eq(t, &table));
             if stale {
+                let old = names(&session);
                 session.expand_under(&table);
+                let new = names(&session);
+                if old != new {
+                    self.core
+                        .emit(EventKind::PrivilegesChanged, &session, now, || {
+                            Detail::Privileges { old, new }
+                        });
+                }
             }
         });
     }
 
     /// Closes every session and puts every setting, the roles file and the clock back to the
     /// defaults.
+    ///
+    /// Sessions closed by a reset make no event and no access-log line: the handler and the
+    /// log are removed first, and every counter starts again from 0.
     pub fn reset(&self) {
-        let mut current = self.settings.lock();
-        *self.sweeper.lock() = None;
-        self.core.map.clear();
-        *self.singletons.lock() = [None, None];
-        *self.roles.write() = Arc::new(RolesTable::default());
-        let defaults = Settings::default();
-        self.core.clock.set_manual(false);
-        self.live.publish(&defaults);
-        *current = defaults;
+        let old_sweeper;
+        {
+            let mut current = self.settings.lock();
+            old_sweeper = self.sweeper.lock().take();
+            self.core.events.reset();
+            self.core.map.clear();
+            self.core.counters.reset();
+            *self.singletons.lock() = [None, None];
+            self.file_ids.lock().clear();
+            *self.roles.write() = Arc::new(RolesTable::default());
+            let defaults = Settings::default();
+            self.core.clock.set_manual(false);
+            self.live.publish(&defaults);
+            *current = defaults;
+        }
+        drop(old_sweeper);
     }
 
     /// Moves a manual clock forward by `seconds`.
@@ -198,7 +305,9 @@ impl Registry {
 
     /// Removes the expired sessions; returns how many.
     pub fn sweep(&self) -> u64 {
-        self.core.sweep().len() as u64
+        let count = self.core.sweep();
+        self.core.events.drain();
+        count
     }
 
     /// Live sessions (expired ones, swept or not, are not counted).
@@ -244,19 +353,20 @@ impl Registry {
             Some(text) => CreateOptions::parse(text)?,
             None => CreateOptions::default(),
         };
-        if !options.kind.is_singleton() {
-            return self.insert_new(options);
-        }
-        let which = usize::from(options.kind == SessionType::Standalone);
-        let mut singletons = self.singletons.lock();
-        if let Some(id) = singletons[which]
-            && self.core.map.with(id, self.now(), |_| ()).is_some()
-        {
-            return Ok(id);
-        }
-        let id = self.insert_new(options)?;
-        singletons[which] = Some(id);
-        Ok(id)
+        let created = if options.kind.is_singleton() {
+            let which = usize::from(options.kind == SessionType::Standalone);
+            let mut singletons = self.singletons.lock();
+            match singletons[which] {
+                Some(id) if self.core.map.with(id, self.now(), |_| ()).is_some() => Ok(id),
+                _ => self
+                    .insert_new(options)
+                    .inspect(|id| singletons[which] = Some(*id)),
+            }
+        } else {
+            self.insert_new(options)
+        };
+        self.core.events.drain();
+        created
     }
 
     fn insert_new(&self, options: CreateOptions) -> Result<SessionId> {
@@ -270,7 +380,19 @@ impl Registry {
                 )));
             }
         }
-        Ok(self.core.map.insert_reserved(self.new_session(options)))
+        let session = self.new_session(options);
+        self.core.counters.created.fetch_add(1, Ordering::AcqRel);
+        Ok(self.core.map.insert_reserved(session, |session| {
+            self.core
+                .emit(EventKind::Created, session, session.created, || {
+                    Detail::Created {
+                        session_type: session.kind.name(),
+                        user_name: session.details.user_name.clone(),
+                        origin: session.client_origin(),
+                        application: session.client_application(),
+                    }
+                })
+        }))
     }
 
     fn new_session(&self, options: CreateOptions) -> Session {
@@ -305,22 +427,33 @@ impl Registry {
             privileges: Default::default(),
             storage: Storage::default(),
             storage_version: 0,
+            app: options.app,
+            files: Vec::new(),
         }
     }
 
-    /// Closes a session; `NotFound` if it is not live.
+    /// Closes a session; `NotFound` if it is not live (an expired one is removed all the same,
+    /// and counted as expired).
     pub fn close(&self, id: SessionId) -> Result<()> {
+        let now = self.now();
+        let (session, live) = self.core.map.remove(id, now).ok_or_else(|| not_found(id))?;
+        if !live {
+            self.core.expired(std::iter::once(session), now);
+            self.core.events.drain();
+            return Err(not_found(id));
+        }
+        self.core.counters.closed.fetch_add(1, Ordering::AcqRel);
         self.core
-            .map
-            .remove(id, self.now())
-            .map(drop)
-            .ok_or_else(|| not_found(id))?;
-        let mut singletons = self.singletons.lock();
-        for slot in singletons.iter_mut() {
-            if *slot == Some(id) {
-                *slot = None;
+            .emit(EventKind::Closed, &session, now, || Detail::Closed);
+        {
+            let mut singletons = self.singletons.lock();
+            for slot in singletons.iter_mut() {
+                if *slot == Some(id) {
+                    *slot = None;
+                }
             }
         }
+        self.core.events.drain();
         Ok(())
     }
 
@@ -338,6 +471,43 @@ impl Registry {
                 f(&mut access)
             })
             .unwrap_or_else(|| Err(not_found(id)))
+    }
+
+    /// As [`Registry::access`], for a change that may make events: delivers them afterwards,
+    /// with no lock held.
+    fn change<R>(&self, id: SessionId, f: impl FnOnce(&mut Access<'_>) -> Result<R>) -> Result<R> {
+        let result = self.access(id, f);
+        self.core.events.drain();
+        result
+    }
+
+    /// Counts and tells of a change of the identifier administrators see.
+    fn identifier_changed(&self, a: &Access<'_>, old: String) {
+        self.core
+            .counters
+            .identifier_changes
+            .fetch_add(1, Ordering::AcqRel);
+        self.core
+            .emit(EventKind::IdentifierChanged, &a.session, a.now, || {
+                Detail::Changed {
+                    old,
+                    new: a.session.effective_identifier().to_owned(),
+                }
+            });
+    }
+
+    /// Tells of a change of the expanded privileges, if they changed (`old` is `None` when
+    /// nobody listens).
+    fn privileges_changed(&self, a: &Access<'_>, old: Option<Vec<String>>) {
+        if let Some(old) = old {
+            let new = names(&a.session);
+            if old != new {
+                self.core
+                    .emit(EventKind::PrivilegesChanged, &a.session, a.now, || {
+                        Detail::Privileges { old, new }
+                    });
+            }
+        }
     }
 
     /// Runs `f` on a read-only view of the live session `id`.
@@ -364,9 +534,19 @@ impl Registry {
 
     pub fn set_state(&self, id: SessionId, state: &str) -> Result<()> {
         let state = SessionState::parse(state)?;
-        self.access(id, |a| {
+        self.change(id, |a| {
+            let old = a.session.state;
             a.session.state = state;
             a.activity();
+            if old != state {
+                self.core
+                    .emit(EventKind::StateChanged, &a.session, a.now, || {
+                        Detail::Changed {
+                            old: old.name().to_owned(),
+                            new: state.name().to_owned(),
+                        }
+                    });
+            }
             Ok(())
         })
     }
@@ -380,7 +560,7 @@ impl Registry {
     /// FileMaker's Set Session Identifier; "" goes back to the user name.
     pub fn set_identifier(&self, id: SessionId, identifier: &str) -> Result<()> {
         let max = self.live.max_identifier_bytes();
-        self.access(id, |a| {
+        self.change(id, |a| {
             if a.session.kind == SessionType::Standalone {
                 return Err(Error::not_supported(
                     "a standalone session (a local file) has no session identifier: set does nothing",
@@ -393,8 +573,10 @@ impl Registry {
                 )));
             }
             if a.session.identifier != identifier {
+                let old = a.session.effective_identifier().to_owned();
                 a.session.identifier.clear();
                 a.session.identifier.push_str(identifier);
+                self.identifier_changed(a, old);
             }
             a.activity();
             Ok(())
@@ -428,8 +610,9 @@ impl Registry {
                 name.len()
             )));
         }
-        self.access(id, |a| {
+        self.change(id, |a| {
             require_web(&a.session, "set_privileges")?;
+            let old_names = self.core.events.listening().then(|| names(&a.session));
             // Read under the session's lock: see install_roles.
             let table = Arc::clone(&self.roles.read());
             let mut ignored = Vec::new();
@@ -450,22 +633,29 @@ impl Registry {
             }
             a.session.grant = grant;
             a.session.expand_under(&table);
-            if let Some(name) = request.user_name {
+            if let Some(name) = request.user_name
+                && name != a.session.details.user_name
+            {
+                let old = a.session.effective_identifier().to_owned();
                 a.session.details.user_name = name;
+                self.identifier_changed(a, old);
             }
             a.activity();
+            self.privileges_changed(a, old_names);
             Ok(ignored)
         })
     }
 
     /// Removes every privilege: the session becomes a guest.
     pub fn clear_privileges(&self, id: SessionId) -> Result<()> {
-        self.access(id, |a| {
+        self.change(id, |a| {
             require_web(&a.session, "clear_privileges")?;
+            let old_names = self.core.events.listening().then(|| names(&a.session));
             a.session.grant = Grant::default();
             a.session.roles = None;
             a.session.privileges = Default::default();
             a.activity();
+            self.privileges_changed(a, old_names);
             Ok(())
         })
     }
@@ -514,6 +704,148 @@ impl Registry {
             require_web(s, "expiration date")?;
             Ok(iso8601(s.expires_at().unwrap_or_default()))
         })
+    }
+
+    // ----- files, listings, events, statistics ---------------------------------------------
+
+    /// A client opens a file (a hosted app): `{"filename", "accountName", "privsetName"}`.
+    /// The same file name has the same ID for every client.
+    pub fn attach_file(&self, id: SessionId, file_json: &str) -> Result<()> {
+        let request = FileRequest::parse(file_json)?;
+        self.change(id, |a| {
+            if a.session.kind == SessionType::Standalone {
+                return Err(Error::not_supported(
+                    "a standalone session is a local file: it attaches no hosted file",
+                ));
+            }
+            if a.session
+                .files
+                .iter()
+                .any(|f| f.filename == request.filename)
+            {
+                return Err(Error::new(
+                    ErrorKind::BadState,
+                    format!(
+                        "\"{}\" is already attached to this session",
+                        truncate_for_message(&request.filename)
+                    ),
+                ));
+            }
+            let file_id = {
+                let mut ids = self.file_ids.lock();
+                let next = ids.len() as u32 + 1;
+                *ids.entry(request.filename.clone()).or_insert(next)
+            };
+            let file = AttachedFile {
+                file_id,
+                filename: request.filename,
+                account_name: request
+                    .account_name
+                    .unwrap_or_else(|| a.session.details.user_name.clone()),
+                privset_name: request.privset_name,
+            };
+            self.core
+                .emit(EventKind::FileAttached, &a.session, a.now, || {
+                    file_detail(&file)
+                });
+            a.session.files.push(file);
+            a.activity();
+            Ok(())
+        })
+    }
+
+    /// A client closes a file; `NoValue` if it has no file of that name open.
+    pub fn detach_file(&self, id: SessionId, filename: &str) -> Result<()> {
+        self.change(id, |a| {
+            let Some(at) = a.session.files.iter().position(|f| f.filename == filename) else {
+                return Err(Error::new(
+                    ErrorKind::NoValue,
+                    format!(
+                        "no file \"{}\" is attached to this session",
+                        truncate_for_message(filename)
+                    ),
+                ));
+            };
+            let file = a.session.files.remove(at);
+            self.core
+                .emit(EventKind::FileDetached, &a.session, a.now, || {
+                    file_detail(&file)
+                });
+            a.activity();
+            Ok(())
+        })
+    }
+
+    /// FileMaker's Admin API *List Clients*: every live session but standalone ones (local
+    /// files are nobody's client), oldest first.
+    pub fn clients_list(&self) -> String {
+        let now = self.now();
+        let mut rows: Vec<(u64, String)> = Vec::new();
+        self.core.map.for_each_live(now, |slot| {
+            let session = slot.lock();
+            if session.kind != SessionType::Standalone {
+                let mut row = String::with_capacity(400);
+                session.client_json(now, &mut row);
+                rows.push((session.sequence, row));
+            }
+        });
+        rows.sort_unstable_by_key(|&(sequence, _)| sequence);
+        let mut out = String::from("{\"response\":{\"clients\":[");
+        for (i, (_, row)) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(row);
+        }
+        out.push_str("]},\"messages\":[{\"code\":\"0\"}]}");
+        out
+    }
+
+    /// The host's event handler (`None` removes it). It gets each event's JSON, once, in order
+    /// for any one session, with no registry lock held; it may call back into the registry.
+    pub fn set_event_handler(&self, handler: Option<EventHandler>) {
+        self.core.events.set_handler(handler);
+    }
+
+    /// Live sessions by type, and counters since the start (or the last reset).
+    pub fn stats(&self) -> String {
+        let mut live = [0u64; 5];
+        let mut expired_unswept = 0;
+        self.core.map.for_each(self.now(), |slot, is_live| {
+            if is_live {
+                let kind = slot.lock().kind;
+                live[SessionType::ALL
+                    .iter()
+                    .position(|k| *k == kind)
+                    .unwrap_or(0)] += 1;
+            } else {
+                expired_unswept += 1;
+            }
+        });
+        let c = &self.core.counters;
+        let load = |counter: &AtomicU64| counter.load(Ordering::Acquire);
+        let mut out = String::from("{\"live\":{");
+        for (i, kind) in SessionType::ALL.iter().enumerate() {
+            let _ = write!(out, "\"{}\":{},", kind.name(), live[i]);
+        }
+        let _ = write!(
+            out,
+            "\"total\":{}}},\"created\":{},\"closed\":{},\"expired\":{},\"identifierChanges\":{},\
+             \"accessLogWriteFailures\":{},\"eventsDelivered\":{},\"accessLogError\":",
+            live.iter().sum::<u64>(),
+            load(&c.created),
+            load(&c.closed),
+            load(&c.expired) + expired_unswept,
+            load(&c.identifier_changes),
+            load(&self.core.events.log_failures),
+            load(&self.core.events.delivered),
+        );
+        match self.core.events.log_error() {
+            Some(error) => crate::json_text::push_string(&mut out, &error),
+            None => out.push_str("null"),
+        }
+        out.push('}');
+        out
     }
 
     // ----- storage ------------------------------------------------------------------------
@@ -662,6 +994,78 @@ impl Drop for Registry {
     fn drop(&mut self) {
         *self.sweeper.get_mut() = None;
     }
+}
+
+fn file_detail(file: &AttachedFile) -> Detail {
+    Detail::File {
+        filename: file.filename.clone(),
+        account_name: file.account_name.clone(),
+        privset_name: file.privset_name.clone(),
+    }
+}
+
+/// The argument of `attach_file`.
+struct FileRequest {
+    filename: String,
+    account_name: Option<String>,
+    privset_name: String,
+}
+
+impl FileRequest {
+    fn parse(text: &str) -> Result<FileRequest> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::json(format!("the file is not valid JSON: {e}")))?;
+        let Value::Object(fields) = value else {
+            return Err(Error::invalid(
+                "the file must be a JSON object: {\"filename\", \"accountName\", \"privsetName\"}",
+            ));
+        };
+        let mut request = FileRequest {
+            filename: String::new(),
+            account_name: None,
+            privset_name: String::new(),
+        };
+        for (key, value) in fields {
+            let Value::String(text) = value else {
+                return Err(Error::invalid(format!(
+                    "\"{}\" must be a string",
+                    truncate_for_message(&key)
+                )));
+            };
+            if text.len() > MAX_DETAIL_BYTES {
+                return Err(Error::limit(format!(
+                    "\"{key}\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
+                    text.len()
+                )));
+            }
+            match key.as_str() {
+                "filename" => request.filename = text,
+                "accountName" => request.account_name = Some(text),
+                "privsetName" => request.privset_name = text,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "unknown key \"{}\" (expected filename, accountName, privsetName)",
+                        truncate_for_message(other)
+                    )));
+                }
+            }
+        }
+        if request.filename.is_empty() {
+            return Err(Error::invalid(
+                "\"filename\" is required and cannot be empty",
+            ));
+        }
+        Ok(request)
+    }
+}
+
+/// A session's expanded privileges, owned.
+fn names(session: &Session) -> Vec<String> {
+    session
+        .privilege_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn require_web(session: &Session, what: &str) -> Result<()> {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::names::NameIndex;
 
 /// The privilege every roles file declares, whether or not it names it.
-pub const WEB_ADMIN: &str = "WebAdmin";
+pub(crate) const WEB_ADMIN: &str = "WebAdmin";
 
 /// A set of privileges, as bits indexed by their position in a [`RolesTable`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::client::{AppDetails, AttachedFile};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
@@ -121,6 +122,10 @@ pub struct Session {
     pub storage: Storage,
     /// Bumped by every storage write, so that an update callback can tell it raced one.
     pub storage_version: u64,
+    /// FileMaker's application details, when the host gave any.
+    pub app: Option<Box<AppDetails>>,
+    /// The files (apps) the client has open, in the order it opened them.
+    pub files: Vec<AttachedFile>,
 }
 
 impl Session {
@@ -158,17 +163,25 @@ impl Session {
         self.kind.is_web() && self.privileges.is_empty()
     }
 
-    /// The expanded privileges as a JSON array, in the roles file's order.
-    pub fn privileges_json(&self) -> String {
+    /// The expanded privileges, in the roles file's order; `WebAdmin` alone for the types
+    /// without privileges (4D).
+    pub fn privilege_names(&self) -> Vec<&str> {
         if !self.kind.is_web() {
-            return crate::json_text::string_array([crate::roles::WEB_ADMIN]);
+            return vec![crate::roles::WEB_ADMIN];
         }
         match &self.roles {
-            Some(table) => crate::json_text::string_array(
-                self.privileges.positions().map(|p| table.privilege_name(p)),
-            ),
-            None => "[]".to_owned(),
+            Some(table) => self
+                .privileges
+                .positions()
+                .map(|p| table.privilege_name(p))
+                .collect(),
+            None => Vec::new(),
         }
+    }
+
+    /// [`Session::privilege_names`] as a JSON array.
+    pub fn privileges_json(&self) -> String {
+        crate::json_text::string_array(self.privilege_names())
     }
 
     /// Re-expands the grant under `table` (or forgets the table when nothing is granted).

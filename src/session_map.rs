@@ -15,7 +15,7 @@ use crate::session::Session;
 const SHARDS: usize = 64;
 
 /// Expiry of a session that never expires.
-pub const NEVER: Millis = Millis::MAX;
+pub(crate) const NEVER: Millis = Millis::MAX;
 
 pub struct Slot {
     /// When the session expires (`NEVER` for types without idle timeout). Written under the
@@ -117,7 +117,12 @@ impl SessionMap {
 
     /// Inserts a session under a reservation; returns its ID, which is new if (against all
     /// odds) the one it came with was taken.
-    pub fn insert_reserved(&self, mut session: Session) -> SessionId {
+    /// `inserted` sees the session under the shard's lock, before anyone else can.
+    pub fn insert_reserved(
+        &self,
+        mut session: Session,
+        inserted: impl FnOnce(&Session),
+    ) -> SessionId {
         loop {
             let id = session.id;
             let mut shard = self.shard(id).write();
@@ -126,6 +131,7 @@ impl SessionMap {
                 session.id = SessionId::random();
                 continue;
             }
+            inserted(&session);
             let slot = Box::new(Slot {
                 expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
                 session: Mutex::new(session),
@@ -135,11 +141,12 @@ impl SessionMap {
         }
     }
 
-    /// Removes `id`; returns the session if it was there and live.
-    pub fn remove(&self, id: SessionId, now: Millis) -> Option<Session> {
+    /// Removes `id`; returns the session if it was there, and whether it was still live.
+    pub fn remove(&self, id: SessionId, now: Millis) -> Option<(Session, bool)> {
         let slot = self.shard(id).write().remove(&id.0)?;
         self.entries.fetch_sub(1, Ordering::AcqRel);
-        slot.is_live(now).then(|| slot.session.into_inner())
+        let live = slot.is_live(now);
+        Some((slot.session.into_inner(), live))
     }
 
     /// Removes every session whose expiry has passed; returns them.
@@ -161,6 +168,16 @@ impl SessionMap {
                 .fetch_sub((removed.len() - before) as u64, Ordering::AcqRel);
         }
         removed
+    }
+
+    /// Calls `f` on every session held, live or not (with its liveness), one shard read-locked
+    /// at a time.
+    pub fn for_each(&self, now: Millis, mut f: impl FnMut(&Slot, bool)) {
+        for shard in self.shards.iter() {
+            for slot in shard.read().values() {
+                f(slot, slot.is_live(now));
+            }
+        }
     }
 
     /// Calls `f` on every live session, one shard read-locked at a time.

@@ -4,6 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
+use std::path::PathBuf;
+
+use crate::access_log::{AccessLogSettings, DEFAULT_MAX_BYTES, MAX_BYTES_RANGE};
 use crate::error::{Error, Result};
 use crate::roles::RolesTable;
 
@@ -21,6 +24,8 @@ pub struct Settings {
     pub max_identifier_bytes: u64,
     /// 0: no background sweeper.
     pub sweep_interval_seconds: u64,
+    /// `None`: no access log.
+    pub access_log: Option<AccessLogSettings>,
 }
 
 impl Default for Settings {
@@ -33,16 +38,17 @@ impl Default for Settings {
             max_storage_bytes: 1 << 20,
             max_identifier_bytes: 256,
             sweep_interval_seconds: 0,
+            access_log: None,
         }
     }
 }
 
 /// The bounds `configure` accepts, inclusive; published in the README.
-pub const IDLE_TIMEOUT_RANGE: (i64, i64) = (1, i32::MAX as i64);
-pub const MAX_SESSIONS_RANGE: (i64, i64) = (1, 100_000_000);
-pub const MAX_STORAGE_BYTES_RANGE: (i64, i64) = (2, 1 << 30);
-pub const MAX_IDENTIFIER_BYTES_RANGE: (i64, i64) = (1, 1 << 20);
-pub const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
+pub(crate) const IDLE_TIMEOUT_RANGE: (i64, i64) = (1, i32::MAX as i64);
+pub(crate) const MAX_SESSIONS_RANGE: (i64, i64) = (1, 100_000_000);
+pub(crate) const MAX_STORAGE_BYTES_RANGE: (i64, i64) = (2, 1 << 30);
+pub(crate) const MAX_IDENTIFIER_BYTES_RANGE: (i64, i64) = (1, 1 << 20);
+pub(crate) const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
 
 /// What one `configure` call asks for: the settings it leaves, and a roles file if it has one.
 #[derive(Debug)]
@@ -97,6 +103,7 @@ impl Settings {
                         integer(key, value, SWEEP_INTERVAL_RANGE)? as u64
                 }
                 "roles" => roles = Some(RolesTable::parse(value)?),
+                "accessLog" => settings.access_log = access_log(value)?,
                 other => {
                     return Err(Error::invalid(format!(
                         "unknown configuration key \"{}\"",
@@ -107,6 +114,57 @@ impl Settings {
         }
         Ok(Configuration { settings, roles })
     }
+}
+
+/// `{"path": text, "hostName": text, "maxBytes": integer}`, or `null` (no log).
+fn access_log(value: &Value) -> Result<Option<AccessLogSettings>> {
+    let fields = match value {
+        Value::Null => return Ok(None),
+        Value::Object(fields) => fields,
+        _ => {
+            return Err(Error::invalid(
+                "\"accessLog\" must be an object (path, hostName, maxBytes) or null",
+            ));
+        }
+    };
+    let mut path = None;
+    let mut host_name = None;
+    let mut max_bytes = DEFAULT_MAX_BYTES;
+    for (key, value) in fields {
+        match key.as_str() {
+            "path" => match value.as_str() {
+                Some(p) if !p.is_empty() && !p.contains('\0') => path = Some(PathBuf::from(p)),
+                _ => {
+                    return Err(Error::invalid(
+                        "\"accessLog\": \"path\" must be a non-empty string",
+                    ));
+                }
+            },
+            "hostName" => match value.as_str() {
+                Some(h) if h.len() <= 255 => host_name = Some(h.to_owned()),
+                _ => {
+                    return Err(Error::invalid(
+                        "\"accessLog\": \"hostName\" must be a string of at most 255 bytes",
+                    ));
+                }
+            },
+            "maxBytes" => max_bytes = integer("accessLog.maxBytes", value, MAX_BYTES_RANGE)? as u64,
+            other => {
+                return Err(Error::invalid(format!(
+                    "\"accessLog\": unknown key \"{}\" (expected path, hostName, maxBytes)",
+                    crate::id::truncate_for_message(other)
+                )));
+            }
+        }
+    }
+    let Some(path) = path else {
+        return Err(Error::invalid("\"accessLog\": \"path\" is required"));
+    };
+    Ok(Some(AccessLogSettings {
+        path,
+        host_name: host_name.unwrap_or_else(crate::host_name::host_name),
+        max_bytes,
+    }))
 }
 
 fn integer(key: &str, value: &Value, (min, max): (i64, i64)) -> Result<i64> {

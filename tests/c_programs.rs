@@ -65,7 +65,13 @@ pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
 /// libsessmgr.so) on LD_LIBRARY_PATH, which outranks the programs' run path: point it at the
 /// library built with these tests.
 pub fn run(program: &Path) -> String {
+    run_with(program, &[])
+}
+
+/// As [`run`], with arguments.
+pub fn run_with(program: &Path, args: &[&str]) -> String {
     let output = Command::new(program)
+        .args(args)
         .env("LD_LIBRARY_PATH", library_dir())
         .output()
         .expect("run the test program");
@@ -102,6 +108,11 @@ fn seed_examples() {
 #[test]
 fn eight_threads_lose_nothing() {
     compile_and_run("threads.c");
+}
+
+#[test]
+fn administrators_view_in_c() {
+    compile_and_run("admin.c");
 }
 
 #[test]

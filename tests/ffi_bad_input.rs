@@ -7,6 +7,7 @@ use std::ffi::{CStr, CString, c_char, c_void};
 use std::ptr;
 use std::sync::Mutex;
 
+use sessmgr::ffi::admin::*;
 use sessmgr::ffi::library::*;
 use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
@@ -82,6 +83,13 @@ fn setup() -> Fixture {
             ),
             SESSMGR_OK
         );
+        assert_eq!(
+            sessmgr_session_attach_file(
+                fixture.web.as_ptr(),
+                c"{\"filename\":\"Inventory\"}".as_ptr()
+            ),
+            SESSMGR_OK
+        );
     }
     fixture
 }
@@ -93,6 +101,10 @@ fn snapshot(f: &Fixture) -> String {
     let mut count = 0u64;
     unsafe {
         assert_eq!(sessmgr_sessions_list(&mut text), SESSMGR_OK);
+        out += &take(text);
+        assert_eq!(sessmgr_clients_list(&mut text), SESSMGR_OK);
+        out += &take(text);
+        assert_eq!(sessmgr_stats(&mut text), SESSMGR_OK);
         out += &take(text);
         assert_eq!(sessmgr_session_count(&mut count), SESSMGR_OK);
         out += &format!(" count={count}");
@@ -293,6 +305,16 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             "sessmgr_storage_update",
             expected,
             sessmgr_storage_update(id, Some(commit_nothing), ptr::null_mut())
+        );
+        case!(
+            "sessmgr_session_attach_file",
+            expected,
+            sessmgr_session_attach_file(id, c"{\"filename\":\"Survey\"}".as_ptr())
+        );
+        case!(
+            "sessmgr_session_detach_file",
+            expected,
+            sessmgr_session_detach_file(id, c"Inventory".as_ptr())
         );
     }
     // Every other pointer parameter: NULL, then invalid UTF-8 where it is text.
@@ -620,6 +642,73 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         sessmgr_update_set(ptr::null_mut(), c"{}".as_ptr())
     );
 
+    case!(
+        "sessmgr_clients_list",
+        NULL,
+        sessmgr_clients_list(ptr::null_mut())
+    );
+    case!("sessmgr_stats", NULL, sessmgr_stats(ptr::null_mut()));
+    case!(
+        "sessmgr_session_attach_file",
+        NULL,
+        sessmgr_session_attach_file(web, null)
+    );
+    case!(
+        "sessmgr_session_attach_file",
+        INVALID,
+        sessmgr_session_attach_file(web, BAD_UTF8.as_ptr())
+    );
+    case!(
+        "sessmgr_session_attach_file",
+        JSON,
+        sessmgr_session_attach_file(web, BAD_JSON.as_ptr())
+    );
+    case!(
+        "sessmgr_session_attach_file",
+        INVALID,
+        sessmgr_session_attach_file(web, c"{}".as_ptr())
+    );
+    case!(
+        "sessmgr_session_attach_file",
+        INVALID,
+        sessmgr_session_attach_file(web, c"[\"Survey\"]".as_ptr())
+    );
+    case!(
+        "sessmgr_session_attach_file",
+        INVALID,
+        sessmgr_session_attach_file(web, c"{\"filename\":\"Survey\",\"owner\":\"x\"}".as_ptr())
+    );
+    case!(
+        "sessmgr_session_attach_file",
+        SESSMGR_BAD_STATE,
+        sessmgr_session_attach_file(web, c"{\"filename\":\"Inventory\"}".as_ptr())
+    );
+    case!(
+        "sessmgr_session_detach_file",
+        NULL,
+        sessmgr_session_detach_file(web, null)
+    );
+    case!(
+        "sessmgr_session_detach_file",
+        INVALID,
+        sessmgr_session_detach_file(web, BAD_UTF8.as_ptr())
+    );
+    case!(
+        "sessmgr_session_detach_file",
+        SESSMGR_NO_VALUE,
+        sessmgr_session_detach_file(web, c"Survey".as_ptr())
+    );
+    case!(
+        "sessmgr_configure",
+        INVALID,
+        sessmgr_configure(c"{\"clock\":\"system\",\"accessLog\":{\"hostName\":\"h\"}}".as_ptr())
+    );
+    case!(
+        "sessmgr_configure",
+        INVALID,
+        sessmgr_configure(c"{\"accessLog\":{\"path\":\"/tmp/x.log\",\"maxBytes\":10}}".as_ptr())
+    );
+
     let mut functions_seen = std::collections::BTreeSet::new();
     for (function, expected, call) in &cases {
         let status = call();
@@ -652,7 +741,11 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         .filter(|l| l.starts_with("sessmgr_status sessmgr_"))
     {
         let name = &line["sessmgr_status ".len()..line.find('(').unwrap()];
-        let cannot_fail = ["sessmgr_reset", "sessmgr_sweep"];
+        let cannot_fail = [
+            "sessmgr_reset",
+            "sessmgr_sweep",
+            "sessmgr_set_event_handler",
+        ];
         assert!(
             functions_seen.contains(name) || cannot_fail.contains(&name),
             "{name} has no bad-input case"

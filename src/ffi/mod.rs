@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use crate::registry::Registry;
 
+pub mod admin;
 mod boundary;
 pub mod library;
 pub mod privileges;

@@ -1,0 +1,205 @@
+//! What FileMaker's administrators see of a client beyond 4D's `info`: application details,
+//! the files it has open, its row in the Admin API's *List Clients*, and its label in the
+//! access log.
+
+use std::fmt::Write;
+
+use crate::clock::Millis;
+use crate::json_text::push_field;
+use crate::session::{Session, SessionType};
+
+/// Application details given at creation; `None` fields take the session type's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppDetails {
+    pub app_version: String,
+    pub app_language: String,
+    pub operating_system: String,
+    pub mac_address: String,
+    pub extended_privilege: Option<String>,
+    pub app_type: Option<String>,
+}
+
+/// A file (a hosted app) the client has open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachedFile {
+    /// The same for every client that opens a file of this name, as FileMaker's database ID.
+    pub file_id: u32,
+    pub filename: String,
+    pub account_name: String,
+    pub privset_name: String,
+}
+
+impl SessionType {
+    /// FileMaker's extended privilege keyword for this kind of client.
+    pub fn default_extended_privilege(self) -> &'static str {
+        match self {
+            SessionType::Web => "fmwebdirect",
+            SessionType::Rest => "fmrest",
+            SessionType::Remote => "fmapp",
+            SessionType::StoredProcedure | SessionType::Standalone => "",
+        }
+    }
+
+    /// The client type as FileMaker's Admin Console names it.
+    pub fn default_app_type(self) -> &'static str {
+        match self {
+            SessionType::Web => "WebDirect",
+            SessionType::Rest => "Data API",
+            SessionType::Remote => "Pro",
+            SessionType::StoredProcedure => "FMSE",
+            SessionType::Standalone => "",
+        }
+    }
+}
+
+impl Session {
+    fn app_field(&self, field: impl Fn(&AppDetails) -> &str) -> &str {
+        self.app.as_deref().map(field).unwrap_or("")
+    }
+
+    pub fn extended_privilege(&self) -> &str {
+        self.app
+            .as_deref()
+            .and_then(|a| a.extended_privilege.as_deref())
+            .unwrap_or(self.kind.default_extended_privilege())
+    }
+
+    pub fn app_type(&self) -> &str {
+        self.app
+            .as_deref()
+            .and_then(|a| a.app_type.as_deref())
+            .unwrap_or(self.kind.default_app_type())
+    }
+
+    /// `identifier (computer) [ip]`, FileMaker's way of naming a client in its logs; empty
+    /// parts are left out.
+    pub fn client_label(&self) -> String {
+        let mut label = self.effective_identifier().to_owned();
+        for (open, part, close) in [
+            ("(", &self.details.machine_name, ")"),
+            ("[", &self.details.ip_address, "]"),
+        ] {
+            if !label.is_empty() && !part.is_empty() {
+                label.push(' ');
+            }
+            push_part(&mut label, open, part, close);
+        }
+        label
+    }
+
+    /// `computer (ip)`: where the client connects from.
+    pub fn client_origin(&self) -> String {
+        let mut origin = self.details.machine_name.clone();
+        let open = if origin.is_empty() { "(" } else { " (" };
+        push_part(&mut origin, open, &self.details.ip_address, ")");
+        origin
+    }
+
+    /// `appType appVersion [extpriv]`: what the client connects with.
+    pub fn client_application(&self) -> String {
+        let mut application = self.app_type().to_owned();
+        let version = self.app_field(|a| &a.app_version);
+        if !version.is_empty() {
+            if !application.is_empty() {
+                application.push(' ');
+            }
+            application.push_str(version);
+        }
+        let extended = self.extended_privilege();
+        let open = if application.is_empty() { "[" } else { " [" };
+        push_part(&mut application, open, extended, "]");
+        application
+    }
+
+    /// This client's object in FileMaker's *List Clients*.
+    pub fn client_json(&self, now: Millis, out: &mut String) {
+        let id = self.id.to_hex();
+        let id = std::str::from_utf8(&id).unwrap_or_default();
+        out.push('{');
+        push_field(out, true, "id", id);
+        push_field(out, false, "status", "NORMAL");
+        push_field(out, false, "userName", self.effective_identifier());
+        push_field(out, false, "computerName", &self.details.machine_name);
+        push_field(out, false, "ipaddress", &self.details.ip_address);
+        push_field(out, false, "macaddress", self.app_field(|a| &a.mac_address));
+        push_field(out, false, "extpriv", self.extended_privilege());
+        push_field(out, false, "appType", self.app_type());
+        push_field(out, false, "appVersion", self.app_field(|a| &a.app_version));
+        push_field(
+            out,
+            false,
+            "appLanguage",
+            self.app_field(|a| &a.app_language),
+        );
+        push_field(
+            out,
+            false,
+            "operatingSystem",
+            self.app_field(|a| &a.operating_system),
+        );
+        push_field(
+            out,
+            false,
+            "connectTime",
+            &crate::clock::iso8601(self.created),
+        );
+        push_field(
+            out,
+            false,
+            "connectDuration",
+            &duration_hms(now - self.created),
+        );
+        out.push_str(",\"guestFiles\":[");
+        for (i, file) in self.files.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            push_field(out, true, "id", &file.file_id.to_string());
+            push_field(out, false, "filename", &file.filename);
+            push_field(out, false, "accountName", &file.account_name);
+            push_field(out, false, "privsetName", &file.privset_name);
+            out.push('}');
+        }
+        out.push_str("]}");
+    }
+}
+
+fn push_part(out: &mut String, open: &str, part: &str, close: &str) {
+    if !part.is_empty() {
+        out.push_str(open);
+        out.push_str(part);
+        out.push_str(close);
+    }
+}
+
+/// `HH:MM:SS`, hours past 24 allowed; a negative span (a clock set back) is `00:00:00`.
+pub fn duration_hms(ms: Millis) -> String {
+    let seconds = ms.max(0) / 1000;
+    let mut out = String::with_capacity(8);
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_hms(0), "00:00:00");
+        assert_eq!(duration_hms(61_999), "00:01:01");
+        assert_eq!(duration_hms((27 * 3600 + 5) * 1000), "27:00:05");
+        assert_eq!(
+            duration_hms((123 * 3600 + 59 * 60 + 59) * 1000),
+            "123:59:59"
+        );
+        assert_eq!(duration_hms(-5000), "00:00:00");
+    }
+}

@@ -1,0 +1,403 @@
+//! Events: what happened to a session, told to the host's handler (as JSON) and written to the
+//! access log. Events are queued under the session's lock, so that those of one session keep
+//! their order, and delivered after every registry lock is released, one at a time, each
+//! exactly once, by whichever thread finds the queue non-empty and nobody delivering.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::access_log::{AccessLog, quoted};
+use crate::clock::{Millis, iso8601};
+use crate::id::SessionId;
+use crate::json_text::{push_field, string_array};
+use crate::session::Session;
+
+/// The host's event handler: gets one JSON object per event.
+pub type EventHandler = Arc<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Created,
+    Closed,
+    Expired,
+    IdentifierChanged,
+    PrivilegesChanged,
+    StateChanged,
+    FileAttached,
+    FileDetached,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Closed => "closed",
+            EventKind::Expired => "expired",
+            EventKind::IdentifierChanged => "identifierChanged",
+            EventKind::PrivilegesChanged => "privilegesChanged",
+            EventKind::StateChanged => "stateChanged",
+            EventKind::FileAttached => "fileAttached",
+            EventKind::FileDetached => "fileDetached",
+        }
+    }
+
+    /// The access log's code: FileMaker's own (638, 94, 98, 22) where FileMaker has the event,
+    /// this library's (9001 and up) where it does not.
+    pub fn log_code(self) -> u32 {
+        match self {
+            EventKind::Created => 638,
+            EventKind::FileAttached => 94,
+            EventKind::FileDetached => 98,
+            EventKind::Closed => 22,
+            EventKind::IdentifierChanged => 9001,
+            EventKind::PrivilegesChanged => 9002,
+            EventKind::StateChanged => 9003,
+            EventKind::Expired => 9004,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    Created {
+        session_type: &'static str,
+        user_name: String,
+        origin: String,
+        application: String,
+    },
+    Closed,
+    Expired {
+        last_activity: Millis,
+        idle_timeout: i32,
+    },
+    /// Identifier or state: the value before and after.
+    Changed {
+        old: String,
+        new: String,
+    },
+    Privileges {
+        old: Vec<String>,
+        new: Vec<String>,
+    },
+    File {
+        filename: String,
+        account_name: String,
+        privset_name: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub id: SessionId,
+    /// The effective identifier (after the change, for a change).
+    pub identifier: String,
+    /// `identifier (computer) [ip]`, for the access log.
+    pub client: String,
+    /// False for a standalone session (a local file): not a client of the host, so not in the
+    /// access log (its events still reach the handler).
+    pub hosted: bool,
+    pub time: Millis,
+    pub detail: Detail,
+}
+
+impl Event {
+    pub fn new(kind: EventKind, session: &Session, time: Millis, detail: Detail) -> Event {
+        Event {
+            kind,
+            id: session.id,
+            identifier: session.effective_identifier().to_owned(),
+            client: session.client_label(),
+            hosted: session.kind != crate::session::SessionType::Standalone,
+            time,
+            detail,
+        }
+    }
+
+    /// `{"event", "ID", "identifier", "time", …}`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(160);
+        let id = self.id.to_hex();
+        out.push('{');
+        push_field(&mut out, true, "event", self.kind.name());
+        push_field(
+            &mut out,
+            false,
+            "ID",
+            std::str::from_utf8(&id).unwrap_or_default(),
+        );
+        push_field(&mut out, false, "identifier", &self.identifier);
+        push_field(&mut out, false, "time", &iso8601(self.time));
+        match &self.detail {
+            Detail::Created {
+                session_type,
+                user_name,
+                ..
+            } => {
+                push_field(&mut out, false, "type", session_type);
+                push_field(&mut out, false, "userName", user_name);
+            }
+            Detail::Closed => {}
+            Detail::Expired {
+                last_activity,
+                idle_timeout,
+            } => {
+                push_field(&mut out, false, "lastActivity", &iso8601(*last_activity));
+                out.push_str(",\"idleTimeout\":");
+                out.push_str(&idle_timeout.to_string());
+            }
+            Detail::Changed { old, new } => {
+                push_field(&mut out, false, "old", old);
+                push_field(&mut out, false, "new", new);
+            }
+            Detail::Privileges { old, new } => {
+                out.push_str(",\"old\":");
+                out.push_str(&string_array(old.iter().map(String::as_str)));
+                out.push_str(",\"new\":");
+                out.push_str(&string_array(new.iter().map(String::as_str)));
+            }
+            Detail::File {
+                filename,
+                account_name,
+                privset_name,
+            } => {
+                push_field(&mut out, false, "filename", filename);
+                push_field(&mut out, false, "accountName", account_name);
+                push_field(&mut out, false, "privsetName", privset_name);
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    /// The access log's message, every value quoted and escaped.
+    pub fn log_message(&self) -> String {
+        let client = quoted(&self.client);
+        match &self.detail {
+            Detail::Created {
+                origin,
+                application,
+                ..
+            } => format!(
+                "Client {client} opening a connection from {} using {}.",
+                quoted(origin),
+                quoted(application)
+            ),
+            Detail::Closed => format!("Client {client} closing a connection."),
+            Detail::File {
+                filename,
+                account_name,
+                ..
+            } => format!(
+                "Client {client} {} database {} as {}.",
+                if self.kind == EventKind::FileAttached {
+                    "opening"
+                } else {
+                    "closing"
+                },
+                quoted(filename),
+                quoted(account_name)
+            ),
+            Detail::Changed { old, new } => format!(
+                "Client {client} {} changed from {} to {}.",
+                if self.kind == EventKind::StateChanged {
+                    "state"
+                } else {
+                    "session identifier"
+                },
+                quoted(old),
+                quoted(new)
+            ),
+            Detail::Privileges { old, new } => format!(
+                "Client {client} privileges changed from {} to {}.",
+                quoted(&old.join(", ")),
+                quoted(&new.join(", "))
+            ),
+            Detail::Expired {
+                last_activity,
+                idle_timeout,
+            } => format!(
+                "Client {client} session expired: last activity {}, idle timeout {} minutes.",
+                quoted(&iso8601(*last_activity)),
+                quoted(&idle_timeout.to_string())
+            ),
+        }
+    }
+}
+
+/// Ends a delivery turn, even if a handler unwinds.
+struct Delivering<'a>(&'a Mutex<Queue>);
+
+impl Drop for Delivering<'_> {
+    fn drop(&mut self) {
+        self.0.lock().delivering = false;
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Event>,
+    delivering: bool,
+}
+
+/// Queues events and delivers them to the access log and the handler.
+#[derive(Default)]
+pub struct Dispatcher {
+    /// Whether anyone listens (a handler or a log): when not, no event is even built.
+    listening: AtomicBool,
+    queue: Mutex<Queue>,
+    handler: Mutex<Option<EventHandler>>,
+    log: Mutex<Option<AccessLog>>,
+    pub delivered: AtomicU64,
+    pub log_failures: AtomicU64,
+}
+
+impl Dispatcher {
+    pub fn listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    fn update_listening(&self, handler: bool, log: bool) {
+        self.listening.store(handler || log, Ordering::Release);
+    }
+
+    pub fn set_handler(&self, handler: Option<EventHandler>) {
+        let mut current = self.handler.lock();
+        *current = handler;
+        let log = self.log.lock().is_some();
+        self.update_listening(current.is_some(), log);
+    }
+
+    /// Switches the access log on (or off, with `None`); returns whether it could be opened.
+    pub fn set_log(&self, log: Option<AccessLog>, opened: bool) {
+        if !opened {
+            self.log_failures.fetch_add(1, Ordering::AcqRel);
+        }
+        let mut current = self.log.lock();
+        *current = log;
+        let handler = self.handler.lock().is_some();
+        self.update_listening(handler, current.is_some());
+    }
+
+    pub fn log_error(&self) -> Option<String> {
+        self.log
+            .lock()
+            .as_ref()
+            .and_then(|log| log.last_error.clone())
+    }
+
+    /// Queues an event; call it under the lock of the session it is about.
+    pub fn push(&self, event: Event) {
+        self.queue.lock().events.push_back(event);
+    }
+
+    /// Delivers queued events, unless another thread is delivering (it will deliver these
+    /// too). Call it with no registry lock held.
+    pub fn drain(&self) {
+        loop {
+            let batch = {
+                let mut queue = self.queue.lock();
+                if queue.delivering || queue.events.is_empty() {
+                    return;
+                }
+                queue.delivering = true;
+                std::mem::take(&mut queue.events)
+            };
+            let _delivering = Delivering(&self.queue);
+            let handler = self.handler.lock().clone();
+            for event in batch {
+                self.deliver(&event, handler.as_ref());
+            }
+        }
+    }
+
+    fn deliver(&self, event: &Event, handler: Option<&EventHandler>) {
+        if event.hosted
+            && let Some(log) = self.log.lock().as_mut()
+            && !log.write(event.time, event.kind.log_code(), &event.log_message())
+        {
+            self.log_failures.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Some(handler) = handler {
+            handler(&event.to_json());
+            self.delivered.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Forgets queued events, the handler and the log.
+    pub fn reset(&self) {
+        self.queue.lock().events.clear();
+        *self.handler.lock() = None;
+        *self.log.lock() = None;
+        self.listening.store(false, Ordering::Release);
+        self.delivered.store(0, Ordering::Release);
+        self.log_failures.store(0, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u128) -> Event {
+        Event {
+            kind: EventKind::Closed,
+            id: SessionId(n),
+            identifier: format!("s{n}"),
+            client: String::new(),
+            hosted: true,
+            time: 0,
+            detail: Detail::Closed,
+        }
+    }
+
+    #[test]
+    fn an_event_queued_during_a_delivery_is_delivered_by_the_deliverer() {
+        let dispatcher = Arc::new(Dispatcher::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (theirs, queue) = (Arc::clone(&seen), Arc::downgrade(&dispatcher));
+        dispatcher.set_handler(Some(Arc::new(move |json: &str| {
+            theirs.lock().push(json.to_owned());
+            if theirs.lock().len() == 1 {
+                // Another thread queues an event while this one delivers; its drain returns at
+                // once, leaving the event to this deliverer.
+                let queue = queue.upgrade().unwrap();
+                std::thread::spawn(move || {
+                    queue.push(event(2));
+                    queue.drain();
+                })
+                .join()
+                .unwrap();
+                assert_eq!(theirs.lock().len(), 1, "not delivered by the other thread");
+            }
+        })));
+        dispatcher.push(event(1));
+        dispatcher.drain();
+        let seen = seen.lock();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(seen[1].contains("\"identifier\":\"s2\""));
+        assert_eq!(dispatcher.delivered.load(Ordering::Acquire), 2);
+    }
+
+    #[test]
+    fn a_panicking_handler_does_not_stop_delivery_for_good() {
+        let dispatcher = Dispatcher::default();
+        let calls = Arc::new(AtomicU64::new(0));
+        let theirs = Arc::clone(&calls);
+        dispatcher.set_handler(Some(Arc::new(move |_: &str| {
+            if theirs.fetch_add(1, Ordering::AcqRel) == 0 {
+                panic!("the host's bug");
+            }
+        })));
+        dispatcher.push(event(1));
+        assert!(
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatcher.drain())).is_err()
+        );
+        dispatcher.push(event(2));
+        dispatcher.drain();
+        assert_eq!(calls.load(Ordering::Acquire), 2);
+    }
+}
