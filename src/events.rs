@@ -246,8 +246,9 @@ struct Queue {
 /// Queues events and delivers them to the access log and the handler.
 #[derive(Default)]
 pub struct Dispatcher {
-    /// Whether anyone listens (a handler or a log): when not, no event is even built.
-    listening: AtomicBool,
+    /// Whether a handler, and a log, are installed: when neither is, no event is even built.
+    has_handler: AtomicBool,
+    has_log: AtomicBool,
     queue: Mutex<Queue>,
     handler: Mutex<Option<EventHandler>>,
     log: Mutex<Option<AccessLog>>,
@@ -257,18 +258,13 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn listening(&self) -> bool {
-        self.listening.load(Ordering::Acquire)
-    }
-
-    fn update_listening(&self, handler: bool, log: bool) {
-        self.listening.store(handler || log, Ordering::Release);
+        self.has_handler.load(Ordering::Acquire) || self.has_log.load(Ordering::Acquire)
     }
 
     pub fn set_handler(&self, handler: Option<EventHandler>) {
         let mut current = self.handler.lock();
+        self.has_handler.store(handler.is_some(), Ordering::Release);
         *current = handler;
-        let log = self.log.lock().is_some();
-        self.update_listening(current.is_some(), log);
     }
 
     /// Switches the access log on (or off, with `None`); returns whether it could be opened.
@@ -277,9 +273,8 @@ impl Dispatcher {
             self.log_failures.fetch_add(1, Ordering::AcqRel);
         }
         let mut current = self.log.lock();
+        self.has_log.store(log.is_some(), Ordering::Release);
         *current = log;
-        let handler = self.handler.lock().is_some();
-        self.update_listening(handler, current.is_some());
     }
 
     pub fn log_error(&self) -> Option<String> {
@@ -330,9 +325,8 @@ impl Dispatcher {
     /// Forgets queued events, the handler and the log.
     pub fn reset(&self) {
         self.queue.lock().events.clear();
-        *self.handler.lock() = None;
-        *self.log.lock() = None;
-        self.listening.store(false, Ordering::Release);
+        self.set_handler(None);
+        self.set_log(None, true);
         self.delivered.store(0, Ordering::Release);
         self.log_failures.store(0, Ordering::Release);
     }
