@@ -1,15 +1,29 @@
-# The main job: build the library and run the C host example against it.
+# The main job (make demo), the benchmark (make bench), and installing the library like any C
+# library (make install PREFIX=/usr/local).
 CC ?= cc
 CFLAGS ?= -std=c99 -Wall -Wextra -Werror -pedantic -O2
 LIBDIR := target/release
 
-.PHONY: demo lib bench clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Where install-files takes the built libraries from.
+BUILD ?= $(LIBDIR)
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+MINOR := $(word 2,$(subst ., ,$(VERSION)))
+SONAME := libsessmgr.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
+INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib
+INSTALL_INCLUDE := $(DESTDIR)$(PREFIX)/include
+
+.PHONY: demo lib bench install install-files uninstall clean
 
 demo: examples_c/build/host
 	examples_c/build/host examples_c/build/Access.log
 
+# Also gives the library its soname's name, which programs linked to it ask for at run time.
 lib:
 	cargo build --release --lib
+	ln -sf libsessmgr.so $(LIBDIR)/$(SONAME)
 
 examples_c/build/host: examples_c/host.c include/sessmgr.h lib
 	mkdir -p examples_c/build
@@ -22,6 +36,26 @@ bench: examples_c/build/request_mix
 examples_c/build/request_mix: benches/c/request_mix.c include/sessmgr.h lib
 	mkdir -p examples_c/build
 	$(CC) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude benches/c/request_mix.c -o $@ -L$(LIBDIR) -Wl,-rpath,'$$ORIGIN/../../$(LIBDIR)' -lsessmgr -lpthread
+
+# Builds, then installs the shared library (with its soname links), the static library, both
+# headers and sessmgr.pc under $(DESTDIR)$(PREFIX).
+install: lib
+	$(MAKE) install-files BUILD=$(LIBDIR)
+
+install-files:
+	install -d $(INSTALL_LIB)/pkgconfig $(INSTALL_INCLUDE)
+	install -m 0755 $(BUILD)/libsessmgr.so $(INSTALL_LIB)/libsessmgr.so.$(VERSION)
+	ln -sf libsessmgr.so.$(VERSION) $(INSTALL_LIB)/$(SONAME)
+	ln -sf $(SONAME) $(INSTALL_LIB)/libsessmgr.so
+	install -m 0644 $(BUILD)/libsessmgr.a $(INSTALL_LIB)/libsessmgr.a
+	install -m 0644 include/sessmgr.h include/sessmgr.hpp $(INSTALL_INCLUDE)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
+	    -e 's|@VERSION@|$(VERSION)|' sessmgr.pc.in > $(INSTALL_LIB)/pkgconfig/sessmgr.pc
+
+uninstall:
+	rm -f $(INSTALL_LIB)/libsessmgr.so $(INSTALL_LIB)/$(SONAME) $(INSTALL_LIB)/libsessmgr.so.$(VERSION) \
+	      $(INSTALL_LIB)/libsessmgr.a $(INSTALL_LIB)/pkgconfig/sessmgr.pc \
+	      $(INSTALL_INCLUDE)/sessmgr.h $(INSTALL_INCLUDE)/sessmgr.hpp
 
 clean:
 	rm -rf examples_c/build

@@ -19,6 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The version of this header; sessmgr_version() gives the library's. */
+#define SESSMGR_VERSION_MAJOR 0
+#define SESSMGR_VERSION_MINOR 1
+#define SESSMGR_VERSION_PATCH 0
+#define SESSMGR_VERSION "0.1.0"
+
 /**
  * A storage update callback's answer: keep what it handed to `sessmgr_update_set` (or nothing
  * changes if it handed nothing).

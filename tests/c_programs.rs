@@ -4,17 +4,33 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
-/// The directory holding the `libsessmgr.so` built with these tests (target/<profile>/deps).
+/// A directory holding the `libsessmgr.so` built with these tests (in target/<profile>/deps)
+/// under both names a program may ask for: `libsessmgr.so` when linking, and its soname
+/// (`libsessmgr.so.0.1`) when it runs.
 fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("deps directory").to_path_buf();
-    assert!(
-        deps.join("libsessmgr.so").exists(),
-        "{} has no libsessmgr.so: cargo builds the cdylib with the tests",
-        deps.display()
-    );
-    deps
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let built = exe.parent().expect("deps directory").join("libsessmgr.so");
+        assert!(
+            built.exists(),
+            "{} is missing: cargo builds the cdylib with the tests",
+            built.display()
+        );
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let soname = format!("libsessmgr.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
+        for name in ["libsessmgr.so", soname.as_str()] {
+            let link = dir.join(name);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&built, &link).unwrap();
+        }
+        dir
+    })
+    .clone()
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -108,6 +124,13 @@ fn seed_examples() {
 #[test]
 fn eight_threads_lose_nothing() {
     compile_and_run("threads.c");
+}
+
+#[test]
+fn cpp_wrapper() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cpp/wrapper.cpp");
+    let stdout = run(&compile(&source, Language::Cxx17, &[]));
+    assert!(stdout.contains("all checks passed"), "{stdout}");
 }
 
 #[test]

@@ -6,7 +6,18 @@ use std::path::Path;
 #[test]
 fn committed_header_is_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    // The version macros come from Cargo.toml.
+    config.after_includes = Some(format!(
+        "\n/* The version of this header; sessmgr_version() gives the library's. */\n\
+         #define SESSMGR_VERSION_MAJOR {}\n#define SESSMGR_VERSION_MINOR {}\n#define SESSMGR_VERSION_PATCH {}\n\
+         #define SESSMGR_VERSION \"{}\"",
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION"),
+    ));
     let mut generated = Vec::new();
     cbindgen::Builder::new()
         .with_crate(root)

@@ -1,0 +1,201 @@
+"""sessmgr: user sessions the way 4D Server and FileMaker Server keep them, through ctypes.
+
+>>> import sessmgr
+>>> with sessmgr.create_session() as web:          # a web guest
+...     web.set_privileges({"privileges": ["WebAdmin"], "userName": "ann"})
+...     web.identifier = "ann@kiosk-3"
+...     web.has_privilege("WebAdmin")
+True
+True
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Optional, Union
+
+from . import _native
+from ._native import LibraryNotFoundError, call_text, check, lib, text
+from .errors import (
+    AbortedError,
+    BadStateError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidJsonError,
+    LimitExceededError,
+    NoValueError,
+    NotFoundError,
+    NotSupportedError,
+    NullArgumentError,
+    ReentrantError,
+    SessmgrError,
+    StorageConflictError,
+)
+from .session import Session, Storage, parse_date
+
+__all__ = [
+    "AbortedError",
+    "BadStateError",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidJsonError",
+    "LibraryNotFoundError",
+    "LimitExceededError",
+    "NoValueError",
+    "NotFoundError",
+    "NotSupportedError",
+    "NullArgumentError",
+    "ReentrantError",
+    "Session",
+    "SessmgrError",
+    "Storage",
+    "StorageConflictError",
+    "clients_list",
+    "clock_advance",
+    "configure",
+    "create_session",
+    "load_roles",
+    "parse_date",
+    "reset",
+    "session_count",
+    "session_info",
+    "sessions_list",
+    "set_event_handler",
+    "stats",
+    "sweep",
+    "version",
+]
+
+_OPTION_NAMES = {
+    "user_name": "userName",
+    "machine_name": "machineName",
+    "system_user_name": "systemUserName",
+    "ip_address": "IPAddress",
+    "host_type": "hostType",
+    "persistent_id": "persistentID",
+    "idle_timeout": "idleTimeout",
+    "app_version": "appVersion",
+    "app_language": "appLanguage",
+    "operating_system": "operatingSystem",
+    "mac_address": "macAddress",
+    "extended_privilege": "extendedPrivilege",
+    "app_type": "appType",
+}
+
+_SETTING_NAMES = {
+    "default_idle_timeout": "defaultIdleTimeout",
+    "min_idle_timeout": "minIdleTimeout",
+    "clock": "clock",
+    "max_sessions": "maxSessions",
+    "max_storage_bytes": "maxStorageBytes",
+    "max_identifier_bytes": "maxIdentifierBytes",
+    "sweep_interval_seconds": "sweepIntervalSeconds",
+    "roles": "roles",
+    "access_log": "accessLog",
+}
+
+
+def version() -> str:
+    """The library's version."""
+    return lib.sessmgr_version().decode()
+
+
+def create_session(type: str = "web", **options: Any) -> Session:
+    """Creates a session: ``type`` is "web" (a guest, the default), "rest", "remote",
+    "storedProcedure" or "standalone"; other options in snake case (``user_name``,
+    ``machine_name``, ``system_user_name``, ``ip_address``, ``host_type``, ``persistent_id``,
+    ``idle_timeout``, ``app_version``, …). Unknown options raise InvalidArgumentError."""
+    body: dict[str, Any] = {"type": type}
+    for name, value in options.items():
+        if name not in _OPTION_NAMES:
+            raise InvalidArgumentError(f"unknown option {name!r}", 2)
+        body[_OPTION_NAMES[name]] = value
+    return Session(call_text(lib.sessmgr_session_create, text(json.dumps(body), "options")))
+
+
+def session_info(session_id: str) -> Optional[dict]:
+    """4D's ``Session info``: the info object, or None for an unknown or expired ID."""
+    try:
+        return json.loads(call_text(lib.sessmgr_session_info, text(session_id, "session ID")))
+    except (NotFoundError, InvalidArgumentError):
+        return None
+
+
+def sessions_list() -> list[dict]:
+    """The info object of every live session, oldest first."""
+    return json.loads(call_text(lib.sessmgr_sessions_list))["sessions"]
+
+
+def clients_list() -> dict:
+    """FileMaker's Admin API *List Clients* object."""
+    return json.loads(call_text(lib.sessmgr_clients_list))
+
+
+def stats() -> dict:
+    """Live sessions by type and counters."""
+    return json.loads(call_text(lib.sessmgr_stats))
+
+
+def configure(settings: Optional[dict] = None, **keys: Any) -> None:
+    """Changes settings, as a dict in the library's names or keywords in snake case:
+    ``configure(clock="manual", max_sessions=1000)``. All or nothing."""
+    body = dict(settings or {})
+    for name, value in keys.items():
+        if name not in _SETTING_NAMES:
+            raise InvalidArgumentError(f"unknown setting {name!r}", 2)
+        body[_SETTING_NAMES[name]] = value
+    check(lib.sessmgr_configure(text(json.dumps(body), "configuration")))
+
+
+def load_roles(roles: Union[str, dict]) -> None:
+    """Loads a roles.json (its text, or the parsed dict)."""
+    check(lib.sessmgr_load_roles(text(roles if isinstance(roles, str) else json.dumps(roles), "roles")))
+
+
+def reset() -> None:
+    """Closes every session and restores every default."""
+    check(lib.sessmgr_reset())
+    set_event_handler(None)
+
+
+def clock_advance(seconds: int) -> None:
+    """Moves a manual clock forward."""
+    check(lib.sessmgr_clock_advance(seconds))
+
+
+def sweep() -> int:
+    """Removes expired sessions; returns how many."""
+    expired = _native.c_uint64()
+    check(lib.sessmgr_sweep(_native.ctypes.byref(expired)))
+    return expired.value
+
+
+def session_count() -> int:
+    """Live sessions."""
+    count = _native.c_uint64()
+    check(lib.sessmgr_session_count(_native.ctypes.byref(count)))
+    return count.value
+
+
+_handler_keepalive: list[Any] = []
+
+
+def set_event_handler(handler: Optional[Callable[[dict], None]]) -> None:
+    """Installs ``handler(event: dict)`` for every event (None removes it). An exception it
+    raises is printed and ignored: it cannot travel through the library."""
+    if handler is None:
+        check(lib.sessmgr_set_event_handler(_native.EVENT_FN(), None))  # a NULL handler
+        _handler_keepalive.clear()
+        return
+
+    def deliver(event_json: bytes, _data: int) -> None:
+        try:
+            handler(json.loads(event_json))
+        except Exception:  # noqa: BLE001 - must not unwind into C
+            import traceback
+
+            traceback.print_exc()
+
+    callback = _native.EVENT_FN(deliver)
+    check(lib.sessmgr_set_event_handler(callback, None))
+    _handler_keepalive[:] = [callback]

@@ -1,0 +1,284 @@
+"""4D's ``Session`` class over libsessmgr: a session and its storage."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Callable, Optional, Union
+
+from . import _native
+from ._native import call_text, check, lib, text
+from .errors import InvalidArgumentError, NoValueError, NotSupportedError, StorageConflictError
+
+Json = Any
+Privileges = Union[str, list, dict]
+
+
+def _pointer(key: str) -> bytes:
+    """The JSON Pointer of a top-level key."""
+    return text("/" + key.replace("~", "~0").replace("/", "~1"), "key")
+
+
+def _dumps(value: Json) -> bytes:
+    return text(json.dumps(value, ensure_ascii=False, allow_nan=False), "value")
+
+
+def parse_date(value: str) -> datetime:
+    """A ``YYYY-MM-DDTHH:MM:SS.mmmZ`` date as an aware UTC datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class Session:
+    """One session of the registry, as 4D's ``Session`` object.
+
+    Closing it is explicit (:meth:`close`, or leaving a ``with`` block); dropping the Python
+    object leaves the session open, as a cookie would.
+    """
+
+    def __init__(self, session_id: str) -> None:
+        self.id: str = session_id
+        self._id = text(session_id, "session ID")
+        #: The names the last :meth:`set_privileges` ignored (not declared in roles.json).
+        self.ignored_privileges: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Session({self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Session) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- information ---------------------------------------------------------------------------
+
+    @property
+    def info(self) -> dict:
+        """4D's ``.info``: type, userName, machineName, systemUserName, IPAddress, hostType,
+        creationDateTime, state, ID, persistentID."""
+        return json.loads(call_text(lib.sessmgr_session_info, self._id))
+
+    @property
+    def user_name(self) -> str:
+        """The user name: for web and rest, set by :meth:`set_privileges` (``userName``)."""
+        return call_text(lib.sessmgr_session_get_user_name, self._id)
+
+    @property
+    def identifier(self) -> str:
+        """FileMaker's session identifier: "" until set; administrators see it (or else the
+        user name)."""
+        return call_text(lib.sessmgr_session_get_identifier, self._id)
+
+    @identifier.setter
+    def identifier(self, value: str) -> None:
+        check(lib.sessmgr_session_set_identifier(self._id, text(value, "identifier")))
+
+    @property
+    def state(self) -> str:
+        """"active", "postponed" or "sleeping"."""
+        return self.info["state"]
+
+    @state.setter
+    def state(self, value: str) -> None:
+        check(lib.sessmgr_session_set_state(self._id, text(value, "state")))
+
+    # -- privileges ----------------------------------------------------------------------------
+
+    def set_privileges(self, privileges: Privileges) -> bool:
+        """4D's ``.setPrivileges()``: a name or comma-separated names, a list of names, or
+        ``{"privileges": …, "roles": …, "userName": …}``. Replaces the grant. Returns False,
+        as 4D does, for the session types without privileges; names not declared are ignored
+        and listed in :attr:`ignored_privileges`."""
+        argument = privileges if isinstance(privileges, str) else json.dumps(privileges)
+        try:
+            ignored = call_text(lib.sessmgr_session_set_privileges, self._id, text(argument, "privileges"))
+        except NotSupportedError:
+            return False
+        self.ignored_privileges = json.loads(ignored)
+        return True
+
+    def clear_privileges(self) -> bool:
+        """4D's ``.clearPrivileges()``: the session becomes a guest. False for the types
+        without privileges."""
+        try:
+            check(lib.sessmgr_session_clear_privileges(self._id))
+        except NotSupportedError:
+            return False
+        return True
+
+    def has_privilege(self, privilege: str) -> bool:
+        """4D's ``.hasPrivilege()`` (always True for remote and stored-procedure sessions)."""
+        result = ctypes.c_bool()
+        check(lib.sessmgr_session_has_privilege(self._id, text(privilege, "privilege"), ctypes.byref(result)))
+        return result.value
+
+    def get_privileges(self) -> list[str]:
+        """The privileges held, expanded (``["WebAdmin"]`` for types without privileges)."""
+        return json.loads(call_text(lib.sessmgr_session_get_privileges, self._id))
+
+    def is_guest(self) -> bool:
+        """4D's ``.isGuest()``."""
+        result = ctypes.c_bool()
+        check(lib.sessmgr_session_is_guest(self._id, ctypes.byref(result)))
+        return result.value
+
+    # -- idle timeout --------------------------------------------------------------------------
+
+    @property
+    def idle_timeout(self) -> int:
+        """Minutes of inactivity before a web or rest session expires (at least the minimum)."""
+        minutes = ctypes.c_int32()
+        check(lib.sessmgr_session_get_idle_timeout(self._id, ctypes.byref(minutes)))
+        return minutes.value
+
+    @idle_timeout.setter
+    def idle_timeout(self, minutes: int) -> None:
+        if not -(2**31) <= minutes < 2**31:
+            raise InvalidArgumentError(f"idle timeout {minutes} is out of range", 2)
+        check(lib.sessmgr_session_set_idle_timeout(self._id, minutes))
+
+    @property
+    def expiration_date(self) -> datetime:
+        """When the session expires if left idle (UTC)."""
+        return parse_date(call_text(lib.sessmgr_session_get_expiration_date, self._id))
+
+    # -- storage, files, life ------------------------------------------------------------------
+
+    @property
+    def storage(self) -> "Storage":
+        """4D's ``.storage``: a mapping view of the session's shared JSON object."""
+        return Storage(self)
+
+    def attach_file(self, filename: str, account_name: Optional[str] = None, privset_name: str = "") -> None:
+        """Records that the client opened a file (FileMaker's ``guestFiles``)."""
+        file = {"filename": filename, "privsetName": privset_name}
+        if account_name is not None:
+            file["accountName"] = account_name
+        check(lib.sessmgr_session_attach_file(self._id, _dumps(file)))
+
+    def detach_file(self, filename: str) -> None:
+        check(lib.sessmgr_session_detach_file(self._id, text(filename, "filename")))
+
+    def touch(self) -> None:
+        """Records activity: the idle timeout starts again."""
+        check(lib.sessmgr_session_touch(self._id))
+
+    def close(self) -> None:
+        check(lib.sessmgr_session_close(self._id))
+
+
+_use_locks: dict[str, threading.Lock] = {}
+_use_locks_guard = threading.Lock()
+
+
+def _use_lock(session_id: str) -> threading.Lock:
+    with _use_locks_guard:
+        return _use_locks.setdefault(session_id, threading.Lock())
+
+
+class Storage(MutableMapping):
+    """The session's storage as a mapping of its top-level keys to JSON values.
+
+    Each read and write is one call; for a read-modify-write use :meth:`use` (4D's
+    ``Use … End use``) or :meth:`modify`.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._id = session._id
+
+    def _get(self, pointer: bytes) -> Json:
+        return json.loads(call_text(lib.sessmgr_storage_get, self._id, pointer))
+
+    def value(self) -> dict:
+        """The whole storage, as a dict (a copy)."""
+        return self._get(b"")
+
+    def __getitem__(self, key: str) -> Json:
+        try:
+            return self._get(_pointer(key))
+        except NoValueError:
+            raise KeyError(key) from None
+
+    def __setitem__(self, key: str, value: Json) -> None:
+        check(lib.sessmgr_storage_set(self._id, _pointer(key), _dumps(value)))
+
+    def __delitem__(self, key: str) -> None:
+        try:
+            check(lib.sessmgr_storage_remove(self._id, _pointer(key)))
+        except NoValueError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.value()))
+
+    def __len__(self) -> int:
+        return len(self.value())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.value()
+
+    def at(self, pointer: str) -> Json:
+        """The value at a JSON Pointer (``"/a/0"``); NoValueError when there is none."""
+        return self._get(text(pointer, "pointer"))
+
+    def set_at(self, pointer: str, value: Json) -> None:
+        check(lib.sessmgr_storage_set(self._id, text(pointer, "pointer"), _dumps(value)))
+
+    def merge(self, patch: dict) -> None:
+        """Applies an RFC 7386 merge patch (``None`` values remove keys)."""
+        check(lib.sessmgr_storage_merge(self._id, _dumps(patch)))
+
+    def modify(self, change: Callable[[dict], Optional[dict]]) -> None:
+        """Atomic read-modify-write: ``change`` gets the storage and returns the new one (or
+        ``None`` to leave it). It may be called again if another write lands meanwhile, so it
+        must have no other effect. An exception it raises is raised here; nothing changes."""
+        failure: list[BaseException] = []
+
+        def callback(update: int, current: bytes, _data: int) -> int:
+            try:
+                new = change(json.loads(current))
+                if new is not None:
+                    check(lib.sessmgr_update_set(update, _dumps(new)))
+                return 0
+            except BaseException as error:  # noqa: BLE001 - handed back to the caller below
+                failure.append(error)
+                return 1
+
+        status = lib.sessmgr_storage_update(self._id, _native.UPDATE_FN(callback), None)
+        if failure:
+            raise failure[-1]
+        check(status)
+
+    @contextmanager
+    def use(self) -> Iterator[dict]:
+        """4D's ``Use (Session.storage) … End use``: yields the storage as a dict to change in
+        place; at the end of the block the change is written at once, all or nothing.
+
+        ``use()`` blocks on one session in this process run one at a time. If something outside
+        ``use()`` writes the storage during the block, the block's change is refused with
+        :class:`StorageConflictError` rather than losing that write. An exception in the block
+        changes nothing."""
+        with _use_lock(self._session.id):
+            before = self.value()
+            data = json.loads(json.dumps(before))
+            yield data
+
+            def change(current: dict) -> Optional[dict]:
+                if current != before:
+                    raise StorageConflictError(
+                        "the storage was written outside use() during the block: nothing changed"
+                    )
+                return data
+
+            self.modify(change)

@@ -1,0 +1,212 @@
+"""The Pythonic API, mirroring 4D's Session class."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import sessmgr
+from conftest import SEED_ROLES
+
+
+def test_create_and_info():
+    s = sessmgr.create_session(type="remote", user_name="Designer", machine_name="My Computer",
+                               system_user_name="John Doe", ip_address="localhost", host_type="mac",
+                               persistent_id="8FFDAE519F1F4DCDB81E8E8DB00AD101")
+    info = s.info
+    assert list(info) == ["type", "userName", "machineName", "systemUserName", "IPAddress", "hostType",
+                          "creationDateTime", "state", "ID", "persistentID"]
+    assert info["ID"] == s.id and len(s.id) == 32
+    assert info["userName"] == s.user_name == "Designer"
+    assert sessmgr.parse_date(info["creationDateTime"]).tzinfo == timezone.utc
+    assert sessmgr.session_info(s.id) == info
+    assert sessmgr.session_info(s.id.lower()) == info
+    assert sessmgr.sessions_list() == [info]
+    s.close()
+    assert sessmgr.session_info(s.id) is None
+    assert sessmgr.session_info("not an id") is None
+    with pytest.raises(sessmgr.NotFoundError) as raised:
+        s.touch()
+    assert raised.value.status == 4
+    assert "sessmgr_session_touch" in raised.value.message
+
+
+def test_identifier_property():
+    s = sessmgr.create_session("remote", user_name="Guest")
+    assert s.identifier == ""
+    s.identifier = "S1234567"
+    assert s.identifier == "S1234567"
+    assert s.user_name == "Guest"
+    assert sessmgr.clients_list()["response"]["clients"][0]["userName"] == "S1234567"
+    with pytest.raises(sessmgr.LimitExceededError):
+        s.identifier = "x" * 257
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        s.identifier = "nul\0inside"
+    assert s.identifier == "S1234567"
+    local = sessmgr.create_session("standalone")
+    with pytest.raises(sessmgr.NotSupportedError):
+        local.identifier = "x"
+
+
+def test_privileges_like_4d():
+    sessmgr.load_roles(SEED_ROLES)
+    web = sessmgr.create_session()
+    assert web.is_guest()
+    assert web.set_privileges({"roles": ["Medium"], "privileges": "ghost", "userName": "ann"}) is True
+    assert web.ignored_privileges == ["ghost"]
+    assert web.get_privileges() == ["simple", "medium"]
+    assert web.has_privilege("SIMPLE") and not web.has_privilege("WebAdmin")
+    assert web.user_name == "ann"
+    assert web.set_privileges(["WebAdmin"]) and web.get_privileges() == ["WebAdmin"]
+    assert web.set_privileges("WebAdmin, simple") and web.get_privileges() == ["WebAdmin", "simple"]
+    assert web.clear_privileges() is True and web.is_guest()
+    remote = sessmgr.create_session("remote")
+    assert remote.set_privileges("simple") is False
+    assert remote.clear_privileges() is False
+    assert remote.has_privilege("anything") is True
+    assert remote.get_privileges() == ["WebAdmin"]
+    assert remote.is_guest() is False
+    with pytest.raises(sessmgr.InvalidJsonError):
+        web.set_privileges('["unclosed"')
+
+
+def test_idle_timeout_and_expiration():
+    sessmgr.configure(clock="manual")
+    s = sessmgr.create_session()
+    assert s.idle_timeout == 60
+    s.idle_timeout = 10
+    assert s.idle_timeout == 60
+    s.idle_timeout = 120
+    created = sessmgr.parse_date(s.info["creationDateTime"])
+    assert isinstance(s.expiration_date, datetime)
+    assert s.expiration_date == created + timedelta(minutes=120)
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        s.idle_timeout = -1
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        s.idle_timeout = 2**40
+    sessmgr.clock_advance(120 * 60)
+    assert sessmgr.session_info(s.id) is None
+    assert sessmgr.sweep() == 1
+    with pytest.raises(sessmgr.NotSupportedError):
+        sessmgr.create_session("remote").idle_timeout = 90
+
+
+def test_storage_mapping():
+    s = sessmgr.create_session()
+    st = s.storage
+    assert dict(st) == {} and len(st) == 0
+    st["clientIP"] = {"value": "192.0.2.7"}
+    st["a/b~c"] = [1, 2]
+    assert st["clientIP"]["value"] == "192.0.2.7"
+    assert st["a/b~c"] == [1, 2]
+    assert st.at("/a~1b~0c/1") == 2
+    assert st.get("missing") is None and st.get("missing", 5) == 5
+    assert "clientIP" in st and "missing" not in st
+    st["nothing"] = None
+    assert st["nothing"] is None and "nothing" in st
+    with pytest.raises(KeyError):
+        st["missing"]
+    st.merge({"clientIP": None, "more": {"x": 1}})
+    assert sorted(st) == ["a/b~c", "more", "nothing"]
+    del st["nothing"]
+    with pytest.raises(KeyError):
+        del st["nothing"]
+    with pytest.raises(sessmgr.NoValueError):
+        st.set_at("/no/parent", 1)
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        st.merge([1])  # type: ignore[arg-type]
+    sessmgr.configure(max_storage_bytes=64)
+    with pytest.raises(sessmgr.LimitExceededError):
+        st["big"] = "x" * 100
+    assert st.value() == {"a/b~c": [1, 2], "more": {"x": 1}}
+
+
+def test_use_block_is_all_or_nothing():
+    s = sessmgr.create_session()
+    with s.storage.use() as data:
+        if data.get("clientIP") is None:
+            data["clientIP"] = {"value": "192.0.2.7"}
+    assert s.storage["clientIP"] == {"value": "192.0.2.7"}
+    with pytest.raises(RuntimeError):
+        with s.storage.use() as data:
+            data["clientIP"] = "changed"
+            raise RuntimeError("the block failed")
+    assert s.storage["clientIP"] == {"value": "192.0.2.7"}
+    with pytest.raises(sessmgr.StorageConflictError):
+        with s.storage.use() as data:
+            s.storage["other"] = 1  # a write outside use() during the block
+            data["clientIP"] = "lost?"
+    assert s.storage["clientIP"] == {"value": "192.0.2.7"} and s.storage["other"] == 1
+
+
+def test_modify_and_reentrancy():
+    s = sessmgr.create_session()
+    s.storage["n"] = 1
+    s.storage.modify(lambda v: {**v, "n": v["n"] + 1})
+    assert s.storage["n"] == 2
+    s.storage.modify(lambda v: None)
+    assert s.storage["n"] == 2
+
+    def inner(v):
+        s.storage["n"] = 99
+        return v
+
+    with pytest.raises(sessmgr.ReentrantError):
+        s.storage.modify(inner)
+    assert s.storage["n"] == 2
+
+
+def test_context_manager_closes():
+    with sessmgr.create_session("rest") as s:
+        assert sessmgr.session_count() == 1
+    assert sessmgr.session_count() == 0
+
+
+def test_events_stats_and_files():
+    seen = []
+    sessmgr.set_event_handler(seen.append)
+    s = sessmgr.create_session("remote", user_name="Guest", machine_name="Kiosk 1")
+    s.identifier = "S1"
+    s.attach_file("Survey", privset_name="[Data Entry Only]")
+    files = sessmgr.clients_list()["response"]["clients"][0]["guestFiles"]
+    assert files == [{"id": "1", "filename": "Survey", "accountName": "Guest", "privsetName": "[Data Entry Only]"}]
+    s.detach_file("Survey")
+    s.state = "sleeping"
+    assert s.state == "sleeping"
+    s.close()
+    sessmgr.set_event_handler(None)
+    assert [e["event"] for e in seen] == ["created", "identifierChanged", "fileAttached", "fileDetached",
+                                          "stateChanged", "closed"]
+    assert seen[1]["old"] == "Guest" and seen[1]["new"] == "S1"
+    stats = sessmgr.stats()
+    assert stats["created"] == 1 and stats["closed"] == 1 and stats["eventsDelivered"] == 6
+
+
+def test_configure_and_errors():
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        sessmgr.configure(max_sessionz=1)
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        sessmgr.configure({"maxSessions": 0})
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        sessmgr.create_session(colour="red")
+    with pytest.raises(sessmgr.InvalidArgumentError) as raised:
+        sessmgr.create_session(type="ftp")
+    assert isinstance(raised.value, ValueError) and isinstance(raised.value, sessmgr.SessmgrError)
+    with pytest.raises(sessmgr.BadStateError):
+        sessmgr.clock_advance(1)
+    sessmgr.configure(max_sessions=1)
+    sessmgr.create_session()
+    with pytest.raises(sessmgr.LimitExceededError):
+        sessmgr.create_session()
+    assert sessmgr.version().count(".") == 2
+
+
+def test_library_not_found_says_where_it_looked(tmp_path):
+    env = dict(os.environ, SESSMGR_LIBRARY=str(tmp_path / "nowhere.so"), LD_LIBRARY_PATH="")
+    result = subprocess.run([sys.executable, "-c", "import sessmgr"], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "LibraryNotFoundError" in result.stderr
+    assert "nowhere.so" in result.stderr and "SESSMGR_LIBRARY" in result.stderr

@@ -1,0 +1,271 @@
+/*
+ * sessmgr.hpp: a header-only C++17 wrapper over sessmgr.h.
+ *
+ *  - sessmgr::Session owns a session: it closes it when destroyed, unless release() was called.
+ *  - Strings go in and out as std::string; every string the library hands out is freed here.
+ *  - A failed call throws sessmgr::Error, which carries the status and the library's message.
+ *
+ *     sessmgr::Session web = sessmgr::Session::create();            // a web guest
+ *     web.set_privileges(R"({"privileges":["WebAdmin"],"userName":"ann"})");
+ *     if (web.has_privilege("WebAdmin")) { ... }
+ *     web.set_identifier("ann@kiosk-3");
+ */
+#ifndef SESSMGR_HPP
+#define SESSMGR_HPP
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "sessmgr.h"
+
+namespace sessmgr {
+
+/** A failed call: `status()` is the sessmgr_status, `what()` the library's message. */
+class Error : public std::runtime_error {
+public:
+    Error(sessmgr_status status, const std::string &message) : std::runtime_error(message), status_(status) {}
+    sessmgr_status status() const noexcept { return status_; }
+
+private:
+    sessmgr_status status_;
+};
+
+namespace detail {
+
+/** Throws an Error for a failed status, with this thread's last error message. */
+inline void check(sessmgr_status status) {
+    if (status != SESSMGR_OK) {
+        throw Error(status, sessmgr_last_error());
+    }
+}
+
+/** Owns a string the library handed out, and frees it with sessmgr_string_free. */
+struct OwnedText {
+    char *text = nullptr;
+    OwnedText() = default;
+    OwnedText(const OwnedText &) = delete;
+    OwnedText &operator=(const OwnedText &) = delete;
+    ~OwnedText() { sessmgr_string_free(text); }
+    std::string str() const { return text != nullptr ? std::string(text) : std::string(); }
+};
+
+/** Calls `call(char **)`, throws on failure, returns the string (freed either way). */
+template <typename Call> std::string text_out(Call call) {
+    OwnedText out;
+    check(call(&out.text));
+    return out.str();
+}
+
+}  // namespace detail
+
+/** The library's version, e.g. "0.1.0". */
+inline std::string version() { return sessmgr_version(); }
+
+/** Changes settings (see sessmgr_configure). */
+inline void configure(const std::string &config_json) { detail::check(sessmgr_configure(config_json.c_str())); }
+
+/** Loads a roles.json text (see sessmgr_load_roles). */
+inline void load_roles(const std::string &roles_json) { detail::check(sessmgr_load_roles(roles_json.c_str())); }
+
+/** Closes every session and restores every default. */
+inline void reset() { detail::check(sessmgr_reset()); }
+
+/** Moves a manual clock forward. */
+inline void clock_advance(std::int64_t seconds) { detail::check(sessmgr_clock_advance(seconds)); }
+
+/** Removes expired sessions; returns how many. */
+inline std::uint64_t sweep() {
+    std::uint64_t expired = 0;
+    detail::check(sessmgr_sweep(&expired));
+    return expired;
+}
+
+/** Live sessions. */
+inline std::uint64_t session_count() {
+    std::uint64_t count = 0;
+    detail::check(sessmgr_session_count(&count));
+    return count;
+}
+
+/** `{"sessions": [info, …]}`. */
+inline std::string sessions_list() {
+    return detail::text_out([](char **out) { return sessmgr_sessions_list(out); });
+}
+
+/** FileMaker's *List Clients* object. */
+inline std::string clients_list() {
+    return detail::text_out([](char **out) { return sessmgr_clients_list(out); });
+}
+
+/** Statistics object. */
+inline std::string stats() {
+    return detail::text_out([](char **out) { return sessmgr_stats(out); });
+}
+
+/** 4D's `Session info` for any session ID. */
+inline std::string session_info(const std::string &id) {
+    return detail::text_out([&](char **out) { return sessmgr_session_info(id.c_str(), out); });
+}
+
+/** A session, closed when the object is destroyed unless `release()` gave up ownership. */
+class Session {
+public:
+    /** Creates a session; `options_json` empty means a web guest. */
+    static Session create(const std::string &options_json = std::string()) {
+        return Session(detail::text_out([&](char **out) {
+            return sessmgr_session_create(options_json.empty() ? nullptr : options_json.c_str(), out);
+        }));
+    }
+
+    /** Takes ownership of an existing session by its ID. */
+    static Session adopt(std::string id) { return Session(std::move(id)); }
+
+    Session(Session &&other) noexcept : id_(std::move(other.id_)), owned_(other.owned_) { other.owned_ = false; }
+    Session &operator=(Session &&other) noexcept {
+        if (this != &other) {
+            close_quietly();
+            id_ = std::move(other.id_);
+            owned_ = other.owned_;
+            other.owned_ = false;
+        }
+        return *this;
+    }
+    Session(const Session &) = delete;
+    Session &operator=(const Session &) = delete;
+    ~Session() { close_quietly(); }
+
+    const std::string &id() const noexcept { return id_; }
+
+    /** Gives up ownership: the session stays open; returns its ID. */
+    std::string release() noexcept {
+        owned_ = false;
+        return id_;
+    }
+
+    /** Closes the session now (throws if it was not live). */
+    void close() {
+        owned_ = false;
+        detail::check(sessmgr_session_close(id_.c_str()));
+    }
+
+    void touch() const { detail::check(sessmgr_session_touch(id_.c_str())); }
+    std::string info() const { return session_info(id_); }
+    void set_state(const std::string &state) const { detail::check(sessmgr_session_set_state(id_.c_str(), state.c_str())); }
+
+    void set_identifier(const std::string &identifier) const {
+        detail::check(sessmgr_session_set_identifier(id_.c_str(), identifier.c_str()));
+    }
+    std::string identifier() const {
+        return detail::text_out([&](char **out) { return sessmgr_session_get_identifier(id_.c_str(), out); });
+    }
+    std::string user_name() const {
+        return detail::text_out([&](char **out) { return sessmgr_session_get_user_name(id_.c_str(), out); });
+    }
+
+    /** Replaces the privileges; returns the names that were ignored, as a JSON array. */
+    std::string set_privileges(const std::string &privileges) const {
+        return detail::text_out(
+            [&](char **out) { return sessmgr_session_set_privileges(id_.c_str(), privileges.c_str(), out); });
+    }
+    void clear_privileges() const { detail::check(sessmgr_session_clear_privileges(id_.c_str())); }
+    bool has_privilege(const std::string &privilege) const {
+        bool result = false;
+        detail::check(sessmgr_session_has_privilege(id_.c_str(), privilege.c_str(), &result));
+        return result;
+    }
+    std::string privileges() const {
+        return detail::text_out([&](char **out) { return sessmgr_session_get_privileges(id_.c_str(), out); });
+    }
+    bool is_guest() const {
+        bool result = false;
+        detail::check(sessmgr_session_is_guest(id_.c_str(), &result));
+        return result;
+    }
+
+    void set_idle_timeout(std::int32_t minutes) const {
+        detail::check(sessmgr_session_set_idle_timeout(id_.c_str(), minutes));
+    }
+    std::int32_t idle_timeout() const {
+        std::int32_t minutes = 0;
+        detail::check(sessmgr_session_get_idle_timeout(id_.c_str(), &minutes));
+        return minutes;
+    }
+    std::string expiration_date() const {
+        return detail::text_out([&](char **out) { return sessmgr_session_get_expiration_date(id_.c_str(), out); });
+    }
+
+    std::string storage_get(const std::string &pointer = std::string()) const {
+        return detail::text_out([&](char **out) { return sessmgr_storage_get(id_.c_str(), pointer.c_str(), out); });
+    }
+    void storage_set(const std::string &pointer, const std::string &value_json) const {
+        detail::check(sessmgr_storage_set(id_.c_str(), pointer.c_str(), value_json.c_str()));
+    }
+    void storage_remove(const std::string &pointer) const {
+        detail::check(sessmgr_storage_remove(id_.c_str(), pointer.c_str()));
+    }
+    void storage_merge(const std::string &patch_json) const {
+        detail::check(sessmgr_storage_merge(id_.c_str(), patch_json.c_str()));
+    }
+
+    /**
+     * Atomic read-modify-write of the storage: `change` gets the current storage as JSON text
+     * and returns the new one, or an empty string to leave it as it is. It may be called more
+     * than once (when another write lands meanwhile), so it must have no other effect. An
+     * exception it throws is rethrown here, and nothing changes.
+     */
+    void storage_update(const std::function<std::string(const std::string &)> &change) const {
+        struct Context {
+            const std::function<std::string(const std::string &)> *change;
+            std::exception_ptr error;
+        } context{&change, nullptr};
+        sessmgr_status status = sessmgr_storage_update(
+            id_.c_str(),
+            [](sessmgr_update *update, const char *current, void *data) -> std::int32_t {
+                Context *ctx = static_cast<Context *>(data);
+                try {
+                    std::string next = (*ctx->change)(current);
+                    if (!next.empty() && sessmgr_update_set(update, next.c_str()) != SESSMGR_OK) {
+                        throw Error(SESSMGR_INVALID_ARGUMENT, sessmgr_last_error());
+                    }
+                    return SESSMGR_UPDATE_COMMIT;
+                } catch (...) {
+                    ctx->error = std::current_exception();
+                    return SESSMGR_UPDATE_ABORT;
+                }
+            },
+            &context);
+        if (context.error) {
+            std::rethrow_exception(context.error);
+        }
+        detail::check(status);
+    }
+
+    void attach_file(const std::string &file_json) const {
+        detail::check(sessmgr_session_attach_file(id_.c_str(), file_json.c_str()));
+    }
+    void detach_file(const std::string &filename) const {
+        detail::check(sessmgr_session_detach_file(id_.c_str(), filename.c_str()));
+    }
+
+private:
+    explicit Session(std::string id) : id_(std::move(id)), owned_(true) {}
+
+    void close_quietly() noexcept {
+        if (owned_) {
+            owned_ = false;
+            sessmgr_session_close(id_.c_str()); /* already gone (expired, closed) is fine here */
+        }
+    }
+
+    std::string id_;
+    bool owned_ = false;
+};
+
+}  // namespace sessmgr
+
+#endif /* SESSMGR_HPP */

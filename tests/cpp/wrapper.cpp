@@ -1,0 +1,110 @@
+// The C++ wrapper: RAII sessions, std::string in and out, exceptions with status and message.
+// Both headers are included twice on purpose: their include guards must hold.
+#include "sessmgr.h"
+#include "sessmgr.hpp"
+#include "sessmgr.h"
+#include "sessmgr.hpp"
+
+#include <cstdio>
+#include <string>
+
+static int failures = 0;
+
+#define EXPECT(condition)                                                          \
+    do {                                                                           \
+        if (!(condition)) {                                                        \
+            std::fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #condition); \
+            failures++;                                                            \
+        }                                                                          \
+    } while (0)
+
+template <typename Call> static sessmgr_status status_of(Call call) {
+    try {
+        call();
+    } catch (const sessmgr::Error &e) {
+        EXPECT(std::string(e.what()).find("sessmgr_") == 0);
+        return e.status();
+    }
+    return SESSMGR_OK;
+}
+
+int main() {
+    sessmgr::configure(R"({"clock":"manual"})");
+    sessmgr::load_roles(R"({"privileges":[{"privilege":"simple"},{"privilege":"medium","includes":["simple"]}],
+                            "roles":[{"role":"Medium","privileges":["medium"]}]})");
+    std::string kept;
+    {
+        sessmgr::Session web = sessmgr::Session::create();
+        EXPECT(web.id().size() == 32);
+        EXPECT(web.is_guest());
+        EXPECT(web.set_privileges(R"({"roles":"Medium","privileges":["nope"],"userName":"ann"})") == R"(["nope"])");
+        EXPECT(web.has_privilege("SIMPLE"));
+        EXPECT(!web.has_privilege("WebAdmin"));
+        EXPECT(web.privileges() == R"(["simple","medium"])");
+        EXPECT(web.user_name() == "ann");
+        web.set_identifier("ann@kiosk-3");
+        EXPECT(web.identifier() == "ann@kiosk-3");
+        web.set_idle_timeout(120);
+        EXPECT(web.idle_timeout() == 120);
+        EXPECT(web.expiration_date().size() == 24);
+        web.storage_set("/cart", "[1,2]");
+        web.storage_update([](const std::string &current) {
+            return current == R"({"cart":[1,2]})" ? std::string(R"({"cart":[1,2,3]})") : std::string();
+        });
+        EXPECT(web.storage_get("/cart") == "[1,2,3]");
+        // An exception thrown by the update function comes back out, and nothing changes.
+        bool thrown = false;
+        try {
+            web.storage_update([](const std::string &) -> std::string { throw std::runtime_error("no"); });
+        } catch (const std::runtime_error &e) {
+            thrown = std::string(e.what()) == "no";
+        }
+        EXPECT(thrown);
+        EXPECT(web.storage_get() == R"({"cart":[1,2,3]})");
+        EXPECT(status_of([&] { web.storage_get("/missing"); }) == SESSMGR_NO_VALUE);
+        EXPECT(status_of([&] { web.storage_set("/x", "{bad"); }) == SESSMGR_INVALID_JSON);
+        EXPECT(status_of([&] { web.set_state("asleep"); }) == SESSMGR_INVALID_ARGUMENT);
+        web.attach_file(R"({"filename":"Survey"})");
+        EXPECT(sessmgr::clients_list().find(R"("userName":"ann@kiosk-3")") != std::string::npos);
+        web.detach_file("Survey");
+
+        sessmgr::Session remote = sessmgr::Session::create(R"({"type":"remote","userName":"Designer"})");
+        EXPECT(remote.has_privilege("anything"));
+        EXPECT(status_of([&] { remote.set_privileges("simple"); }) == SESSMGR_NOT_SUPPORTED);
+        EXPECT(sessmgr::session_info(remote.id()).find(R"("userName":"Designer")") != std::string::npos);
+        kept = remote.release();
+
+        // Moving transfers ownership: exactly one close.
+        sessmgr::Session moved = std::move(web);
+        EXPECT(moved.user_name() == "ann");
+        EXPECT(sessmgr::session_count() == 2);
+    }
+    // Destruction closed the owned sessions and left the released one open.
+    EXPECT(sessmgr::session_count() == 1);
+    EXPECT(status_of([&] { sessmgr::session_info(kept); }) == SESSMGR_OK);
+    {
+        sessmgr::Session adopted = sessmgr::Session::adopt(kept);
+        adopted.close();
+        EXPECT(status_of([&] { adopted.close(); }) == SESSMGR_NOT_FOUND);
+    }
+    EXPECT(sessmgr::session_count() == 0);
+    EXPECT(status_of([] { sessmgr::Session::create(R"({"type":"ftp"})"); }) == SESSMGR_INVALID_ARGUMENT);
+    EXPECT(status_of([] { sessmgr::session_info("0123"); }) == SESSMGR_INVALID_ARGUMENT);
+    EXPECT(sessmgr::version() == sessmgr_version());
+
+    // Expiry through the wrapper: a session that expired is closed quietly on destruction.
+    {
+        sessmgr::Session brief = sessmgr::Session::create();
+        sessmgr::clock_advance(3600);
+        EXPECT(status_of([&] { brief.touch(); }) == SESSMGR_NOT_FOUND);
+    }
+    EXPECT(sessmgr::sweep() == 0);
+    sessmgr::reset();
+
+    if (failures > 0) {
+        std::fprintf(stderr, "wrapper: %d check(s) failed\n", failures);
+        return 1;
+    }
+    std::printf("wrapper: all checks passed\n");
+    return 0;
+}
