@@ -1,6 +1,9 @@
 //! Session IDs: random (v4) UUIDs, written as 32 uppercase hex digits (4D's form).
 
+use std::cell::Cell;
 use std::fmt;
+
+use rand::RngCore;
 
 use crate::error::{Error, Result};
 
@@ -9,9 +12,26 @@ use crate::error::{Error, Result};
 pub struct SessionId(pub(crate) u128);
 
 impl SessionId {
-    /// A new random v4 UUID from the operating system's generator.
+    /// A new random v4 UUID, from a ChaCha generator per thread that the operating system
+    /// seeds and periodically reseeds (rand's `ThreadRng`): no system call per ID. After a fork
+    /// the child reseeds before its first ID, so it never repeats its parent's.
     pub(crate) fn random() -> SessionId {
-        SessionId(uuid::Uuid::new_v4().as_u128())
+        thread_local! {
+            static FORKS_SEEN: Cell<u64> = const { Cell::new(0) };
+        }
+        let mut rng = rand::rng();
+        let forks = crate::os::fork_count();
+        if FORKS_SEEN.with(|seen| seen.replace(forks)) != forks {
+            // If the OS cannot reseed now, ThreadRng keeps its state and retries later.
+            let _ = rng.reseed();
+        }
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        SessionId(
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .as_u128(),
+        )
     }
 
     /// Parses 32 hex digits, or the dashed 8-4-4-4-12 form; either case. Anything else is

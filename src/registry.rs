@@ -406,7 +406,7 @@ impl Registry {
             details.persistent_id = SessionId::random().to_string();
         }
         if kind == SessionType::StoredProcedure && !options.machine_name_given {
-            details.machine_name = crate::host_name::host_name();
+            details.machine_name = crate::os::host_name();
         }
         let idle_timeout = match options.idle_timeout {
             Some(minutes) => self.live.idle_timeout(minutes),

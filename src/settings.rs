@@ -162,7 +162,7 @@ fn access_log(value: &Value) -> Result<Option<AccessLogSettings>> {
     };
     Ok(Some(AccessLogSettings {
         path,
-        host_name: host_name.unwrap_or_else(crate::host_name::host_name),
+        host_name: host_name.unwrap_or_else(crate::os::host_name),
         max_bytes,
     }))
 }

@@ -1,0 +1,35 @@
+//! The two things the core asks of the operating system directly: the machine's name, and
+//! word of a fork (so that a child process never repeats its parent's session IDs).
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The host name from the operating system, or "" if it cannot be read.
+pub fn host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
+
+static FORKS: AtomicU64 = AtomicU64::new(0);
+static WATCH_FORKS: Once = Once::new();
+
+extern "C" fn in_forked_child() {
+    FORKS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// How many times this process is a forked child of a process that used the library (0 in the
+/// original process); read without a system call.
+pub fn fork_count() -> u64 {
+    WATCH_FORKS.call_once(|| {
+        // SAFETY: registers a handler that only increments an atomic, which is allowed in a
+        // child after fork.
+        unsafe { libc::pthread_atfork(None, None, Some(in_forked_child)) };
+    });
+    FORKS.load(Ordering::Acquire)
+}
