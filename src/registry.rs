@@ -689,7 +689,10 @@ impl Registry {
             a.session.idle_timeout = minutes;
             a.activity();
             Ok(())
-        })
+        })?;
+        // A shorter timeout may bring the expiry before where the sweep's index has it.
+        self.core.map.refile_if_earlier(id);
+        Ok(())
     }
 
     pub fn idle_timeout(&self, id: SessionId) -> Result<i32> {

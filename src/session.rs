@@ -129,6 +129,29 @@ pub struct Session {
 }
 
 impl Session {
+    /// A bare session of a type, created at `now`, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests(kind: SessionType, now: Millis) -> Session {
+        Session {
+            id: SessionId::random(),
+            kind,
+            state: SessionState::Active,
+            details: ClientDetails::default(),
+            identifier: String::new(),
+            created: now,
+            sequence: 0,
+            idle_timeout: 60,
+            last_activity: now,
+            grant: Grant::default(),
+            roles: None,
+            privileges: PrivilegeSet::default(),
+            storage: Storage::default(),
+            storage_version: 0,
+            app: None,
+            files: Vec::new(),
+        }
+    }
+
     /// When an idle web or REST session expires; `None` for the other types.
     pub fn expires_at(&self) -> Option<Millis> {
         self.kind.is_web().then(|| {

@@ -1,7 +1,8 @@
 //! The sessions themselves: a sharded map from ID to slot, each session behind its own lock,
-//! with its expiry time readable without taking that lock.
+//! with its expiry time readable without taking that lock, and an index of expiry times so that
+//! a sweep costs what the sessions due cost, not what every session costs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -17,10 +18,18 @@ const SHARDS: usize = 64;
 /// Expiry of a session that never expires.
 pub(crate) const NEVER: Millis = Millis::MAX;
 
+/// The expiry index files sessions by the second their expiry falls in.
+fn second(ms: Millis) -> i64 {
+    ms.div_euclid(1000)
+}
+
 pub struct Slot {
     /// When the session expires (`NEVER` for types without idle timeout). Written under the
     /// session's lock, read without it.
     expires_at: AtomicI64,
+    /// The second under which the expiry index files this session (`NEVER`: not filed).
+    /// Written under the shard's write lock.
+    filed_at: AtomicI64,
     session: Mutex<Session>,
 }
 
@@ -37,6 +46,10 @@ impl Slot {
     pub fn publish_expiry(&self, session: &Session) {
         self.expires_at
             .store(session.expires_at().unwrap_or(NEVER), Ordering::Release);
+    }
+
+    fn expires_at(&self) -> Millis {
+        self.expires_at.load(Ordering::Acquire)
     }
 }
 
@@ -59,17 +72,66 @@ impl Hasher for IdHasher {
     }
 }
 
-type ShardMap = RwLock<HashMap<u128, Box<Slot>, BuildHasherDefault<IdHasher>>>;
+type Slots = HashMap<u128, Box<Slot>, BuildHasherDefault<IdHasher>>;
+
+/// What one shard holds.
+#[derive(Default)]
+struct ShardData {
+    slots: Slots,
+    /// Sessions that expire, by the second they were filed under. Filing is lazy: activity
+    /// only ever moves an expiry later, so a session filed too early is filed again when its
+    /// second comes; a closed one is dropped then (or when the index is compacted).
+    expiry: ExpiryIndex,
+}
+
+/// The expiry index of one shard.
+#[derive(Default)]
+struct ExpiryIndex {
+    by_second: BTreeMap<i64, Vec<u128>>,
+    /// Entries, stale ones included.
+    entries: usize,
+}
+
+impl ExpiryIndex {
+    /// Files a session under the second its expiry falls in (sessions that never expire are
+    /// not filed).
+    fn file(&mut self, id: u128, slot: &Slot) {
+        let expires_at = slot.expires_at();
+        if expires_at != NEVER {
+            self.file_at(id, slot, second(expires_at));
+        }
+    }
+
+    fn file_at(&mut self, id: u128, slot: &Slot, at: i64) {
+        self.by_second.entry(at).or_default().push(id);
+        slot.filed_at.store(at, Ordering::Release);
+        self.entries += 1;
+    }
+}
+
+impl ShardData {
+    /// Rebuilds the index from the slots once stale entries (of closed sessions) outnumber
+    /// the sessions: the cost is paid once per that many closes.
+    fn compact_if_stale(&mut self) {
+        if self.expiry.entries <= 2 * self.slots.len() + 1024 {
+            return;
+        }
+        self.expiry = ExpiryIndex::default();
+        for (id, slot) in &self.slots {
+            self.expiry.file(*id, slot);
+        }
+    }
+}
 
 /// One shard on cache lines of its own, so that threads working on neighbouring shards do not
 /// fight over one line (false sharing).
 #[derive(Default)]
 #[repr(align(128))]
-struct Shard(ShardMap);
+struct Shard(RwLock<ShardData>);
 
 impl std::ops::Deref for Shard {
-    type Target = ShardMap;
-    fn deref(&self) -> &ShardMap {
+    type Target = RwLock<ShardData>;
+    fn deref(&self) -> &RwLock<ShardData> {
         &self.0
     }
 }
@@ -97,7 +159,7 @@ impl SessionMap {
     /// Runs `f` on the live session `id`, with its shard read-locked; `None` when there is none.
     pub fn with<R>(&self, id: SessionId, now: Millis, f: impl FnOnce(&Slot) -> R) -> Option<R> {
         let shard = self.shard(id).read();
-        let slot = shard.get(&id.0).filter(|slot| slot.is_live(now))?;
+        let slot = shard.slots.get(&id.0).filter(|slot| slot.is_live(now))?;
         Some(f(slot))
     }
 
@@ -126,7 +188,7 @@ impl SessionMap {
         loop {
             let id = session.id;
             let mut shard = self.shard(id).write();
-            if shard.contains_key(&id.0) {
+            if shard.slots.contains_key(&id.0) {
                 drop(shard);
                 session.id = SessionId::random();
                 continue;
@@ -134,39 +196,81 @@ impl SessionMap {
             inserted(&session);
             let slot = Box::new(Slot {
                 expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
+                filed_at: AtomicI64::new(NEVER),
                 session: Mutex::new(session),
             });
-            shard.insert(id.0, slot);
+            shard.expiry.file(id.0, &slot);
+            shard.slots.insert(id.0, slot);
             return id;
         }
     }
 
     /// Removes `id`; returns the session if it was there, and whether it was still live.
     pub fn remove(&self, id: SessionId, now: Millis) -> Option<(Session, bool)> {
-        let slot = self.shard(id).write().remove(&id.0)?;
+        let slot = {
+            let mut shard = self.shard(id).write();
+            let slot = shard.slots.remove(&id.0)?;
+            shard.compact_if_stale();
+            slot
+        };
         self.entries.fetch_sub(1, Ordering::AcqRel);
         let live = slot.is_live(now);
         Some((slot.session.into_inner(), live))
     }
 
-    /// Removes every session whose expiry has passed; returns them.
+    /// Files a session again if its expiry moved earlier than where the index has it (a
+    /// shorter idle timeout); later moves need nothing.
+    pub fn refile_if_earlier(&self, id: SessionId) {
+        let mut shard = self.shard(id).write();
+        let ShardData { slots, expiry } = &mut *shard;
+        if let Some(slot) = slots.get(&id.0) {
+            let expires_at = slot.expires_at();
+            if expires_at != NEVER && second(expires_at) < slot.filed_at.load(Ordering::Acquire) {
+                // The older entry goes stale: its second no longer matches `filed_at`.
+                expiry.file_at(id.0, slot, second(expires_at));
+            }
+        }
+    }
+
+    /// Removes every session whose expiry has passed; returns them. Only the index entries of
+    /// the seconds gone by are read: live sessions among them are filed again, stale entries
+    /// dropped.
     pub fn sweep(&self, now: Millis) -> Vec<Session> {
         let mut removed = Vec::new();
+        let due_until = second(now);
         for shard in self.shards.iter() {
-            let due = shard.read().values().any(|slot| !slot.is_live(now));
+            let due = shard
+                .read()
+                .expiry
+                .by_second
+                .first_key_value()
+                .is_some_and(|(at, _)| *at <= due_until);
             if !due {
                 continue;
             }
             let mut shard = shard.write();
-            let before = removed.len();
-            removed.extend(
-                shard
-                    .extract_if(|_, slot| !slot.is_live(now))
-                    .map(|(_, slot)| slot.session.into_inner()),
-            );
-            self.entries
-                .fetch_sub((removed.len() - before) as u64, Ordering::AcqRel);
+            let ShardData { slots, expiry } = &mut *shard;
+            let later = expiry.by_second.split_off(&(due_until + 1));
+            let due = std::mem::replace(&mut expiry.by_second, later);
+            for (at, ids) in due {
+                expiry.entries -= ids.len();
+                for id in ids {
+                    let Some(slot) = slots.get(&id) else {
+                        continue; // closed since it was filed
+                    };
+                    if slot.filed_at.load(Ordering::Acquire) != at {
+                        continue; // filed again elsewhere since
+                    }
+                    if slot.is_live(now) {
+                        expiry.file(id, slot);
+                    } else if let Some(slot) = slots.remove(&id) {
+                        removed.push(slot.session.into_inner());
+                    }
+                }
+            }
         }
+        self.entries
+            .fetch_sub(removed.len() as u64, Ordering::AcqRel);
         removed
     }
 
@@ -174,7 +278,7 @@ impl SessionMap {
     /// at a time.
     pub fn for_each(&self, now: Millis, mut f: impl FnMut(&Slot, bool)) {
         for shard in self.shards.iter() {
-            for slot in shard.read().values() {
+            for slot in shard.read().slots.values() {
                 f(slot, slot.is_live(now));
             }
         }
@@ -183,7 +287,7 @@ impl SessionMap {
     /// Calls `f` on every live session, one shard read-locked at a time.
     pub fn for_each_live(&self, now: Millis, mut f: impl FnMut(&Slot)) {
         for shard in self.shards.iter() {
-            for slot in shard.read().values().filter(|slot| slot.is_live(now)) {
+            for slot in shard.read().slots.values().filter(|slot| slot.is_live(now)) {
                 f(slot);
             }
         }
@@ -193,8 +297,68 @@ impl SessionMap {
     pub fn clear(&self) {
         for shard in self.shards.iter() {
             let mut shard = shard.write();
-            self.entries.fetch_sub(shard.len() as u64, Ordering::AcqRel);
-            shard.clear();
+            self.entries
+                .fetch_sub(shard.slots.len() as u64, Ordering::AcqRel);
+            *shard = ShardData::default();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Millis;
+    use crate::session::SessionType;
+
+    fn web_session(now: Millis, minutes: i32) -> Session {
+        let mut session = Session::for_tests(SessionType::Web, now);
+        session.idle_timeout = minutes;
+        session
+    }
+
+    fn filed(map: &SessionMap) -> usize {
+        map.shards.iter().map(|s| s.read().expiry.entries).sum()
+    }
+
+    #[test]
+    fn stale_entries_of_closed_sessions_are_compacted() {
+        let map = SessionMap::default();
+        for _ in 0..200_000 {
+            assert!(map.reserve(u64::MAX));
+            let id = map.insert_reserved(web_session(0, 60), |_| {});
+            map.remove(id, 0).unwrap();
+        }
+        assert_eq!(map.entries(), 0);
+        // At most 1,024 + 2 × live entries per shard stay behind.
+        assert!(filed(&map) <= SHARDS * 1025, "{} entries", filed(&map));
+    }
+
+    #[test]
+    fn a_sweep_reads_only_the_seconds_gone_by() {
+        let map = SessionMap::default();
+        for i in 0..10_000 {
+            assert!(map.reserve(u64::MAX));
+            // 1% expire after 1 minute, the rest after 60.
+            map.insert_reserved(web_session(0, if i % 100 == 0 { 1 } else { 60 }), |_| {});
+        }
+        let due: usize = map
+            .shards
+            .iter()
+            .map(|s| {
+                s.read()
+                    .expiry
+                    .by_second
+                    .range(..=second(60_000))
+                    .map(|(_, ids)| ids.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        assert_eq!(
+            due, 100,
+            "only the due sessions are under the seconds gone by"
+        );
+        assert_eq!(map.sweep(60_000).len(), 100);
+        assert_eq!(filed(&map), 9_900);
+        assert_eq!(map.sweep(60_000).len(), 0);
     }
 }

@@ -969,3 +969,40 @@ fn reset_closes_everything_and_restores_defaults() {
         "roles are back to the default file"
     );
 }
+
+#[test]
+fn sweep_follows_activity_and_shorter_timeouts() {
+    let r = manual();
+    let touched = r.create(None).unwrap();
+    let shortened = r.create(Some(r#"{"idleTimeout": 600}"#)).unwrap();
+    let idle = r.create(None).unwrap();
+    r.advance_clock(30 * 60).unwrap();
+    r.touch(touched).unwrap();
+    r.configure(r#"{"minIdleTimeout": 1}"#).unwrap();
+    r.set_idle_timeout(shortened, 5).unwrap(); // now due 5 minutes from now, not 9½ hours
+    r.advance_clock(5 * 60).unwrap();
+    assert_eq!(r.sweep(), 1, "the shortened session is due");
+    assert_eq!(kind(r.info(shortened)), ErrorKind::NotFound);
+    r.advance_clock(25 * 60).unwrap();
+    assert_eq!(r.sweep(), 1, "the idle one is due; the touched one is not");
+    assert_eq!(kind(r.info(idle)), ErrorKind::NotFound);
+    r.info(touched).unwrap();
+    assert_eq!(r.held_sessions(), 1);
+    r.advance_clock(30 * 60).unwrap();
+    assert_eq!(r.sweep(), 1);
+    assert_eq!(r.held_sessions(), 0);
+}
+
+#[test]
+fn closing_many_sessions_keeps_the_sweep_index_bounded() {
+    let r = manual();
+    for _ in 0..50_000 {
+        let id = r.create(None).unwrap();
+        r.close(id).unwrap();
+    }
+    let keep = r.create(None).unwrap();
+    r.advance_clock(3600).unwrap();
+    assert_eq!(r.sweep(), 1);
+    assert_eq!(kind(r.info(keep)), ErrorKind::NotFound);
+    assert_eq!(r.held_sessions(), 0);
+}
