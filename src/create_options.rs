@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::client::AppDetails;
 use crate::error::{Error, Result};
-use crate::session::{ClientDetails, SessionType};
+use crate::session::{ClientDetails, HostType, SessionType};
 
 /// Longest accepted text for each descriptive field (user name, machine name, …).
 pub(crate) const MAX_DETAIL_BYTES: usize = 1024;
@@ -72,13 +72,12 @@ impl CreateOptions {
                 "IPAddress" => d.ip_address = string_field(key, value)?,
                 "hostType" => {
                     let host = string_field(key, value)?;
-                    if !matches!(host.as_str(), "windows" | "mac" | "browser") {
-                        return Err(Error::invalid(format!(
+                    d.host_type = HostType::parse(&host).ok_or_else(|| {
+                        Error::invalid(format!(
                             "\"hostType\": \"{}\" is not windows, mac or browser",
                             crate::id::truncate_for_message(&host)
-                        )));
-                    }
-                    d.host_type = host;
+                        ))
+                    })?;
                     options.host_type_given = true;
                 }
                 "persistentID" => {
@@ -160,7 +159,7 @@ mod tests {
         .unwrap();
         assert_eq!(o.kind, SessionType::Remote);
         assert_eq!(o.details.user_name, "Designer");
-        assert_eq!(o.details.host_type, "mac");
+        assert_eq!(o.details.host_type, HostType::Mac);
         assert!(o.persistent_id_given);
     }
 

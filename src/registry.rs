@@ -23,7 +23,7 @@ use crate::grant_request::GrantRequest;
 use crate::id::SessionId;
 use crate::id::truncate_for_message;
 use crate::roles::{Grant, RolesTable};
-use crate::session::{Session, SessionState, SessionType};
+use crate::session::{HostType, Session, SessionState, SessionType};
 use crate::session_map::{SessionMap, Slot};
 use crate::settings::{LiveSettings, Settings};
 use crate::storage::Storage;
@@ -76,12 +76,12 @@ impl Core {
     /// holds no lock); returns how many.
     fn sweep(&self) -> u64 {
         let now = self.clock.now();
-        let removed = self.map.sweep(now);
-        self.expired(removed.into_iter(), now)
+        let mut removed = self.map.sweep(now);
+        self.expired(removed.iter_mut().map(|slot| &*slot.session_mut()), now)
     }
 
     /// Counts (and tells listeners of) sessions removed because they had expired.
-    fn expired(&self, sessions: impl Iterator<Item = Session>, now: Millis) -> u64 {
+    fn expired<'a>(&self, sessions: impl Iterator<Item = &'a Session>, now: Millis) -> u64 {
         let mut count = 0;
         let listening = self.events.listening();
         for session in sessions {
@@ -400,7 +400,7 @@ impl Registry {
         let kind = options.kind;
         let mut details = options.details;
         if kind.is_web() && !options.host_type_given {
-            details.host_type = "browser".to_owned();
+            details.host_type = HostType::Browser;
         }
         if kind == SessionType::Remote && !options.persistent_id_given {
             details.persistent_id = SessionId::random().to_string();
@@ -422,7 +422,7 @@ impl Registry {
             sequence: self.next_sequence.fetch_add(1, Ordering::Relaxed),
             idle_timeout,
             last_activity: now,
-            grant: Grant::default(),
+            grant: None,
             roles: None,
             privileges: Default::default(),
             storage: Storage::default(),
@@ -438,7 +438,7 @@ impl Registry {
         let now = self.now();
         let (session, live) = self.core.map.remove(id, now).ok_or_else(|| not_found(id))?;
         if !live {
-            self.core.expired(std::iter::once(session), now);
+            self.core.expired(std::iter::once(&session), now);
             self.core.events.drain();
             return Err(not_found(id));
         }
@@ -631,7 +631,7 @@ impl Registry {
                     ignored.push(name);
                 }
             }
-            a.session.grant = grant;
+            a.session.grant = (!grant.is_empty()).then(|| Box::new(grant));
             a.session.expand_under(&table);
             if let Some(name) = request.user_name
                 && name != a.session.details.user_name
@@ -651,7 +651,7 @@ impl Registry {
         self.change(id, |a| {
             require_web(&a.session, "clear_privileges")?;
             let old_names = self.core.events.listening().then(|| names(&a.session));
-            a.session.grant = Grant::default();
+            a.session.grant = None;
             a.session.roles = None;
             a.session.privileges = Default::default();
             a.activity();

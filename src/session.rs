@@ -90,6 +90,36 @@ impl SessionState {
     }
 }
 
+/// `hostType`: unknown (""), or one of 4D's three values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostType {
+    #[default]
+    Unknown,
+    Windows,
+    Mac,
+    Browser,
+}
+
+impl HostType {
+    pub fn parse(text: &str) -> Option<HostType> {
+        match text {
+            "windows" => Some(HostType::Windows),
+            "mac" => Some(HostType::Mac),
+            "browser" => Some(HostType::Browser),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HostType::Unknown => "",
+            HostType::Windows => "windows",
+            HostType::Mac => "mac",
+            HostType::Browser => "browser",
+        }
+    }
+}
+
 /// The descriptive fields of `session_info`, as given at creation (or defaulted).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientDetails {
@@ -97,7 +127,7 @@ pub struct ClientDetails {
     pub machine_name: String,
     pub system_user_name: String,
     pub ip_address: String,
-    pub host_type: String,
+    pub host_type: HostType,
     pub persistent_id: String,
 }
 
@@ -115,7 +145,8 @@ pub struct Session {
     /// Minutes; meaningful for web and REST sessions only.
     pub idle_timeout: i32,
     pub last_activity: Millis,
-    pub grant: Grant,
+    /// What `set_privileges` granted; `None` for nothing (most sessions: guests).
+    pub grant: Option<Box<Grant>>,
     /// The roles file `privileges` was expanded under; `None` while the grant is empty.
     pub roles: Option<Arc<RolesTable>>,
     pub privileges: PrivilegeSet,
@@ -142,7 +173,7 @@ impl Session {
             sequence: 0,
             idle_timeout: 60,
             last_activity: now,
-            grant: Grant::default(),
+            grant: None,
             roles: None,
             privileges: PrivilegeSet::default(),
             storage: Storage::default(),
@@ -209,12 +240,15 @@ impl Session {
 
     /// Re-expands the grant under `table` (or forgets the table when nothing is granted).
     pub fn expand_under(&mut self, table: &Arc<RolesTable>) {
-        if self.grant.is_empty() {
-            self.roles = None;
-            self.privileges = PrivilegeSet::default();
-        } else {
-            self.privileges = table.expand(&self.grant);
-            self.roles = Some(Arc::clone(table));
+        match self.grant.as_deref().filter(|g| !g.is_empty()) {
+            None => {
+                self.roles = None;
+                self.privileges = PrivilegeSet::default();
+            }
+            Some(grant) => {
+                self.privileges = table.expand(grant);
+                self.roles = Some(Arc::clone(table));
+            }
         }
     }
 
@@ -228,7 +262,7 @@ impl Session {
         push_field(out, false, "machineName", &self.details.machine_name);
         push_field(out, false, "systemUserName", &self.details.system_user_name);
         push_field(out, false, "IPAddress", &self.details.ip_address);
-        push_field(out, false, "hostType", &self.details.host_type);
+        push_field(out, false, "hostType", self.details.host_type.name());
         push_field(
             out,
             false,

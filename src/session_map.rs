@@ -2,6 +2,7 @@
 //! with its expiry time readable without taking that lock, and an index of expiry times so that
 //! a sweep costs what the sessions due cost, not what every session costs.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -46,6 +47,11 @@ impl Slot {
     pub fn publish_expiry(&self, session: &Session) {
         self.expires_at
             .store(session.expires_at().unwrap_or(NEVER), Ordering::Release);
+    }
+
+    /// The session, for a slot no longer in the map (so nobody else can lock it).
+    pub fn session_mut(&mut self) -> &mut Session {
+        self.session.get_mut()
     }
 
     fn expires_at(&self) -> Millis {
@@ -232,10 +238,10 @@ impl SessionMap {
         }
     }
 
-    /// Removes every session whose expiry has passed; returns them. Only the index entries of
-    /// the seconds gone by are read: live sessions among them are filed again, stale entries
-    /// dropped.
-    pub fn sweep(&self, now: Millis) -> Vec<Session> {
+    /// Removes every session whose expiry has passed; returns their slots. Only the index
+    /// entries of the seconds gone by are read: live sessions among them are filed again,
+    /// stale entries dropped.
+    pub fn sweep(&self, now: Millis) -> Vec<Box<Slot>> {
         let mut removed = Vec::new();
         let due_until = second(now);
         for shard in self.shards.iter() {
@@ -255,16 +261,17 @@ impl SessionMap {
             for (at, ids) in due {
                 expiry.entries -= ids.len();
                 for id in ids {
-                    let Some(slot) = slots.get(&id) else {
+                    let Entry::Occupied(entry) = slots.entry(id) else {
                         continue; // closed since it was filed
                     };
+                    let slot = entry.get();
                     if slot.filed_at.load(Ordering::Acquire) != at {
                         continue; // filed again elsewhere since
                     }
                     if slot.is_live(now) {
                         expiry.file(id, slot);
-                    } else if let Some(slot) = slots.remove(&id) {
-                        removed.push(slot.session.into_inner());
+                    } else {
+                        removed.push(entry.remove());
                     }
                 }
             }
