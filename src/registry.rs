@@ -92,7 +92,7 @@ impl Core {
                     idle_timeout: session.idle_timeout,
                 };
                 self.events
-                    .push(Event::new(EventKind::Expired, &session, now, detail));
+                    .push(Event::new(EventKind::Expired, session, now, detail));
             }
         }
         self.counters.expired.fetch_add(count, Ordering::AcqRel);
