@@ -1,7 +1,6 @@
 //! The registry's clock: the system's, or a manual one that only moves when told to.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, SecondsFormat};
 
@@ -66,10 +65,7 @@ impl Clock {
 pub(crate) const MAX_MILLIS: Millis = 253_402_300_799_999;
 
 fn system_now() -> Millis {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as Millis * 1000 + d.subsec_millis() as Millis,
-        Err(_) => 0,
-    }
+    crate::os::realtime_millis().max(0)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form of every date this library writes.

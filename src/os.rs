@@ -33,3 +33,15 @@ pub fn fork_count() -> u64 {
     });
     FORKS.load(Ordering::Acquire)
 }
+
+/// The system's real-time clock in milliseconds since the Unix epoch, read through the vDSO
+/// with nothing on top (every call of the library reads it once).
+pub fn realtime_millis() -> i64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec to write; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+    now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+}

@@ -22,6 +22,7 @@ use crate::events::{Detail, Event, EventHandler, EventKind};
 use crate::grant_request::GrantRequest;
 use crate::id::SessionId;
 use crate::id::truncate_for_message;
+use crate::names::Query;
 use crate::roles::{Grant, RolesTable};
 use crate::session::{HostType, Session, SessionState, SessionType};
 use crate::session_map::{SessionMap, Slot};
@@ -662,6 +663,18 @@ impl Registry {
 
     /// Allocates nothing.
     pub fn has_privilege(&self, id: SessionId, name: &str) -> Result<bool> {
+        self.read(id, |s| Ok(s.has_privilege(Query::Text(name))))
+    }
+
+    /// As [`Registry::has_privilege`], with the name as bytes from outside: ASCII is used as it
+    /// is, anything else must be valid UTF-8 (`InvalidArgument`).
+    pub fn has_privilege_bytes(&self, id: SessionId, name: &[u8]) -> Result<bool> {
+        let name = Query::from_bytes(name).map_err(|e| {
+            Error::invalid(format!(
+                "the privilege name is not valid UTF-8 (at byte {})",
+                e.valid_up_to()
+            ))
+        })?;
         self.read(id, |s| Ok(s.has_privilege(name)))
     }
 

@@ -4,44 +4,72 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::names::NameIndex;
+use crate::names::{NameIndex, Query};
 
 /// The privilege every roles file declares, whether or not it names it.
 pub(crate) const WEB_ADMIN: &str = "WebAdmin";
 
-/// A set of privileges, as bits indexed by their position in a [`RolesTable`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PrivilegeSet(Box<[u64]>);
+/// A set of privileges, as bits indexed by their position in a [`RolesTable`]: in place for
+/// the first 64 privileges (no allocation, and no pointer to follow on `has_privilege`), on the
+/// heap beyond.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrivilegeSet {
+    Small(u64),
+    Large(Box<[u64]>),
+}
+
+impl Default for PrivilegeSet {
+    fn default() -> PrivilegeSet {
+        PrivilegeSet::Small(0)
+    }
+}
 
 impl PrivilegeSet {
     fn with_capacity(privileges: usize) -> PrivilegeSet {
-        PrivilegeSet(vec![0; privileges.div_ceil(64)].into_boxed_slice())
+        if privileges <= 64 {
+            PrivilegeSet::Small(0)
+        } else {
+            PrivilegeSet::Large(vec![0; privileges.div_ceil(64)].into_boxed_slice())
+        }
+    }
+
+    fn words(&self) -> &[u64] {
+        match self {
+            PrivilegeSet::Small(word) => std::slice::from_ref(word),
+            PrivilegeSet::Large(words) => words,
+        }
+    }
+
+    fn words_mut(&mut self) -> &mut [u64] {
+        match self {
+            PrivilegeSet::Small(word) => std::slice::from_mut(word),
+            PrivilegeSet::Large(words) => words,
+        }
     }
 
     pub fn contains(&self, position: u32) -> bool {
-        let word = (position / 64) as usize;
-        self.0
-            .get(word)
+        self.words()
+            .get((position / 64) as usize)
             .is_some_and(|w| w & (1u64 << (position % 64)) != 0)
     }
 
     fn insert(&mut self, position: u32) {
-        self.0[(position / 64) as usize] |= 1u64 << (position % 64);
+        self.words_mut()[(position / 64) as usize] |= 1u64 << (position % 64);
     }
 
     fn union_with(&mut self, other: &PrivilegeSet) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+        for (a, b) in self.words_mut().iter_mut().zip(other.words()) {
             *a |= b;
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.iter().all(|w| *w == 0)
+        self.words().iter().all(|w| *w == 0)
     }
 
     /// Positions of the privileges held, in ascending order.
     pub fn positions(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter().enumerate().flat_map(|(i, &word)| {
+        self.words().iter().enumerate().flat_map(|(i, &word)| {
             (0..64u32)
                 .filter(move |bit| word & (1u64 << bit) != 0)
                 .map(move |bit| i as u32 * 64 + bit)
@@ -204,8 +232,8 @@ impl RolesTable {
         })
     }
 
-    pub fn privilege_position(&self, name: &str) -> Option<u32> {
-        self.privileges.find(name)
+    pub fn privilege_position(&self, name: Query<'_>) -> Option<u32> {
+        self.privileges.find_query(name)
     }
 
     pub fn privilege_name(&self, position: u32) -> &str {
@@ -412,7 +440,7 @@ mod tests {
     #[test]
     fn empty_file_declares_web_admin_only() {
         let table = RolesTable::default();
-        assert_eq!(table.privilege_position("WEBADMIN"), Some(0));
+        assert_eq!(table.privilege_position(Query::Text("WEBADMIN")), Some(0));
         assert_eq!(table.privilege_name(0), WEB_ADMIN);
         assert!(!table.is_privilege("simple"));
     }

@@ -7,6 +7,7 @@ use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::json_text::push_field;
+use crate::names::Query;
 use crate::roles::{Grant, PrivilegeSet, RolesTable};
 use crate::storage::Storage;
 
@@ -131,25 +132,28 @@ pub struct ClientDetails {
     pub persistent_id: String,
 }
 
+/// One session. Laid out in declaration order, with what every request reads first, so that
+/// with its slot's expiry and lock they share the slot's first cache line.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Session {
-    pub id: SessionId,
     pub kind: SessionType,
     pub state: SessionState,
+    /// The roles file `privileges` was expanded under; `None` while the grant is empty.
+    pub roles: Option<Arc<RolesTable>>,
+    pub privileges: PrivilegeSet,
+    /// Minutes; meaningful for web and REST sessions only.
+    pub idle_timeout: i32,
+    pub last_activity: Millis,
+    pub id: SessionId,
     pub details: ClientDetails,
     /// As set by `set_identifier`; "" means "the user name".
     pub identifier: String,
     pub created: Millis,
     /// Order of creation in this registry: sessions created in one millisecond still list in order.
     pub sequence: u64,
-    /// Minutes; meaningful for web and REST sessions only.
-    pub idle_timeout: i32,
-    pub last_activity: Millis,
     /// What `set_privileges` granted; `None` for nothing (most sessions: guests).
     pub grant: Option<Box<Grant>>,
-    /// The roles file `privileges` was expanded under; `None` while the grant is empty.
-    pub roles: Option<Arc<RolesTable>>,
-    pub privileges: PrivilegeSet,
     pub storage: Storage,
     /// Bumped by every storage write, so that an update callback can tell it raced one.
     pub storage_version: u64,
@@ -201,7 +205,7 @@ impl Session {
         }
     }
 
-    pub fn has_privilege(&self, name: &str) -> bool {
+    pub fn has_privilege(&self, name: Query<'_>) -> bool {
         if !self.kind.is_web() {
             return true;
         }

@@ -24,14 +24,17 @@ fn second(ms: Millis) -> i64 {
     ms.div_euclid(1000)
 }
 
+/// A session in the map. Cache-line aligned and laid out in declaration order: the expiry, the
+/// lock and the session's first fields (what a request reads) are one line.
+#[repr(C, align(64))]
 pub struct Slot {
     /// When the session expires (`NEVER` for types without idle timeout). Written under the
     /// session's lock, read without it.
     expires_at: AtomicI64,
-    /// The second under which the expiry index files this session (`NEVER`: not filed).
-    /// Written under the shard's write lock.
-    filed_at: AtomicI64,
     session: Mutex<Session>,
+    /// The second under which the expiry index files this session (`NEVER`: not filed).
+    /// Written under the shard's write lock; only sweeps read it, so it comes last.
+    filed_at: AtomicI64,
 }
 
 impl Slot {
@@ -368,5 +371,28 @@ mod tests {
         assert_eq!(map.sweep(60_000).len(), 100);
         assert_eq!(filed(&map), 9_900);
         assert_eq!(map.sweep(60_000).len(), 0);
+    }
+}
+
+#[cfg(test)]
+mod layout {
+    use super::*;
+    use crate::session::SessionType;
+
+    #[test]
+    fn what_a_request_reads_is_in_the_first_cache_line() {
+        let slot = Slot {
+            expires_at: AtomicI64::new(0),
+            filed_at: AtomicI64::new(0),
+            session: Mutex::new(Session::for_tests(SessionType::Web, 0)),
+        };
+        let base = &slot as *const Slot as usize;
+        assert_eq!(base % 64, 0);
+        let session = slot.session.lock();
+        let privileges = &session.privileges as *const _ as usize;
+        let end = privileges + std::mem::size_of::<crate::roles::PrivilegeSet>() - base;
+        assert!(end <= 64, "the hot fields end at byte {end}");
+        let lock = &slot.session as *const _ as usize - base;
+        assert!(lock < 64, "the lock is at byte {lock}");
     }
 }

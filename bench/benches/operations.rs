@@ -35,9 +35,13 @@ fn quick() -> bool {
 fn configured() -> Criterion {
     let c = Criterion::default().configure_from_args().without_plots();
     if quick() {
-        c.sample_size(10).warm_up_time(Duration::from_millis(50)).measurement_time(Duration::from_millis(200))
+        c.sample_size(10)
+            .warm_up_time(Duration::from_millis(50))
+            .measurement_time(Duration::from_millis(200))
     } else {
-        c.sample_size(30).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2))
+        c.sample_size(30)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
     }
 }
 
@@ -59,7 +63,11 @@ impl<T> Keys<T> {
     }
 }
 
-unsafe extern "C" fn increment(update: *mut sessmgr_update, current: *const c_char, _: *mut c_void) -> i32 {
+unsafe extern "C" fn increment(
+    update: *mut sessmgr_update,
+    current: *const c_char,
+    _: *mut c_void,
+) -> i32 {
     let current = unsafe { std::ffi::CStr::from_ptr(current) }.to_bytes();
     let mut value: serde_json::Value = serde_json::from_slice(current).unwrap();
     value["n"] = (value["n"].as_i64().unwrap_or(0) + 1).into();
@@ -71,23 +79,43 @@ unsafe extern "C" fn increment(update: *mut sessmgr_update, current: *const c_ch
 fn sessmgr_operations(c: &mut Criterion) {
     let value = CString::new(value_100()).unwrap();
     for size in sizes() {
-        let mut keys = Keys::new(populate(size));
+        // The IDs side by side, NUL-terminated, as the floor's keys are: a host reads the
+        // cookie from its own request buffer.
+        let ids: Vec<[u8; 33]> = populate(size)
+            .iter()
+            .map(|id| {
+                let mut text = [0u8; 33];
+                text[..32].copy_from_slice(id.as_bytes());
+                text
+            })
+            .collect();
+        let mut keys = Keys::new(ids);
         let mut group = c.benchmark_group(format!("sessmgr/{size}"));
         let mut granted = false;
         group.bench_function("has_privilege_granted", |b| {
             b.iter(|| unsafe {
-                sessmgr_session_has_privilege(keys.next().as_ptr(), c"WebAdmin".as_ptr(), &mut granted)
+                sessmgr_session_has_privilege(
+                    keys.next().as_ptr().cast(),
+                    c"WebAdmin".as_ptr(),
+                    &mut granted,
+                )
             })
         });
         assert!(granted);
         group.bench_function("has_privilege_denied", |b| {
-            b.iter(|| unsafe { sessmgr_session_has_privilege(keys.next().as_ptr(), c"Reports".as_ptr(), &mut granted) })
+            b.iter(|| unsafe {
+                sessmgr_session_has_privilege(
+                    keys.next().as_ptr().cast(),
+                    c"Reports".as_ptr(),
+                    &mut granted,
+                )
+            })
         });
         assert!(!granted);
         group.bench_function("session_info", |b| {
             b.iter(|| unsafe {
                 let mut out = ptr::null_mut();
-                sessmgr_session_info(keys.next().as_ptr(), &mut out);
+                sessmgr_session_info(keys.next().as_ptr().cast(), &mut out);
                 sessmgr_string_free(black_box(out));
             })
         });
@@ -103,35 +131,49 @@ fn sessmgr_operations(c: &mut Criterion) {
         group.bench_function("set_identifier", |b| {
             b.iter(|| unsafe {
                 flip = !flip;
-                let identifier = if flip { c"student-1".as_ptr() } else { c"student-2".as_ptr() };
-                sessmgr_session_set_identifier(keys.next().as_ptr(), identifier)
+                let identifier = if flip {
+                    c"student-1".as_ptr()
+                } else {
+                    c"student-2".as_ptr()
+                };
+                sessmgr_session_set_identifier(keys.next().as_ptr().cast(), identifier)
             })
         });
-        group.bench_function("touch", |b| b.iter(|| unsafe { sessmgr_session_touch(keys.next().as_ptr()) }));
+        group.bench_function("touch", |b| {
+            b.iter(|| unsafe { sessmgr_session_touch(keys.next().as_ptr().cast()) })
+        });
         group.bench_function("storage_get", |b| {
             b.iter(|| unsafe {
                 let mut out = ptr::null_mut();
-                sessmgr_storage_get(keys.next().as_ptr(), c"/v".as_ptr(), &mut out);
+                sessmgr_storage_get(keys.next().as_ptr().cast(), c"/v".as_ptr(), &mut out);
                 sessmgr_string_free(black_box(out));
             })
         });
         group.bench_function("storage_set", |b| {
-            b.iter(|| unsafe { sessmgr_storage_set(keys.next().as_ptr(), c"/v".as_ptr(), value.as_ptr()) })
+            b.iter(|| unsafe {
+                sessmgr_storage_set(keys.next().as_ptr().cast(), c"/v".as_ptr(), value.as_ptr())
+            })
         });
         group.bench_function("storage_update", |b| {
-            b.iter(|| unsafe { sessmgr_storage_update(keys.next().as_ptr(), Some(increment), ptr::null_mut()) })
+            b.iter(|| unsafe {
+                sessmgr_storage_update(
+                    keys.next().as_ptr().cast(),
+                    Some(increment),
+                    ptr::null_mut(),
+                )
+            })
         });
         let mut n = 0u32;
         group.bench_function("request_mix", |b| {
             b.iter(|| unsafe {
-                let id = keys.next().as_ptr();
+                let id = keys.next().as_ptr().cast();
                 sessmgr_session_touch(id);
                 sessmgr_session_has_privilege(id, c"WebAdmin".as_ptr(), &mut granted);
                 let mut out = ptr::null_mut();
                 sessmgr_storage_get(id, c"/v".as_ptr(), &mut out);
                 sessmgr_string_free(black_box(out));
                 n += 1;
-                if n % 10 == 0 {
+                if n.is_multiple_of(10) {
                     sessmgr_storage_set(id, c"/v".as_ptr(), value.as_ptr());
                 }
             })
@@ -140,13 +182,15 @@ fn sessmgr_operations(c: &mut Criterion) {
     }
     // The administrator's listing, at 10,000 sessions.
     populate(10_000);
-    c.bench_function("sessmgr/10000/sessions_list", |b| {
+    let mut group = c.benchmark_group("listing/10000");
+    group.bench_function("sessions_list", |b| {
         b.iter(|| unsafe {
             let mut out = ptr::null_mut();
             ok(sessmgr_sessions_list(&mut out), "sessions_list");
             black_box(take(out).len())
         })
     });
+    group.finish();
     ok(sessmgr_reset(), "reset");
 }
 
@@ -158,21 +202,27 @@ fn floor(c: &mut Criterion) {
         let mut state = 0x2545_F491_4F6C_DD1Du128;
         let keys: Vec<u128> = (0..size)
             .map(|i| {
-                state = state.wrapping_mul(0x5851_F42D_4C95_7F2D_1405_7B7E_F767_814F).wrapping_add(1);
+                state = state
+                    .wrapping_mul(0x5851_F42D_4C95_7F2D_1405_7B7E_F767_814F)
+                    .wrapping_add(1);
                 map.insert(state, Box::new([i as u64; 48]));
                 state
             })
             .collect();
         let mut keys = Keys::new(keys);
-        c.bench_function(&format!("floor/{size}/lookup"), |b| {
+        let mut group = c.benchmark_group(format!("floor/{size}"));
+        group.bench_function("lookup", |b| {
             b.iter(|| black_box(map.get(keys.next()).map(|v| v[0])))
         });
+        group.finish();
     }
 }
 
 fn redis_operations(c: &mut Criterion) {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6390/".to_owned());
-    let Ok(mut redis) = redis::Client::open(url.as_str()).and_then(|client| client.get_connection()) else {
+    let Ok(mut redis) =
+        redis::Client::open(url.as_str()).and_then(|client| client.get_connection())
+    else {
         eprintln!("Redis is not reachable at {url}: skipping its benchmarks");
         return;
     };
@@ -190,10 +240,25 @@ fn redis_operations(c: &mut Criterion) {
             for id in chunk {
                 pipe.cmd("HSET")
                     .arg(format!("s:{id}"))
-                    .arg(&["type", "web", "userName", "bench", "identifier", "", "state", "active"])
+                    .arg(&[
+                        "type",
+                        "web",
+                        "userName",
+                        "bench",
+                        "identifier",
+                        "",
+                        "state",
+                        "active",
+                    ])
                     .ignore();
-                pipe.cmd("SADD").arg(format!("s:{id}:privileges")).arg("WebAdmin").ignore();
-                pipe.cmd("SET").arg(format!("s:{id}:storage")).arg(&storage).ignore();
+                pipe.cmd("SADD")
+                    .arg(format!("s:{id}:privileges"))
+                    .arg("WebAdmin")
+                    .ignore();
+                pipe.cmd("SET")
+                    .arg(format!("s:{id}:storage"))
+                    .arg(&storage)
+                    .ignore();
             }
             let _: () = pipe.query(&mut redis).unwrap();
         }
@@ -211,8 +276,10 @@ fn redis_operations(c: &mut Criterion) {
         });
         group.bench_function("session_info", |b| {
             b.iter(|| {
-                let info: HashMap<String, String> =
-                    redis::cmd("HGETALL").arg(format!("s:{}", keys.next())).query(&mut redis).unwrap();
+                let info: HashMap<String, String> = redis::cmd("HGETALL")
+                    .arg(format!("s:{}", keys.next()))
+                    .query(&mut redis)
+                    .unwrap();
                 info
             })
         });
@@ -221,7 +288,11 @@ fn redis_operations(c: &mut Criterion) {
             b.iter(|| {
                 counter += 1;
                 let key = format!("s:new{counter}");
-                let _: () = redis::cmd("HSET").arg(&key).arg(&["type", "web", "state", "active"]).query(&mut redis).unwrap();
+                let _: () = redis::cmd("HSET")
+                    .arg(&key)
+                    .arg(&["type", "web", "state", "active"])
+                    .query(&mut redis)
+                    .unwrap();
                 let _: () = redis::cmd("DEL").arg(&key).query(&mut redis).unwrap();
             })
         });
@@ -236,24 +307,37 @@ fn redis_operations(c: &mut Criterion) {
         });
         group.bench_function("touch", |b| {
             b.iter(|| {
-                let _: () = redis::cmd("PEXPIRE").arg(format!("s:{}", keys.next())).arg(3_600_000).query(&mut redis).unwrap();
+                let _: () = redis::cmd("PEXPIRE")
+                    .arg(format!("s:{}", keys.next()))
+                    .arg(3_600_000)
+                    .query(&mut redis)
+                    .unwrap();
             })
         });
         group.bench_function("storage_get", |b| {
             b.iter(|| {
-                let value: String = redis::cmd("GET").arg(format!("s:{}:storage", keys.next())).query(&mut redis).unwrap();
+                let value: String = redis::cmd("GET")
+                    .arg(format!("s:{}:storage", keys.next()))
+                    .query(&mut redis)
+                    .unwrap();
                 value
             })
         });
         group.bench_function("storage_set", |b| {
             b.iter(|| {
-                let _: () =
-                    redis::cmd("SET").arg(format!("s:{}:storage", keys.next())).arg(&storage).query(&mut redis).unwrap();
+                let _: () = redis::cmd("SET")
+                    .arg(format!("s:{}:storage", keys.next()))
+                    .arg(&storage)
+                    .query(&mut redis)
+                    .unwrap();
             })
         });
         group.bench_function("storage_update", |b| {
             b.iter(|| {
-                let n: i64 = increment_script.key(format!("s:{}:storage", keys.next())).invoke(&mut redis).unwrap();
+                let n: i64 = increment_script
+                    .key(format!("s:{}:storage", keys.next()))
+                    .invoke(&mut redis)
+                    .unwrap();
                 n
             })
         });
@@ -261,13 +345,27 @@ fn redis_operations(c: &mut Criterion) {
         group.bench_function("request_mix", |b| {
             b.iter(|| {
                 let id = keys.next().clone();
-                let _: () = redis::cmd("PEXPIRE").arg(format!("s:{id}")).arg(3_600_000).query(&mut redis).unwrap();
-                let _: bool =
-                    redis::cmd("SISMEMBER").arg(format!("s:{id}:privileges")).arg("WebAdmin").query(&mut redis).unwrap();
-                let _: String = redis::cmd("GET").arg(format!("s:{id}:storage")).query(&mut redis).unwrap();
+                let _: () = redis::cmd("PEXPIRE")
+                    .arg(format!("s:{id}"))
+                    .arg(3_600_000)
+                    .query(&mut redis)
+                    .unwrap();
+                let _: bool = redis::cmd("SISMEMBER")
+                    .arg(format!("s:{id}:privileges"))
+                    .arg("WebAdmin")
+                    .query(&mut redis)
+                    .unwrap();
+                let _: String = redis::cmd("GET")
+                    .arg(format!("s:{id}:storage"))
+                    .query(&mut redis)
+                    .unwrap();
                 n += 1;
-                if n % 10 == 0 {
-                    let _: () = redis::cmd("SET").arg(format!("s:{id}:storage")).arg(&storage).query(&mut redis).unwrap();
+                if n.is_multiple_of(10) {
+                    let _: () = redis::cmd("SET")
+                        .arg(format!("s:{id}:storage"))
+                        .arg(&storage)
+                        .query(&mut redis)
+                        .unwrap();
                 }
             })
         });
@@ -281,7 +379,9 @@ fn tower_sessions(c: &mut Criterion) {
     use tower_sessions_core::session::{Id, Record};
     use tower_sessions_memory_store::MemoryStore;
 
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     for size in sizes().into_iter().filter(|s| *s <= 100_000) {
         let store = MemoryStore::default();
         let expiry = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
@@ -290,7 +390,11 @@ fn tower_sessions(c: &mut Criterion) {
             data.insert("userName".to_owned(), serde_json::json!("bench"));
             data.insert("v".to_owned(), serde_json::json!("v".repeat(98)));
             data.insert("n".to_owned(), serde_json::json!(0));
-            Record { id, data, expiry_date: expiry }
+            Record {
+                id,
+                data,
+                expiry_date: expiry,
+            }
         };
         let ids: Vec<Id> = runtime.block_on(async {
             let mut ids = Vec::with_capacity(size);

@@ -24,8 +24,13 @@ pub fn ok(status: i32, what: &str) {
 }
 
 /// Takes (and frees) a string the library handed out.
-pub fn take(text: *mut c_char) -> String {
-    let owned = unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned();
+///
+/// # Safety
+/// `text` is a string from the library, not freed yet.
+pub unsafe fn take(text: *mut c_char) -> String {
+    let owned = unsafe { CStr::from_ptr(text) }
+        .to_string_lossy()
+        .into_owned();
     unsafe { sessmgr_string_free(text) };
     owned
 }
@@ -44,8 +49,11 @@ pub fn populate(n: usize) -> Vec<CString> {
     (0..n)
         .map(|_| {
             let mut id = ptr::null_mut();
-            ok(unsafe { sessmgr_session_create(ptr::null(), &mut id) }, "create");
-            let id = CString::new(take(id)).unwrap();
+            ok(
+                unsafe { sessmgr_session_create(ptr::null(), &mut id) },
+                "create",
+            );
+            let id = CString::new(unsafe { take(id) }).unwrap();
             unsafe {
                 ok(
                     sessmgr_session_set_privileges(
@@ -55,7 +63,10 @@ pub fn populate(n: usize) -> Vec<CString> {
                     ),
                     "set_privileges",
                 );
-                ok(sessmgr_storage_set(id.as_ptr(), c"".as_ptr(), storage.as_ptr()), "storage_set");
+                ok(
+                    sessmgr_storage_set(id.as_ptr(), c"".as_ptr(), storage.as_ptr()),
+                    "storage_set",
+                );
             }
             id
         })
@@ -79,7 +90,11 @@ pub fn shuffled(n: usize) -> Vec<usize> {
 /// Resident memory of this process, in bytes.
 pub fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
 }
 

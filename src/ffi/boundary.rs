@@ -78,6 +78,19 @@ pub(crate) unsafe fn text<'a>(ptr: *const c_char, name: &str) -> Result<&'a str>
     })
 }
 
+/// A text argument's bytes, not yet checked as UTF-8 (for the callee that checks only what it
+/// must).
+///
+/// # Safety
+/// As [`text`].
+pub(crate) unsafe fn text_bytes<'a>(ptr: *const c_char, name: &str) -> Result<&'a [u8]> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: non-NULL and NUL-terminated, by this function's contract.
+    Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes())
+}
+
 /// An optional text argument: NULL is `None`.
 ///
 /// # Safety

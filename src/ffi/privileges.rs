@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, optional_out, out, owned_string, session_id, text};
+use super::boundary::{call, optional_out, out, owned_string, session_id, text, text_bytes};
 use super::registry;
 use super::status::sessmgr_status;
 
@@ -66,11 +66,11 @@ pub unsafe extern "C" fn sessmgr_session_has_privilege(
         let (id, privilege, result) = unsafe {
             (
                 session_id(id)?,
-                text(privilege, "privilege")?,
+                text_bytes(privilege, "privilege")?,
                 out(result, "result")?,
             )
         };
-        *result = registry().has_privilege(id, privilege)?;
+        *result = registry().has_privilege_bytes(id, privilege)?;
         Ok(())
     })
 }

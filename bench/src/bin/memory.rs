@@ -12,7 +12,10 @@ use sessmgr_bench::{ok, resident_bytes, take};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let n: usize = args.next().and_then(|a| a.parse().ok()).expect("usage: memory N [storage]");
+    let n: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .expect("usage: memory N [storage]");
     let with_storage = args.next().as_deref() == Some("storage");
     let config = CString::new(format!(r#"{{"maxSessions": {}}}"#, n + 1)).unwrap();
     ok(unsafe { sessmgr_configure(config.as_ptr()) }, "configure");
@@ -23,11 +26,17 @@ fn main() {
     let before = resident_bytes();
     for _ in 0..n {
         let mut id = ptr::null_mut();
-        ok(unsafe { sessmgr_session_create(ptr::null(), &mut id) }, "create");
+        ok(
+            unsafe { sessmgr_session_create(ptr::null(), &mut id) },
+            "create",
+        );
         if with_storage {
-            ok(unsafe { sessmgr_storage_set(id, c"".as_ptr(), value.as_ptr()) }, "storage_set");
+            ok(
+                unsafe { sessmgr_storage_set(id, c"".as_ptr(), value.as_ptr()) },
+                "storage_set",
+            );
         }
-        take(id);
+        unsafe { take(id) };
     }
     let after = resident_bytes();
     println!(

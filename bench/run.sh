@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every benchmark and writes ../BENCHMARKS.md: sessmgr's operations beside the floor,
+# Redis and tower-sessions (criterion), the C request mix with 1 and 2 threads, resident memory
+# per session, and the sweep's cost. Installs and starts redis-server when needed (as root).
+#   ./run.sh           the full run (about five minutes)
+#   ./run.sh --quick   small sizes, short runs; writes results/BENCHMARKS-quick.md instead
+set -euo pipefail
+cd "$(dirname "$0")"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update && apt-get install -y --no-install-recommends redis-server
+    else
+        echo "run.sh: redis-server is needed (apt-get install redis-server)" >&2
+        exit 1
+    fi
+fi
+port=${SESSMGR_BENCH_REDIS_PORT:-6390}
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "/tmp/sessmgr-bench-redis-$port.pid" --logfile "/tmp/sessmgr-bench-redis-$port.log"
+trap 'redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+export REDIS_URL="redis://127.0.0.1:$port/"
+
+results=results
+rm -rf "$results" target/criterion
+mkdir -p "$results"
+if [ "$quick" = 1 ]; then
+    export SESSMGR_BENCH_SIZES=1000 SESSMGR_BENCH_QUICK=1
+    memory_sizes="10000"; sweep_sizes="1000 10000"; mix_sizes="1000"; mix_seconds=0.2; repeats=2
+    report="$results/BENCHMARKS-quick.md"
+else
+    export SESSMGR_BENCH_SIZES=1000,100000,1000000
+    memory_sizes="100000 1000000"; sweep_sizes="10000 1000000"; mix_sizes="1000 100000 1000000"; mix_seconds=3; repeats=7
+    report=../BENCHMARKS.md
+fi
+
+{
+    echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
+         "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr);" \
+         "$(rustc --version); Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')."
+    echo "Date: $(date -u +%Y-%m-%d)."
+} > "$results/machine.txt"
+
+cargo build --release --bins --benches --quiet
+cargo bench --quiet --bench operations 2>&1 | grep -E "time:|skipping" || true
+
+for n in $memory_sizes; do
+    target/release/memory "$n" >> "$results/memory.jsonl"
+    target/release/memory "$n" storage >> "$results/memory.jsonl"
+done
+for n in $sweep_sizes; do
+    target/release/sweep "$n" "$repeats" >> "$results/sweep.jsonl"
+done
+
+# The C benchmark, linked to the library this build made (with its soname's name beside it).
+lib=target/release/deps
+ln -sf libsessmgr.so "$lib/libsessmgr.so.$(cd .. && sed -n 's/^version = "\([0-9]*\)\.\([0-9]*\)\..*/\1.\2/p' Cargo.toml | head -n 1)"
+cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -pedantic -I../include \
+    ../benches/c/request_mix.c -o "$results/request_mix" -L"$lib" -Wl,-rpath,"$PWD/$lib" -lsessmgr -lpthread
+for n in $mix_sizes; do
+    "$results/request_mix" "$n" "$mix_seconds" >> "$results/c_mix.txt"
+done
+
+target/release/report "$results" target/criterion "$report"
