@@ -339,7 +339,7 @@ mod tests {
     fn event(n: u128) -> Event {
         Event {
             kind: EventKind::Closed,
-            id: SessionId(n),
+            id: SessionId::from_value(n),
             identifier: format!("s{n}"),
             client: String::new(),
             hosted: true,

@@ -9,9 +9,19 @@ use crate::error::{Error, Result};
 
 /// A session's ID. Only the library makes new ones ([`SessionId::random`]); callers parse them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(pub(crate) u128);
+pub struct SessionId([u64; 2]);
 
 impl SessionId {
+    /// From the 128 bits (high word first). Kept as two words, not a `u128`: a `u128` would
+    /// align every session to 16 bytes and push its hot fields off the slot's first cache line.
+    pub(crate) fn from_value(value: u128) -> SessionId {
+        SessionId([(value >> 64) as u64, value as u64])
+    }
+
+    pub(crate) fn value(self) -> u128 {
+        ((self.0[0] as u128) << 64) | self.0[1] as u128
+    }
+
     /// A new random v4 UUID, from a ChaCha generator per thread that the operating system
     /// seeds and periodically reseeds (rand's `ThreadRng`): no system call per ID. After a fork
     /// the child reseeds before its first ID, so it never repeats its parent's.
@@ -27,7 +37,7 @@ impl SessionId {
         }
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes);
-        SessionId(
+        SessionId::from_value(
             uuid::Builder::from_random_bytes(bytes)
                 .into_uuid()
                 .as_u128(),
@@ -61,7 +71,7 @@ impl SessionId {
             _ => None,
         };
         match parsed {
-            Some((high, low)) => Ok(SessionId(((high as u128) << 64) | low as u128)),
+            Some((high, low)) => Ok(SessionId([high, low])),
             None => Err(Error::invalid(format!(
                 "\"{}\" is not a session ID (32 hex digits, or the dashed UUID form)",
                 truncate_for_message(&String::from_utf8_lossy(bytes))
@@ -75,7 +85,7 @@ impl SessionId {
         let mut out = [0u8; 32];
         for (i, slot) in out.iter_mut().enumerate() {
             let shift = 124 - 4 * i;
-            *slot = HEX[((self.0 >> shift) & 0xF) as usize];
+            *slot = HEX[((self.value() >> shift) & 0xF) as usize];
         }
         out
     }
@@ -83,7 +93,7 @@ impl SessionId {
     /// Which of `count` shards (a power of two) holds this ID: the top bits, which are random.
     pub(crate) fn shard(self, count: usize) -> usize {
         debug_assert!(count.is_power_of_two());
-        ((self.0 >> 64) as u64 >> (64 - count.trailing_zeros().max(1))) as usize & (count - 1)
+        (self.0[0] >> (64 - count.trailing_zeros().max(1))) as usize & (count - 1)
     }
 }
 
@@ -205,7 +215,7 @@ mod tests {
                 if valid.contains(&byte) {
                     let expected =
                         u128::from_str_radix(std::str::from_utf8(&text).unwrap(), 16).unwrap();
-                    assert_eq!(parsed.unwrap().0, expected, "{position} {byte}");
+                    assert_eq!(parsed.unwrap().value(), expected, "{position} {byte}");
                 } else {
                     assert!(parsed.is_err(), "byte {byte:#x} at {position} accepted");
                 }
@@ -218,6 +228,6 @@ mod tests {
         for _ in 0..1000 {
             assert!(SessionId::random().shard(64) < 64);
         }
-        assert_eq!(SessionId(u128::MAX).shard(1), 0);
+        assert_eq!(SessionId::from_value(u128::MAX).shard(1), 0);
     }
 }

@@ -24,9 +24,10 @@ fn second(ms: Millis) -> i64 {
     ms.div_euclid(1000)
 }
 
-/// A session in the map. Cache-line aligned and laid out in declaration order: the expiry, the
-/// lock and the session's first fields (what a request reads) are one line.
-#[repr(C, align(64))]
+/// A session in the map, laid out in declaration order: the expiry, the lock and the session's
+/// first fields (what a request reads) come first, within 64 bytes (not aligned to a cache line:
+/// that would cost a fifth more memory per session).
+#[repr(C)]
 pub struct Slot {
     /// When the session expires (`NEVER` for types without idle timeout). Written under the
     /// session's lock, read without it.
@@ -168,7 +169,10 @@ impl SessionMap {
     /// Runs `f` on the live session `id`, with its shard read-locked; `None` when there is none.
     pub fn with<R>(&self, id: SessionId, now: Millis, f: impl FnOnce(&Slot) -> R) -> Option<R> {
         let shard = self.shard(id).read();
-        let slot = shard.slots.get(&id.0).filter(|slot| slot.is_live(now))?;
+        let slot = shard
+            .slots
+            .get(&id.value())
+            .filter(|slot| slot.is_live(now))?;
         Some(f(slot))
     }
 
@@ -197,7 +201,7 @@ impl SessionMap {
         loop {
             let id = session.id;
             let mut shard = self.shard(id).write();
-            if shard.slots.contains_key(&id.0) {
+            if shard.slots.contains_key(&id.value()) {
                 drop(shard);
                 session.id = SessionId::random();
                 continue;
@@ -208,8 +212,8 @@ impl SessionMap {
                 filed_at: AtomicI64::new(NEVER),
                 session: Mutex::new(session),
             });
-            shard.expiry.file(id.0, &slot);
-            shard.slots.insert(id.0, slot);
+            shard.expiry.file(id.value(), &slot);
+            shard.slots.insert(id.value(), slot);
             return id;
         }
     }
@@ -218,7 +222,7 @@ impl SessionMap {
     pub fn remove(&self, id: SessionId, now: Millis) -> Option<(Session, bool)> {
         let slot = {
             let mut shard = self.shard(id).write();
-            let slot = shard.slots.remove(&id.0)?;
+            let slot = shard.slots.remove(&id.value())?;
             shard.compact_if_stale();
             slot
         };
@@ -232,11 +236,11 @@ impl SessionMap {
     pub fn refile_if_earlier(&self, id: SessionId) {
         let mut shard = self.shard(id).write();
         let ShardData { slots, expiry } = &mut *shard;
-        if let Some(slot) = slots.get(&id.0) {
+        if let Some(slot) = slots.get(&id.value()) {
             let expires_at = slot.expires_at();
             if expires_at != NEVER && second(expires_at) < slot.filed_at.load(Ordering::Acquire) {
                 // The older entry goes stale: its second no longer matches `filed_at`.
-                expiry.file_at(id.0, slot, second(expires_at));
+                expiry.file_at(id.value(), slot, second(expires_at));
             }
         }
     }
@@ -387,7 +391,6 @@ mod layout {
             session: Mutex::new(Session::for_tests(SessionType::Web, 0)),
         };
         let base = &slot as *const Slot as usize;
-        assert_eq!(base % 64, 0);
         let session = slot.session.lock();
         let privileges = &session.privileges as *const _ as usize;
         let end = privileges + std::mem::size_of::<crate::roles::PrivilegeSet>() - base;

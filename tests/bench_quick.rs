@@ -1,0 +1,52 @@
+//! The benchmark suite builds, and `bench/run.sh --quick` runs it end to end (criterion with
+//! the floor, Redis and tower-sessions, memory, sweep, the C mix, the report). No time is
+//! asserted: the figures are for BENCHMARKS.md, from a full run.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn benchmark_quick_mode_runs() {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
+    let output = Command::new("bash")
+        .arg(bench.join("run.sh"))
+        .arg("--quick")
+        // Its own Redis port, so as not to meet a full run going on.
+        .env("SESSMGR_BENCH_REDIS_PORT", "6391")
+        .output()
+        .expect("run bench/run.sh");
+    assert!(
+        output.status.success(),
+        "bench/run.sh --quick failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = std::fs::read_to_string(bench.join("results/BENCHMARKS-quick.md"))
+        .expect("the quick report");
+    for section in [
+        "## 1000 live sessions",
+        "## Request-like mix",
+        "## Memory",
+        "## Sweep",
+        "## Targets",
+    ] {
+        assert!(
+            report.contains(section),
+            "the quick report has no {section:?}:\n{report}"
+        );
+    }
+    for row in [
+        "| has_privilege_granted |",
+        "| storage_update |",
+        "tower-sessions' memory store",
+    ] {
+        assert!(
+            report.contains(row),
+            "the quick report has no {row:?}:\n{report}"
+        );
+    }
+    assert!(
+        !report.contains("| — | — |"),
+        "a benchmark produced no figure:\n{report}"
+    );
+}
