@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::clock::Millis;
-use crate::json_text::push_field;
+use crate::json_text::{push_date_field, push_field};
 use crate::session::{Session, SessionType};
 
 /// Application details given at creation; `None` fields take the session type's default.
@@ -137,12 +137,7 @@ impl Session {
             "operatingSystem",
             self.app_field(|a| &a.operating_system),
         );
-        push_field(
-            out,
-            false,
-            "connectTime",
-            &crate::clock::iso8601(self.created),
-        );
+        push_date_field(out, false, "connectTime", self.created);
         push_field(
             out,
             false,

@@ -2,8 +2,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use chrono::{DateTime, SecondsFormat};
-
 use crate::error::{Error, ErrorKind, Result};
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -68,17 +66,80 @@ fn system_now() -> Millis {
     crate::os::realtime_millis().max(0)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form of every date this library writes.
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form of every date this library writes (years 1970 to 9999;
+/// written by hand: this runs for every info object and event).
 pub fn iso8601(ms: Millis) -> String {
-    match DateTime::from_timestamp_millis(ms.min(MAX_MILLIS)) {
-        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
-        None => "1970-01-01T00:00:00.000Z".to_owned(),
-    }
+    let mut out = String::with_capacity(24);
+    push_iso8601(&mut out, ms);
+    out
+}
+
+/// Appends [`iso8601`]'s text to `out`, allocating nothing else.
+pub fn push_iso8601(text: &mut String, ms: Millis) {
+    let ms = ms.clamp(0, MAX_MILLIS);
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (year, month, day) = civil_from_days(days);
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for slot in out[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, (ms_of_day / 3_600_000) as u32);
+    put(14, 2, (ms_of_day / 60_000 % 60) as u32);
+    put(17, 2, (ms_of_day / 1000 % 60) as u32);
+    put(20, 3, (ms_of_day % 1000) as u32);
+    // Only ASCII digits and separators were written.
+    text.push_str(std::str::from_utf8(&out).unwrap_or_default());
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matches_chrono_across_the_range() {
+        use chrono::{DateTime, SecondsFormat};
+        let mut ms: i64 = 0;
+        while ms <= MAX_MILLIS {
+            let expected = DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
+            assert_eq!(iso8601(ms), expected);
+            ms += 86_400_000 * 37 + 3_723_456;
+        }
+        for ms in [
+            951_782_400_000,
+            951_868_799_999,
+            4_107_542_400_000,
+            MAX_MILLIS,
+        ] {
+            let expected = DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
+            assert_eq!(iso8601(ms), expected);
+        }
+        assert_eq!(iso8601(-5), "1970-01-01T00:00:00.000Z");
+    }
 
     #[test]
     fn formats_like_4d() {

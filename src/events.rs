@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use crate::access_log::{AccessLog, quoted};
 use crate::clock::{Millis, iso8601};
 use crate::id::SessionId;
-use crate::json_text::{push_field, string_array};
+use crate::json_text::{push_date_field, push_field, string_array};
 use crate::session::Session;
 
 /// The host's event handler: gets one JSON object per event.
@@ -130,7 +130,7 @@ impl Event {
             std::str::from_utf8(&id).unwrap_or_default(),
         );
         push_field(&mut out, false, "identifier", &self.identifier);
-        push_field(&mut out, false, "time", &iso8601(self.time));
+        push_date_field(&mut out, false, "time", self.time);
         match &self.detail {
             Detail::Created {
                 session_type,
@@ -145,7 +145,7 @@ impl Event {
                 last_activity,
                 idle_timeout,
             } => {
-                push_field(&mut out, false, "lastActivity", &iso8601(*last_activity));
+                push_date_field(&mut out, false, "lastActivity", *last_activity);
                 out.push_str(",\"idleTimeout\":");
                 out.push_str(&idle_timeout.to_string());
             }

@@ -2,9 +2,20 @@
 
 use std::fmt::Write;
 
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
+}
+
 /// Appends `s` as a JSON string literal (quotes included).
 pub fn push_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
+    if !s.bytes().any(needs_escape) {
+        // The usual case: nothing to escape, one copy.
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escape: &str = match b {
@@ -30,14 +41,29 @@ pub fn push_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends `"key":"value"` (with a leading comma unless `first`).
+/// Appends `"key":"value"` (with a leading comma unless `first`). Keys are this library's own
+/// names, which need no escaping.
 pub fn push_field(out: &mut String, first: bool, key: &str, value: &str) {
+    debug_assert!(!key.bytes().any(needs_escape));
     if !first {
         out.push(',');
     }
-    push_string(out, key);
-    out.push(':');
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":");
     push_string(out, value);
+}
+
+/// Appends `"key":"YYYY-MM-DDTHH:MM:SS.mmmZ"` (with a leading comma unless `first`).
+pub fn push_date_field(out: &mut String, first: bool, key: &str, ms: crate::clock::Millis) {
+    if !first {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":\"");
+    crate::clock::push_iso8601(out, ms);
+    out.push('"');
 }
 
 /// `["a","b"]`.

@@ -6,7 +6,7 @@ use crate::client::{AppDetails, AttachedFile};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
-use crate::json_text::push_field;
+use crate::json_text::{push_date_field, push_field};
 use crate::names::Query;
 use crate::roles::{Grant, PrivilegeSet, RolesTable};
 use crate::storage::Storage;
@@ -267,12 +267,7 @@ impl Session {
         push_field(out, false, "systemUserName", &self.details.system_user_name);
         push_field(out, false, "IPAddress", &self.details.ip_address);
         push_field(out, false, "hostType", self.details.host_type.name());
-        push_field(
-            out,
-            false,
-            "creationDateTime",
-            &crate::clock::iso8601(self.created),
-        );
+        push_date_field(out, false, "creationDateTime", self.created);
         push_field(out, false, "state", self.state.name());
         push_field(out, false, "ID", id);
         push_field(out, false, "persistentID", &self.details.persistent_id);
