@@ -907,7 +907,7 @@ impl Registry {
     /// Checks a whole new storage object: valid JSON, an object, within the size limit.
     pub fn parse_storage_root(&self, text: &str) -> Result<Value> {
         let value = self.parse_storage_value(text)?;
-        Storage::default().set("", value.clone(), self.live.max_storage_bytes())?;
+        crate::storage::check_new_root(&value, self.live.max_storage_bytes())?;
         Ok(value)
     }
 

@@ -71,11 +71,7 @@ impl Storage {
         let slot = self.slot_for_write(pointer, &tokens)?;
         let new_bytes = match slot {
             Slot::Root => {
-                if !value.is_object() {
-                    return Err(Error::invalid(
-                        "the storage root must stay a JSON object; set a key under it instead",
-                    ));
-                }
+                check_root(&value)?;
                 value_len
             }
             Slot::Key {
@@ -346,6 +342,23 @@ fn merge_into(target: &mut Value, patch: &Map<String, Value>) {
             }
         }
     }
+}
+
+/// Whether a value may be the whole storage: an object.
+fn check_root(value: &Value) -> Result<()> {
+    if value.is_object() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "the storage root must stay a JSON object; set a key under it instead",
+        ))
+    }
+}
+
+/// Whether a value may replace the whole storage: an object, within the size limit.
+pub fn check_new_root(value: &Value, max_bytes: usize) -> Result<()> {
+    check_root(value)?;
+    check_size(json_len(value), max_bytes)
 }
 
 fn check_size(new_bytes: usize, max_bytes: usize) -> Result<()> {
