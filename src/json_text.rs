@@ -3,14 +3,31 @@
 use std::fmt::Write;
 
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether any byte of `s` needs escaping, eight bytes at a time.
+fn any_needs_escape(s: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `x` that is below `n` (for n <= 128); bytes of 0x80 and up
+    // never count (they are UTF-8 beyond ASCII).
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5C), 1) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| needs_escape(b))
 }
 
 /// Appends `s` as a JSON string literal (quotes included).
 pub fn push_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    if !s.bytes().any(needs_escape) {
+    if !any_needs_escape(s) {
         // The usual case: nothing to escape, one copy.
         out.push_str(s);
         out.push('"');
@@ -26,7 +43,7 @@ pub fn push_string(out: &mut String, s: &str) {
             b'\t' => "\\t",
             0x08 => "\\b",
             0x0c => "\\f",
-            0x00..=0x1f | 0x7f => "",
+            0x00..=0x1f => "",
             _ => continue,
         };
         out.push_str(&s[start..i]);
@@ -66,6 +83,43 @@ pub fn push_date_field(out: &mut String, first: bool, key: &str, ms: crate::cloc
     out.push('"');
 }
 
+/// Appends a JSON value as compact text, byte for byte what serde_json writes (object keys in
+/// the map's order), but with strings that need no escaping copied whole.
+pub fn push_value(out: &mut String, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(text) => push_string(out, text),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_string(out, key);
+                out.push(':');
+                push_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
 /// `["a","b"]`.
 pub fn string_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::from("[");
@@ -91,6 +145,36 @@ mod tests {
         let back: String = serde_json::from_str(&out).unwrap();
         assert_eq!(back, nasty);
         assert!(!out.contains('\n'));
+    }
+
+    #[test]
+    fn values_are_written_exactly_as_serde_json_writes_them() {
+        let value = serde_json::json!({
+            "a": [1, -2, 3.5, 1e300, 12345678901234567890u64, -9223372036854775808i64, 0.1],
+            "s": "plain", "t": "tab\there \"q\" \\ \u{1} \u{7f} é \u{2028}",
+            "n": null, "b": [true, false], "o": {"z": {}, "y": []}, "": ""
+        });
+        let mut out = String::new();
+        push_value(&mut out, &value);
+        assert_eq!(out, serde_json::to_string(&value).unwrap());
+    }
+
+    #[test]
+    fn the_fast_check_agrees_with_the_byte_check() {
+        let base = "abcdefghijklmnopqrstuvwxyz012345";
+        for position in 0..base.len() {
+            for byte in 0..=0x7fu8 {
+                let mut text = base.as_bytes().to_vec();
+                text[position] = byte;
+                let text = String::from_utf8(text).unwrap();
+                assert_eq!(
+                    any_needs_escape(&text),
+                    text.bytes().any(needs_escape),
+                    "{byte:#x} at {position}"
+                );
+            }
+        }
+        assert!(!any_needs_escape("é ü \u{2028} 日本語 plain"));
     }
 
     #[test]

@@ -49,17 +49,42 @@ impl Storage {
 
     /// The whole object as compact JSON text.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.root).unwrap_or_else(|_| "{}".to_owned())
+        let mut out = String::with_capacity(self.bytes);
+        out.push('{');
+        for (i, (key, value)) in self.root.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            crate::json_text::push_string(&mut out, key);
+            out.push(':');
+            crate::json_text::push_value(&mut out, value);
+        }
+        out.push('}');
+        out
     }
 
     /// The value at `pointer`, as JSON text; `NoValue` when nothing is there (a stored `null`
     /// is `"null"`).
     pub fn get(&self, pointer: &str) -> Result<String> {
+        // The usual case, one plain key ("/cart"), without building a token list.
+        if let Some(key) = pointer
+            .strip_prefix('/')
+            .filter(|k| !k.contains(['/', '~']))
+        {
+            let value = self.root.get(key).ok_or_else(|| no_value(pointer))?;
+            let mut out = String::new();
+            crate::json_text::push_value(&mut out, value);
+            return Ok(out);
+        }
         let tokens = parse_pointer(pointer)?;
         let value = self.find(&tokens).ok_or_else(|| no_value(pointer))?;
         match value {
             Found::Root => Ok(self.to_json()),
-            Found::Value(v) => serde_json::to_string(v).map_err(internal),
+            Found::Value(v) => {
+                let mut out = String::new();
+                crate::json_text::push_value(&mut out, v);
+                Ok(out)
+            }
         }
     }
 
@@ -374,13 +399,6 @@ fn no_value(pointer: &str) -> Error {
     Error::new(
         ErrorKind::NoValue,
         format!("no value at \"{}\"", truncate_for_message(pointer)),
-    )
-}
-
-fn internal(e: serde_json::Error) -> Error {
-    Error::new(
-        ErrorKind::Internal,
-        format!("could not serialise storage: {e}"),
     )
 }
 
