@@ -552,10 +552,6 @@ impl Registry {
         })
     }
 
-    pub fn session_type(&self, id: SessionId) -> Result<SessionType> {
-        self.read(id, |s| Ok(s.kind))
-    }
-
     // ----- identifier ---------------------------------------------------------------------
 
     /// FileMaker's Set Session Identifier; "" goes back to the user name.
