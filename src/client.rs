@@ -4,7 +4,12 @@
 
 use std::fmt::Write;
 
+use serde_json::Value;
+
 use crate::clock::Millis;
+use crate::create_options::MAX_DETAIL_BYTES;
+use crate::error::{Error, Result};
+use crate::id::truncate_for_message;
 use crate::json_text::{push_date_field, push_field};
 use crate::session::{Session, SessionType};
 
@@ -27,6 +32,61 @@ pub struct AttachedFile {
     pub filename: String,
     pub account_name: String,
     pub privset_name: String,
+}
+
+/// The argument of `attach_file`.
+pub struct FileRequest {
+    pub filename: String,
+    pub account_name: Option<String>,
+    pub privset_name: String,
+}
+
+impl FileRequest {
+    pub fn parse(text: &str) -> Result<FileRequest> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::json(format!("the file is not valid JSON: {e}")))?;
+        let Value::Object(fields) = value else {
+            return Err(Error::invalid(
+                "the file must be a JSON object: {\"filename\", \"accountName\", \"privsetName\"}",
+            ));
+        };
+        let mut request = FileRequest {
+            filename: String::new(),
+            account_name: None,
+            privset_name: String::new(),
+        };
+        for (key, value) in fields {
+            let Value::String(text) = value else {
+                return Err(Error::invalid(format!(
+                    "\"{}\" must be a string",
+                    truncate_for_message(&key)
+                )));
+            };
+            if text.len() > MAX_DETAIL_BYTES {
+                return Err(Error::limit(format!(
+                    "\"{key}\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
+                    text.len()
+                )));
+            }
+            match key.as_str() {
+                "filename" => request.filename = text,
+                "accountName" => request.account_name = Some(text),
+                "privsetName" => request.privset_name = text,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "unknown key \"{}\" (expected filename, accountName, privsetName)",
+                        truncate_for_message(other)
+                    )));
+                }
+            }
+        }
+        if request.filename.is_empty() {
+            return Err(Error::invalid(
+                "\"filename\" is required and cannot be empty",
+            ));
+        }
+        Ok(request)
+    }
 }
 
 impl SessionType {

@@ -7,21 +7,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::fmt::Write;
+
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde_json::Value;
 
-use std::fmt::Write;
-
 use crate::access_log::AccessLog;
-use crate::client::AttachedFile;
+use crate::client::{AttachedFile, FileRequest};
 use crate::clock::{Clock, Millis, iso8601};
 use crate::create_options::{CreateOptions, MAX_DETAIL_BYTES};
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::Dispatcher;
-use crate::events::{Detail, Event, EventHandler, EventKind};
+use crate::events::{Detail, Dispatcher, Event, EventHandler, EventKind};
 use crate::grant_request::GrantRequest;
-use crate::id::SessionId;
-use crate::id::truncate_for_message;
+use crate::id::{SessionId, truncate_for_message};
 use crate::names::Query;
 use crate::roles::{Grant, RolesTable};
 use crate::session::{HostType, Session, SessionState, SessionType};
@@ -1013,61 +1011,6 @@ fn file_detail(file: &AttachedFile) -> Detail {
         filename: file.filename.clone(),
         account_name: file.account_name.clone(),
         privset_name: file.privset_name.clone(),
-    }
-}
-
-/// The argument of `attach_file`.
-struct FileRequest {
-    filename: String,
-    account_name: Option<String>,
-    privset_name: String,
-}
-
-impl FileRequest {
-    fn parse(text: &str) -> Result<FileRequest> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::json(format!("the file is not valid JSON: {e}")))?;
-        let Value::Object(fields) = value else {
-            return Err(Error::invalid(
-                "the file must be a JSON object: {\"filename\", \"accountName\", \"privsetName\"}",
-            ));
-        };
-        let mut request = FileRequest {
-            filename: String::new(),
-            account_name: None,
-            privset_name: String::new(),
-        };
-        for (key, value) in fields {
-            let Value::String(text) = value else {
-                return Err(Error::invalid(format!(
-                    "\"{}\" must be a string",
-                    truncate_for_message(&key)
-                )));
-            };
-            if text.len() > MAX_DETAIL_BYTES {
-                return Err(Error::limit(format!(
-                    "\"{key}\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
-                    text.len()
-                )));
-            }
-            match key.as_str() {
-                "filename" => request.filename = text,
-                "accountName" => request.account_name = Some(text),
-                "privsetName" => request.privset_name = text,
-                other => {
-                    return Err(Error::invalid(format!(
-                        "unknown key \"{}\" (expected filename, accountName, privsetName)",
-                        truncate_for_message(other)
-                    )));
-                }
-            }
-        }
-        if request.filename.is_empty() {
-            return Err(Error::invalid(
-                "\"filename\" is required and cannot be empty",
-            ));
-        }
-        Ok(request)
     }
 }
 
