@@ -120,6 +120,55 @@ pub fn push_value(out: &mut String, value: &serde_json::Value) {
     }
 }
 
+/// The length of [`push_value`]'s text for `value`, without writing it.
+pub fn value_len(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => {
+            let mut counter = Counter(0);
+            let _ = write!(counter, "{n}");
+            counter.0
+        }
+        Value::String(text) => string_len(text),
+        Value::Array(items) => {
+            2 + items.len().saturating_sub(1) + items.iter().map(value_len).sum::<usize>()
+        }
+        Value::Object(map) => {
+            2 + map.len().saturating_sub(1)
+                + map
+                    .iter()
+                    .map(|(k, v)| string_len(k) + 1 + value_len(v))
+                    .sum::<usize>()
+        }
+    }
+}
+
+/// The length of [`push_string`]'s text for `s`, quotes included.
+pub fn string_len(s: &str) -> usize {
+    if !any_needs_escape(s) {
+        return s.len() + 2;
+    }
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
 /// `["a","b"]`.
 pub fn string_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::from("[");
@@ -157,6 +206,14 @@ mod tests {
         let mut out = String::new();
         push_value(&mut out, &value);
         assert_eq!(out, serde_json::to_string(&value).unwrap());
+        assert_eq!(value_len(&value), out.len());
+        for part in value.as_object().unwrap().values() {
+            assert_eq!(
+                value_len(part),
+                serde_json::to_string(part).unwrap().len(),
+                "{part}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! size (tracked exactly, without re-serialising the whole object) under a limit.
 
 use std::borrow::Cow;
-use std::io;
 
 use serde_json::{Map, Value};
 
@@ -402,29 +401,13 @@ fn no_value(pointer: &str) -> Error {
     )
 }
 
-struct Counter(usize);
-
-impl io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Length of the compact JSON text of a value, without building it.
 pub fn json_len(value: &Value) -> usize {
-    let mut counter = Counter(0);
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
+    crate::json_text::value_len(value)
 }
 
 fn json_len_str(s: &str) -> usize {
-    let mut counter = Counter(0);
-    let _ = serde_json::to_writer(&mut counter, s);
-    counter.0
+    crate::json_text::string_len(s)
 }
 
 #[cfg(test)]
