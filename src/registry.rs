@@ -323,23 +323,41 @@ impl Registry {
 
     /// `{"sessions": [info, …]}`, oldest first.
     pub fn sessions_list(&self) -> String {
+        self.listing("{\"sessions\":[", "]}", |session, _, out| {
+            session.info_json(out);
+            true
+        })
+    }
+
+    /// Each live session's row (those `row` writes and returns true for), oldest first,
+    /// comma-separated between `open` and `close`.
+    fn listing(
+        &self,
+        open: &str,
+        close: &str,
+        mut row: impl FnMut(&Session, Millis, &mut String) -> bool,
+    ) -> String {
+        let now = self.now();
         let mut rows: Vec<(u64, String)> = Vec::new();
-        self.core.map.for_each_live(self.now(), |slot| {
+        self.core.map.for_each_live(now, |slot| {
             let session = slot.lock();
-            let mut info = String::with_capacity(320);
-            session.info_json(&mut info);
-            rows.push((session.sequence, info));
+            let mut text = String::with_capacity(400);
+            if row(&session, now, &mut text) {
+                rows.push((session.sequence, text));
+            }
         });
         rows.sort_unstable_by_key(|&(sequence, _)| sequence);
-        let mut out = String::with_capacity(16 + rows.iter().map(|r| r.1.len() + 1).sum::<usize>());
-        out.push_str("{\"sessions\":[");
-        for (i, (_, info)) in rows.iter().enumerate() {
+        let mut out = String::with_capacity(
+            open.len() + close.len() + rows.iter().map(|r| r.1.len() + 1).sum::<usize>(),
+        );
+        out.push_str(open);
+        for (i, (_, text)) in rows.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(info);
+            out.push_str(text);
         }
-        out.push_str("]}");
+        out.push_str(close);
         out
     }
 
@@ -789,26 +807,17 @@ impl Registry {
     /// FileMaker's Admin API *List Clients*: every live session but standalone ones (local
     /// files are nobody's client), oldest first.
     pub fn clients_list(&self) -> String {
-        let now = self.now();
-        let mut rows: Vec<(u64, String)> = Vec::new();
-        self.core.map.for_each_live(now, |slot| {
-            let session = slot.lock();
-            if session.kind != SessionType::Standalone {
-                let mut row = String::with_capacity(400);
-                session.client_json(now, &mut row);
-                rows.push((session.sequence, row));
-            }
-        });
-        rows.sort_unstable_by_key(|&(sequence, _)| sequence);
-        let mut out = String::from("{\"response\":{\"clients\":[");
-        for (i, (_, row)) in rows.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(row);
-        }
-        out.push_str("]},\"messages\":[{\"code\":\"0\"}]}");
-        out
+        self.listing(
+            "{\"response\":{\"clients\":[",
+            "]},\"messages\":[{\"code\":\"0\"}]}",
+            |session, now, out| {
+                let client = session.kind != SessionType::Standalone;
+                if client {
+                    session.client_json(now, out);
+                }
+                client
+            },
+        )
     }
 
     /// The host's event handler (`None` removes it). It gets each event's JSON, once, in order
