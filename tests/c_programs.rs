@@ -147,18 +147,35 @@ fn bad_input_in_c() {
 fn host_example_runs() {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples_c/host.c");
     for language in [Language::C99, Language::Cxx17] {
-        let stdout = run(&compile(&source, language, &[]));
+        let log =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("host-{language:?}-Access.log"));
+        let stdout = run_with(&compile(&source, language, &[]), &[log.to_str().unwrap()]);
         for expected in [
             "\"type\":\"storedProcedure\"",
             "S1234567",
             "Session is WebAdmin",
             "\"sessions\":[",
+            "\"clients\":[",
+            "\"userName\":\"S1234567\"",
+            "\"guestFiles\":[]",
+            "events delivered to the handler",
+            "Timestamp\tLevel\tCode\tHost\tMessage",
+            "\t638\tdemo-host\tClient \"Guest (Kiosk 1) [192.0.2.31]\" opening a connection",
+            "\t9001\tdemo-host\tClient \"S1234567 (Kiosk 1) [192.0.2.31]\" session identifier changed from \"Guest\" to \"S1234567\".",
+            "\t94\tdemo-host\tClient \"Guest (Kiosk 1) [192.0.2.31]\" opening database \"Survey\" as \"Guest\".",
+            "\t98\tdemo-host\t",
+            "\t22\tdemo-host\t",
         ] {
             assert!(
                 stdout.contains(expected),
-                "host ({language:?}) printed no {expected}:\n{stdout}"
+                "host ({language:?}) printed no {expected:?}:\n{stdout}"
             );
         }
+        let written = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            stdout.contains(written.lines().last().unwrap()),
+            "the printed log is the file"
+        );
     }
 }
 
