@@ -36,15 +36,15 @@ pub struct AccessLog {
 
 impl AccessLog {
     /// Opens (or creates) the log; a failure is kept in `last_error` and retried on each write.
-    pub fn open(settings: AccessLogSettings) -> (AccessLog, bool) {
+    pub fn open(settings: AccessLogSettings) -> AccessLog {
         let mut log = AccessLog {
             settings,
             file: None,
             size: 0,
             last_error: None,
         };
-        let ok = log.ensure_open();
-        (log, ok)
+        log.ensure_open();
+        log
     }
 
     fn ensure_open(&mut self) -> bool {

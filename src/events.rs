@@ -267,9 +267,10 @@ impl Dispatcher {
         *current = handler;
     }
 
-    /// Switches the access log on (or off, with `None`); returns whether it could be opened.
-    pub fn set_log(&self, log: Option<AccessLog>, opened: bool) {
-        if !opened {
+    /// Switches the access log on (or off, with `None`); a log that could not be opened counts
+    /// as a failed write.
+    pub fn set_log(&self, log: Option<AccessLog>) {
+        if log.as_ref().is_some_and(|log| log.last_error.is_some()) {
             self.log_failures.fetch_add(1, Ordering::AcqRel);
         }
         let mut current = self.log.lock();
@@ -326,7 +327,7 @@ impl Dispatcher {
     pub fn reset(&self) {
         self.queue.lock().events.clear();
         self.set_handler(None);
-        self.set_log(None, true);
+        self.set_log(None);
         self.delivered.store(0, Ordering::Release);
         self.log_failures.store(0, Ordering::Release);
     }

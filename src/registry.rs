@@ -189,11 +189,8 @@ impl Registry {
             }
             if settings.access_log != current.access_log {
                 match &settings.access_log {
-                    Some(log) => {
-                        let (log, opened) = AccessLog::open(log.clone());
-                        self.core.events.set_log(Some(log), opened);
-                    }
-                    None => self.core.events.set_log(None, true),
+                    Some(log) => self.core.events.set_log(Some(AccessLog::open(log.clone()))),
+                    None => self.core.events.set_log(None),
                 }
             }
             old_sweeper = sweeper.map(|new| std::mem::replace(&mut *self.sweeper.lock(), new));

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::truncate_for_message;
+use crate::json_text::{string_len, value_len};
 
 #[derive(Debug, Clone)]
 pub struct Storage {
@@ -91,7 +92,7 @@ impl Storage {
     /// parent must exist; in an array, the index may be one past the end, or `-`, to append.
     pub fn set(&mut self, pointer: &str, value: Value, max_bytes: usize) -> Result<()> {
         let tokens = parse_pointer(pointer)?;
-        let value_len = json_len(&value);
+        let value_len = value_len(&value);
         let slot = self.slot_for_write(pointer, &tokens)?;
         let new_bytes = match slot {
             Slot::Root => {
@@ -111,7 +112,7 @@ impl Storage {
                 siblings,
             } => {
                 let key = tokens.last().map(|k| k.as_ref()).unwrap_or_default();
-                self.bytes + json_len_str(key) + 1 + value_len + usize::from(siblings > 0)
+                self.bytes + string_len(key) + 1 + value_len + usize::from(siblings > 0)
             }
             Slot::Index {
                 existing: None,
@@ -159,7 +160,7 @@ impl Storage {
             Slot::Key {
                 existing: Some(old),
                 siblings,
-            } => json_len_str(last) + 1 + old + usize::from(siblings > 1),
+            } => string_len(last) + 1 + old + usize::from(siblings > 1),
             Slot::Index {
                 existing: Some(old),
                 siblings,
@@ -194,7 +195,7 @@ impl Storage {
         };
         let mut merged = Value::Object(self.root.clone());
         merge_into(&mut merged, patch);
-        let new_bytes = json_len(&merged);
+        let new_bytes = value_len(&merged);
         check_size(new_bytes, max_bytes)?;
         if let Value::Object(map) = merged {
             self.root = map;
@@ -224,7 +225,7 @@ impl Storage {
             Value::Object(map) => Ok(key_slot(map, last)),
             Value::Array(items) => match array_index(last, items.len()) {
                 Some(i) if i < items.len() => Ok(Slot::Index {
-                    existing: Some(json_len(&items[i])),
+                    existing: Some(value_len(&items[i])),
                     siblings: items.len(),
                 }),
                 Some(_) => Ok(Slot::Index {
@@ -289,7 +290,7 @@ enum Found<'a> {
 
 fn key_slot(map: &Map<String, Value>, key: &str) -> Slot {
     Slot::Key {
-        existing: map.get(key).map(json_len),
+        existing: map.get(key).map(value_len),
         siblings: map.len(),
     }
 }
@@ -382,7 +383,7 @@ fn check_root(value: &Value) -> Result<()> {
 /// Whether a value may replace the whole storage: an object, within the size limit.
 pub fn check_new_root(value: &Value, max_bytes: usize) -> Result<()> {
     check_root(value)?;
-    check_size(json_len(value), max_bytes)
+    check_size(value_len(value), max_bytes)
 }
 
 fn check_size(new_bytes: usize, max_bytes: usize) -> Result<()> {
@@ -399,15 +400,6 @@ fn no_value(pointer: &str) -> Error {
         ErrorKind::NoValue,
         format!("no value at \"{}\"", truncate_for_message(pointer)),
     )
-}
-
-/// Length of the compact JSON text of a value, without building it.
-pub fn json_len(value: &Value) -> usize {
-    crate::json_text::value_len(value)
-}
-
-fn json_len_str(s: &str) -> usize {
-    crate::json_text::string_len(s)
 }
 
 #[cfg(test)]
