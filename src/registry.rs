@@ -907,7 +907,7 @@ impl Registry {
     /// Checks a whole new storage object: valid JSON, an object, within the size limit.
     pub fn parse_storage_root(&self, text: &str) -> Result<Value> {
         let value = self.parse_storage_value(text)?;
-        crate::storage::check_new_root(&value, self.live.max_storage_bytes())?;
+        crate::storage::check_root(&value, self.live.max_storage_bytes())?;
         Ok(value)
     }
 
@@ -950,13 +950,14 @@ impl Registry {
                         "the update callback aborted: nothing changed",
                     ));
                 }
-                UpdateOutcome::Replace(value) => value,
+                // Written out before the lock is taken.
+                UpdateOutcome::Replace(value) => crate::storage::from_root(&value, max)?,
             };
             let committed = self.access(id, |a| {
                 if a.session.storage_version != version {
                     return Ok(false);
                 }
-                a.session.storage.set("", value, max)?;
+                a.session.storage = value;
                 a.session.storage_version += 1;
                 a.activity();
                 Ok(true)

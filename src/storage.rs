@@ -1,6 +1,13 @@
 //! A session's `.storage`: one JSON object, read and written at RFC 6901 JSON Pointers, patched
-//! with RFC 7386 merge patches. Every write is all-or-nothing and keeps the object's serialised
-//! size (tracked exactly, without re-serialising the whole object) under a limit.
+//! with RFC 7386 merge patches. Every write is all-or-nothing and keeps the object's compact
+//! JSON text under a size limit.
+//!
+//! The object is kept as that compact text (what `serde_json` would write, members in key
+//! order) with the place of each top-level member beside it, not as a parsed tree: reading the
+//! whole storage or one top-level value is one copy, and the size is the text's length. A write
+//! builds the new text (copying the members it leaves alone) and replaces the old one only if
+//! it fits, so a write costs time in proportion to the storage's size. Below the top level, a
+//! read or write parses only the one member it goes through.
 
 use std::borrow::Cow;
 
@@ -8,59 +15,152 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::truncate_for_message;
-use crate::json_text::{string_len, value_len};
+use crate::json_text::{push_string, push_value, string_len, value_len};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Storage {
-    root: Map<String, Value>,
-    /// Length of the compact JSON text of `root`.
-    bytes: usize,
+    /// The object's compact JSON text; empty for `{}` (so that an empty storage allocates
+    /// nothing).
+    text: Box<str>,
+    /// Where each top-level member is in `text`, in key order.
+    members: Box<[Member]>,
 }
 
-impl Default for Storage {
-    fn default() -> Storage {
-        Storage {
-            root: Map::new(),
-            bytes: 2,
-        }
+/// A member's place in the text: `"key":value` starts at `start`.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    start: u32,
+    /// The key's JSON text, quotes included.
+    key_len: u32,
+    value_len: u32,
+}
+
+impl Member {
+    fn key_range(self) -> std::ops::Range<usize> {
+        let start = self.start as usize;
+        start..start + self.key_len as usize
+    }
+    fn value_range(self) -> std::ops::Range<usize> {
+        let start = self.start as usize + self.key_len as usize + 1;
+        start..start + self.value_len as usize
+    }
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.value_range().end
     }
 }
 
-/// Where a write lands, found before anything changes.
-enum Slot {
-    Root,
-    /// Key in an object; `Some(len)` when it already holds a value of that serialised length.
-    Key {
-        existing: Option<usize>,
-        siblings: usize,
-    },
-    /// Index in an array; `existing` as above (`None` appends).
-    Index {
-        existing: Option<usize>,
-        siblings: usize,
-    },
+/// A new storage text, written member by member in key order.
+struct Builder {
+    text: String,
+    members: Vec<Member>,
+}
+
+impl Builder {
+    fn with_capacity(bytes: usize, members: usize) -> Builder {
+        let mut text = String::with_capacity(bytes);
+        text.push('{');
+        Builder {
+            text,
+            members: Vec::with_capacity(members),
+        }
+    }
+
+    fn offset(&self) -> u32 {
+        // Texts over 4 GiB never reach a storage: `finish` refuses anything over the limit,
+        // which is at most 1 GiB.
+        u32::try_from(self.text.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Appends a member from its key's JSON text and its value's JSON text.
+    fn push(&mut self, key_json: &str, value_json: &str) {
+        if !self.members.is_empty() {
+            self.text.push(',');
+        }
+        let start = self.offset();
+        self.text.push_str(key_json);
+        self.text.push(':');
+        self.text.push_str(value_json);
+        self.members.push(Member {
+            start,
+            key_len: key_json.len() as u32,
+            value_len: value_json.len() as u32,
+        });
+    }
+
+    /// Appends a member whose key is raw text and whose value is a parsed value.
+    fn push_parsed(&mut self, key: &str, value: &Value) {
+        if !self.members.is_empty() {
+            self.text.push(',');
+        }
+        let start = self.offset();
+        push_string(&mut self.text, key);
+        let key_len = self.offset() - start;
+        self.text.push(':');
+        let value_start = self.offset();
+        push_value(&mut self.text, value);
+        self.members.push(Member {
+            start,
+            key_len,
+            value_len: self.offset() - value_start,
+        });
+    }
+
+    /// The storage, if its text fits in `max_bytes`.
+    fn finish(mut self, max_bytes: usize) -> Result<Storage> {
+        if self.members.is_empty() {
+            check_size(2, max_bytes)?;
+            return Ok(Storage::default());
+        }
+        self.text.push('}');
+        check_size(self.text.len(), max_bytes)?;
+        Ok(Storage {
+            text: self.text.into_boxed_str(),
+            members: self.members.into_boxed_slice(),
+        })
+    }
 }
 
 impl Storage {
+    /// Length of the compact JSON text.
     #[cfg(test)]
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.text.len().max(2)
     }
 
     /// The whole object as compact JSON text.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(self.bytes);
-        out.push('{');
-        for (i, (key, value)) in self.root.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            crate::json_text::push_string(&mut out, key);
-            out.push(':');
-            crate::json_text::push_value(&mut out, value);
+        owned(if self.text.is_empty() {
+            "{}"
+        } else {
+            &self.text
+        })
+    }
+
+    /// The raw key of a member (its JSON text unescaped).
+    fn key(&self, member: Member) -> Cow<'_, str> {
+        let json = &self.text[member.key_range()];
+        let inner = &json[1..json.len() - 1];
+        if !inner.contains('\\') {
+            return Cow::Borrowed(inner);
         }
-        out.push('}');
-        out
+        // Written by `push_string`, so always a valid string literal.
+        Cow::Owned(serde_json::from_str(json).unwrap_or_default())
+    }
+
+    /// The member holding `key`, or where it would go.
+    fn find(&self, key: &str) -> std::result::Result<usize, usize> {
+        self.members
+            .binary_search_by(|m| self.key(*m).as_ref().cmp(key))
+    }
+
+    fn value_text(&self, member: Member) -> &str {
+        &self.text[member.value_range()]
+    }
+
+    /// The value of member `index`, parsed.
+    fn parse_member(&self, index: usize) -> Result<Value> {
+        serde_json::from_str(self.value_text(self.members[index]))
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("stored JSON unreadable: {e}")))
     }
 
     /// The value at `pointer`, as JSON text; `NoValue` when nothing is there (a stored `null`
@@ -71,119 +171,56 @@ impl Storage {
             .strip_prefix('/')
             .filter(|k| !k.contains(['/', '~']))
         {
-            let value = self.root.get(key).ok_or_else(|| no_value(pointer))?;
-            let mut out = String::new();
-            crate::json_text::push_value(&mut out, value);
-            return Ok(out);
+            let index = self.find(key).map_err(|_| no_value(pointer))?;
+            return Ok(owned(self.value_text(self.members[index])));
         }
         let tokens = parse_pointer(pointer)?;
-        let value = self.find(&tokens).ok_or_else(|| no_value(pointer))?;
-        match value {
-            Found::Root => Ok(self.to_json()),
-            Found::Value(v) => {
-                let mut out = String::new();
-                crate::json_text::push_value(&mut out, v);
-                Ok(out)
-            }
+        let Some((first, rest)) = tokens.split_first() else {
+            return Ok(self.to_json());
+        };
+        let index = self.find(first).map_err(|_| no_value(pointer))?;
+        if rest.is_empty() {
+            return Ok(owned(self.value_text(self.members[index])));
         }
+        let member = self.parse_member(index)?;
+        let value = find_in(&member, rest).ok_or_else(|| no_value(pointer))?;
+        let mut out = String::new();
+        push_value(&mut out, value);
+        Ok(out)
     }
 
     /// Stores `value` at `pointer` (`""` replaces the whole object, and must be an object). The
     /// parent must exist; in an array, the index may be one past the end, or `-`, to append.
     pub fn set(&mut self, pointer: &str, value: Value, max_bytes: usize) -> Result<()> {
         let tokens = parse_pointer(pointer)?;
-        let value_len = value_len(&value);
-        let slot = self.slot_for_write(pointer, &tokens)?;
-        let new_bytes = match slot {
-            Slot::Root => {
-                check_root(&value)?;
-                value_len
-            }
-            Slot::Key {
-                existing: Some(old),
-                ..
-            }
-            | Slot::Index {
-                existing: Some(old),
-                ..
-            } => self.bytes - old + value_len,
-            Slot::Key {
-                existing: None,
-                siblings,
-            } => {
-                let key = tokens.last().map(|k| k.as_ref()).unwrap_or_default();
-                self.bytes + string_len(key) + 1 + value_len + usize::from(siblings > 0)
-            }
-            Slot::Index {
-                existing: None,
-                siblings,
-            } => self.bytes + value_len + usize::from(siblings > 0),
+        let Some((first, rest)) = tokens.split_first() else {
+            *self = from_root(&value, max_bytes)?;
+            return Ok(());
         };
-        check_size(new_bytes, max_bytes)?;
-
-        let (parent_tokens, last) = match tokens.split_last() {
-            None => {
-                if let Value::Object(map) = value {
-                    self.root = map;
-                }
-                self.bytes = new_bytes;
-                return Ok(());
-            }
-            Some((last, parents)) => (parents, last),
-        };
-        match self.find_mut(parent_tokens) {
-            Some(Value::Object(map)) => {
-                map.insert(last.to_string(), value);
-            }
-            Some(Value::Array(items)) => match array_index(last, items.len()) {
-                Some(i) if i < items.len() => items[i] = value,
-                _ => items.push(value),
-            },
-            None if parent_tokens.is_empty() => {
-                self.root.insert(last.to_string(), value);
-            }
-            _ => return Err(Error::new(ErrorKind::Internal, "storage parent vanished")),
+        if rest.is_empty() {
+            return self.replace(first, Some(&value), max_bytes);
         }
-        self.bytes = new_bytes;
-        Ok(())
+        let index = self.find(first).map_err(|_| no_parent(pointer))?;
+        let mut member = self.parse_member(index)?;
+        set_in(&mut member, pointer, rest, value)?;
+        self.replace(first, Some(&member), max_bytes)
     }
 
     /// Removes the value at `pointer`; `NoValue` when nothing is there.
     pub fn remove(&mut self, pointer: &str) -> Result<()> {
         let tokens = parse_pointer(pointer)?;
-        let Some((last, parent_tokens)) = tokens.split_last() else {
+        let Some((first, rest)) = tokens.split_first() else {
             return Err(Error::invalid(
                 "the storage root cannot be removed; set \"\" to {} to empty it",
             ));
         };
-        let removed_bytes = match self.slot_for_write(pointer, &tokens)? {
-            Slot::Key {
-                existing: Some(old),
-                siblings,
-            } => string_len(last) + 1 + old + usize::from(siblings > 1),
-            Slot::Index {
-                existing: Some(old),
-                siblings,
-            } => old + usize::from(siblings > 1),
-            _ => return Err(no_value(pointer)),
-        };
-        if parent_tokens.is_empty() {
-            self.root.remove(last.as_ref());
-        } else {
-            match self.find_mut(parent_tokens) {
-                Some(Value::Object(map)) => {
-                    map.remove(last.as_ref());
-                }
-                Some(Value::Array(items)) => {
-                    if let Some(i) = array_index(last, items.len()) {
-                        items.remove(i);
-                    }
-                }
-                _ => return Err(Error::new(ErrorKind::Internal, "storage parent vanished")),
-            }
+        let index = self.find(first).map_err(|_| no_value(pointer))?;
+        if rest.is_empty() {
+            return self.replace(first, None, usize::MAX);
         }
-        self.bytes -= removed_bytes;
-        Ok(())
+        let mut member = self.parse_member(index)?;
+        remove_in(&mut member, pointer, rest)?;
+        self.replace(first, Some(&member), usize::MAX)
     }
 
     /// Applies an RFC 7386 merge patch to the whole object.
@@ -193,105 +230,225 @@ impl Storage {
                 "a merge patch for the storage must be a JSON object (anything else would replace the root)",
             ));
         };
-        let mut merged = Value::Object(self.root.clone());
-        merge_into(&mut merged, patch);
-        let new_bytes = value_len(&merged);
-        check_size(new_bytes, max_bytes)?;
-        if let Value::Object(map) = merged {
-            self.root = map;
+        let mut out = Builder::with_capacity(self.text.len() + 16, self.members.len());
+        let mut existing = self.members.iter().copied().peekable();
+        for (key, change) in patch {
+            // The members before this key stay as they are.
+            while let Some(member) = existing.next_if(|m| self.key(*m).as_ref() < key.as_str()) {
+                out.push(&self.text[member.key_range()], self.value_text(member));
+            }
+            let old = existing.next_if(|m| self.key(*m) == key.as_str());
+            match change {
+                Value::Null => {}
+                Value::Object(inner) => {
+                    let mut merged = match old {
+                        Some(member) => serde_json::from_str(self.value_text(member))
+                            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?,
+                        None => Value::Null,
+                    };
+                    merge_into(&mut merged, inner);
+                    out.push_parsed(key, &merged);
+                }
+                other => out.push_parsed(key, other),
+            }
         }
-        self.bytes = new_bytes;
+        for member in existing {
+            out.push(&self.text[member.key_range()], self.value_text(member));
+        }
+        *self = out.finish(max_bytes)?;
         Ok(())
     }
 
-    fn slot_for_write(&self, pointer: &str, tokens: &[Cow<'_, str>]) -> Result<Slot> {
-        let Some((last, parent_tokens)) = tokens.split_last() else {
-            return Ok(Slot::Root);
+    /// Replaces (or with `None`, removes) the top-level member `key`; all or nothing. The new
+    /// text is allocated at its exact size and written once; the index is changed in place
+    /// unless a member comes or goes.
+    fn replace(&mut self, key: &str, value: Option<&Value>, max_bytes: usize) -> Result<()> {
+        let at = self.find(key);
+        let (before, after) = match at {
+            Ok(i) => (i, i + 1),
+            Err(i) => (i, i),
         };
-        let parent = match self.find(parent_tokens) {
-            None => {
-                return Err(Error::new(
-                    ErrorKind::NoValue,
-                    format!(
-                        "no value at the parent of \"{}\": create it first",
-                        truncate_for_message(pointer)
-                    ),
-                ));
+        // The text is '{' prefix [',' member] [',' suffix] '}', with the commas only between
+        // parts that are there.
+        let prefix = match before.checked_sub(1) {
+            Some(last) => 1..self.members[last].range().end,
+            None => 1..1,
+        };
+        let suffix = match self.members.get(after) {
+            Some(next) => next.start as usize..self.text.len() - 1,
+            None => 0..0,
+        };
+        let key_json_len = match at {
+            Ok(i) => self.members[i].key_len as usize,
+            Err(_) => string_len(key),
+        };
+        let value_len = value.map(value_len);
+        let member_len = value_len.map(|v| key_json_len + 1 + v);
+        let parts = [prefix.len(), member_len.unwrap_or(0), suffix.len()];
+        let present = parts.iter().filter(|len| **len > 0).count();
+        let new_len = 2 + parts.iter().sum::<usize>() + present.saturating_sub(1);
+        check_size(new_len, max_bytes)?;
+        if present == 0 {
+            *self = Storage::default();
+            return Ok(());
+        }
+
+        let mut text = String::with_capacity(new_len);
+        text.push('{');
+        if !prefix.is_empty() {
+            text.push_str(&self.text[prefix.clone()]);
+        }
+        let mut new_member = None;
+        if let (Some(value), Some(value_len)) = (value, value_len) {
+            if !prefix.is_empty() {
+                text.push(',');
             }
-            Some(Found::Root) => return Ok(key_slot(&self.root, last)),
-            Some(Found::Value(parent)) => parent,
-        };
-        match parent {
-            Value::Object(map) => Ok(key_slot(map, last)),
-            Value::Array(items) => match array_index(last, items.len()) {
-                Some(i) if i < items.len() => Ok(Slot::Index {
-                    existing: Some(value_len(&items[i])),
-                    siblings: items.len(),
-                }),
-                Some(_) => Ok(Slot::Index {
-                    existing: None,
-                    siblings: items.len(),
-                }),
-                None => Err(Error::new(
-                    ErrorKind::NoValue,
-                    format!(
-                        "\"{}\": \"{}\" is not an index of an array of {} items",
-                        truncate_for_message(pointer),
-                        truncate_for_message(last),
-                        items.len()
-                    ),
-                )),
-            },
-            _ => Err(Error::invalid(format!(
-                "\"{}\": its parent is neither an object nor an array",
-                truncate_for_message(pointer)
-            ))),
+            let start = text.len() as u32;
+            match at {
+                Ok(i) => text.push_str(&self.text[self.members[i].key_range()]),
+                Err(_) => push_string(&mut text, key),
+            }
+            text.push(':');
+            push_value(&mut text, value);
+            new_member = Some(Member {
+                start,
+                key_len: key_json_len as u32,
+                value_len: value_len as u32,
+            });
         }
-    }
+        // How far the members after it move.
+        let shift = (text.len() + usize::from(!suffix.is_empty() && text.len() > 1)) as i64
+            - suffix.start as i64;
+        if !suffix.is_empty() {
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(&self.text[suffix]);
+        }
+        text.push('}');
+        debug_assert_eq!(text.len(), new_len);
 
-    fn find(&self, tokens: &[Cow<'_, str>]) -> Option<Found<'_>> {
-        let Some((first, rest)) = tokens.split_first() else {
-            return Some(Found::Root);
+        let moved = |m: &Member| Member {
+            start: (i64::from(m.start) + shift) as u32,
+            ..*m
         };
-        let mut current = self.root.get(first.as_ref())?;
-        for token in rest {
-            current = match current {
-                Value::Object(map) => map.get(token.as_ref())?,
-                Value::Array(items) => {
-                    items.get(array_index(token, items.len()).filter(|i| *i < items.len())?)?
+        match (at, new_member) {
+            (Ok(i), Some(member)) => {
+                self.members[i] = member;
+                for m in &mut self.members[after..] {
+                    *m = moved(m);
                 }
-                _ => return None,
-            };
+            }
+            _ => {
+                let mut members = Vec::with_capacity(before + 1 + self.members.len() - after);
+                members.extend_from_slice(&self.members[..before]);
+                members.extend(new_member);
+                members.extend(self.members[after..].iter().map(moved));
+                self.members = members.into_boxed_slice();
+            }
         }
-        Some(Found::Value(current))
-    }
-
-    fn find_mut(&mut self, tokens: &[Cow<'_, str>]) -> Option<&mut Value> {
-        let (first, rest) = tokens.split_first()?;
-        let mut current = self.root.get_mut(first.as_ref())?;
-        for token in rest {
-            current = match current {
-                Value::Object(map) => map.get_mut(token.as_ref())?,
-                Value::Array(items) => {
-                    let i = array_index(token, items.len()).filter(|i| *i < items.len())?;
-                    items.get_mut(i)?
-                }
-                _ => return None,
-            };
-        }
-        Some(current)
+        self.text = text.into_boxed_str();
+        Ok(())
     }
 }
 
-enum Found<'a> {
-    Root,
-    Value(&'a Value),
+/// A copy of `text` with one byte to spare, so that the C terminator the FFI layer appends
+/// needs no second allocation.
+fn owned(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    out.push_str(text);
+    out
 }
 
-fn key_slot(map: &Map<String, Value>, key: &str) -> Slot {
-    Slot::Key {
-        existing: map.get(key).map(value_len),
-        siblings: map.len(),
+/// A storage holding the members of `map`.
+fn from_map(map: &Map<String, Value>, max_bytes: usize) -> Result<Storage> {
+    // Sized exactly, and checked before anything is written.
+    let len = 2
+        + map.len().saturating_sub(1)
+        + map
+            .iter()
+            .map(|(k, v)| string_len(k) + 1 + value_len(v))
+            .sum::<usize>();
+    check_size(len, max_bytes)?;
+    let mut out = Builder::with_capacity(len, map.len());
+    for (key, value) in map {
+        out.push_parsed(key, value);
+    }
+    out.finish(max_bytes)
+}
+
+/// The value below `tokens` of `value`.
+fn find_in<'a>(mut value: &'a Value, tokens: &[Cow<'_, str>]) -> Option<&'a Value> {
+    for token in tokens {
+        value = match value {
+            Value::Object(map) => map.get(token.as_ref())?,
+            Value::Array(items) => {
+                items.get(array_index(token, items.len()).filter(|i| *i < items.len())?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+fn find_in_mut<'a>(mut value: &'a mut Value, tokens: &[Cow<'_, str>]) -> Option<&'a mut Value> {
+    for token in tokens {
+        value = match value {
+            Value::Object(map) => map.get_mut(token.as_ref())?,
+            Value::Array(items) => {
+                let i = array_index(token, items.len()).filter(|i| *i < items.len())?;
+                items.get_mut(i)?
+            }
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Sets `value` at `tokens` (at least one) below `member`.
+fn set_in(member: &mut Value, pointer: &str, tokens: &[Cow<'_, str>], value: Value) -> Result<()> {
+    let Some((last, parents)) = tokens.split_last() else {
+        *member = value;
+        return Ok(());
+    };
+    match find_in_mut(member, parents).ok_or_else(|| no_parent(pointer))? {
+        Value::Object(map) => {
+            map.insert(last.to_string(), value);
+            Ok(())
+        }
+        Value::Array(items) => match array_index(last, items.len()) {
+            Some(i) if i < items.len() => {
+                items[i] = value;
+                Ok(())
+            }
+            Some(_) => {
+                items.push(value);
+                Ok(())
+            }
+            None => Err(not_an_index(pointer, last, items.len())),
+        },
+        _ => Err(not_a_container(pointer)),
+    }
+}
+
+/// Removes the value at `tokens` (at least one) below `member`.
+fn remove_in(member: &mut Value, pointer: &str, tokens: &[Cow<'_, str>]) -> Result<()> {
+    let Some((last, parents)) = tokens.split_last() else {
+        return Err(no_value(pointer));
+    };
+    match find_in_mut(member, parents).ok_or_else(|| no_parent(pointer))? {
+        Value::Object(map) => map
+            .remove(last.as_ref())
+            .map(drop)
+            .ok_or_else(|| no_value(pointer)),
+        Value::Array(items) => match array_index(last, items.len()) {
+            Some(i) if i < items.len() => {
+                items.remove(i);
+                Ok(())
+            }
+            _ => Err(no_value(pointer)),
+        },
+        _ => Err(not_a_container(pointer)),
     }
 }
 
@@ -369,21 +526,24 @@ fn merge_into(target: &mut Value, patch: &Map<String, Value>) {
     }
 }
 
-/// Whether a value may be the whole storage: an object.
-fn check_root(value: &Value) -> Result<()> {
-    if value.is_object() {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "the storage root must stay a JSON object; set a key under it instead",
-        ))
+/// A storage holding `value`, which must be an object within the size limit.
+pub fn from_root(value: &Value, max_bytes: usize) -> Result<Storage> {
+    match value {
+        Value::Object(map) => from_map(map, max_bytes),
+        _ => Err(not_an_object()),
     }
 }
 
-/// Whether a value may replace the whole storage: an object, within the size limit.
-pub fn check_new_root(value: &Value, max_bytes: usize) -> Result<()> {
-    check_root(value)?;
+/// Whether `value` may replace the whole storage: an object within the size limit.
+pub fn check_root(value: &Value, max_bytes: usize) -> Result<()> {
+    if !value.is_object() {
+        return Err(not_an_object());
+    }
     check_size(value_len(value), max_bytes)
+}
+
+fn not_an_object() -> Error {
+    Error::invalid("the storage root must stay a JSON object; set a key under it instead")
 }
 
 fn check_size(new_bytes: usize, max_bytes: usize) -> Result<()> {
@@ -402,6 +562,34 @@ fn no_value(pointer: &str) -> Error {
     )
 }
 
+fn no_parent(pointer: &str) -> Error {
+    Error::new(
+        ErrorKind::NoValue,
+        format!(
+            "no value at the parent of \"{}\": create it first",
+            truncate_for_message(pointer)
+        ),
+    )
+}
+
+fn not_an_index(pointer: &str, token: &str, len: usize) -> Error {
+    Error::new(
+        ErrorKind::NoValue,
+        format!(
+            "\"{}\": \"{}\" is not an index of an array of {len} items",
+            truncate_for_message(pointer),
+            truncate_for_message(token),
+        ),
+    )
+}
+
+fn not_a_container(pointer: &str) -> Error {
+    Error::invalid(format!(
+        "\"{}\": its parent is neither an object nor an array",
+        truncate_for_message(pointer)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,12 +597,131 @@ mod tests {
 
     const MAX: usize = 1 << 20;
 
+    /// The size is the text's, the text is serde_json's writing of itself, and the index of
+    /// members points at every member's key and value.
     fn check_bytes(storage: &Storage) {
+        let json = storage.to_json();
+        assert_eq!(storage.bytes(), json.len(), "{json}");
+        let parsed: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), json);
+        let map = parsed.as_object().unwrap();
+        assert_eq!(storage.members.len(), map.len());
+        for (member, (key, value)) in storage.members.iter().zip(map) {
+            assert_eq!(storage.key(*member), key.as_str());
+            assert_eq!(
+                storage.value_text(*member),
+                serde_json::to_string(value).unwrap()
+            );
+        }
+    }
+
+    /// The same writes applied to the storage and to a plain serde_json tree give the same
+    /// text, whatever the keys hold (escapes, non-ASCII, prefixes of each other).
+    #[test]
+    fn agrees_with_a_plain_tree_through_mixed_writes() {
+        let keys = ["a", "ab", "", "b\"", "é", "\u{1}x", "z", "a~b", "a/b"];
+        let mut storage = Storage::default();
+        let mut tree = json!({});
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+        for round in 0..2_000 {
+            let key = keys[next(keys.len())];
+            let pointer = format!("/{}", escape(key));
+            let value = match next(4) {
+                0 => json!(round),
+                1 => json!({"n": round, "f": 0.1 * round as f64, "l": [1, "two"]}),
+                2 => json!(format!("text \"{round}\"\n")),
+                _ => json!(null),
+            };
+            match next(6) {
+                0 | 1 => {
+                    storage.set(&pointer, value.clone(), MAX).unwrap();
+                    tree[key] = value;
+                }
+                2 => {
+                    let removed = tree.as_object_mut().unwrap().remove(key).is_some();
+                    assert_eq!(storage.remove(&pointer).is_ok(), removed);
+                }
+                3 => {
+                    let deep = format!("{pointer}/n");
+                    let result = storage.set(&deep, json!(round), MAX);
+                    match tree.get_mut(key) {
+                        Some(Value::Object(map)) => {
+                            result.unwrap();
+                            map.insert("n".into(), json!(round));
+                        }
+                        Some(_) => assert_eq!(result.unwrap_err().kind, ErrorKind::InvalidArgument),
+                        None => assert_eq!(result.unwrap_err().kind, ErrorKind::NoValue),
+                    }
+                }
+                4 => {
+                    let patch = json!({ key: value, "m": {"x": round, "y": null} });
+                    storage.merge(&patch, MAX).unwrap();
+                    let mut merged = tree.clone();
+                    json_patch_reference(&mut merged, &patch);
+                    tree = merged;
+                }
+                _ => {
+                    let got = storage.get(&pointer).ok();
+                    assert_eq!(
+                        got,
+                        tree.get(key).map(|v| serde_json::to_string(v).unwrap())
+                    );
+                }
+            }
+            assert_eq!(
+                storage.to_json(),
+                serde_json::to_string(&tree).unwrap(),
+                "round {round}"
+            );
+            check_bytes(&storage);
+        }
+    }
+
+    /// RFC 7386's algorithm, as the RFC writes it.
+    fn json_patch_reference(target: &mut Value, patch: &Value) {
+        let Value::Object(patch) = patch else {
+            *target = patch.clone();
+            return;
+        };
+        if !target.is_object() {
+            *target = json!({});
+        }
+        let map = target.as_object_mut().unwrap();
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                json_patch_reference(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_beside_a_deep_write_keep_every_digit() {
+        let mut s = Storage::default();
+        let numbers = json!([
+            0.1,
+            1e-300,
+            2.2250738585072014e-308,
+            12345678901234567890u64,
+            -1,
+            1.7976931348623157e308
+        ]);
+        s.set("/o", json!({"numbers": numbers, "n": 0}), MAX)
+            .unwrap();
+        for i in 0..10 {
+            s.set("/o/n", json!(i), MAX).unwrap();
+        }
         assert_eq!(
-            storage.bytes(),
-            storage.to_json().len(),
-            "{}",
-            storage.to_json()
+            s.get("/o/numbers").unwrap(),
+            serde_json::to_string(&numbers).unwrap()
         );
     }
 

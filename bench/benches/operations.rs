@@ -101,6 +101,14 @@ fn sessmgr_operations(c: &mut Criterion) {
                 )
             })
         });
+        // Checked by one more call, so that the check holds when a filter skipped the bench.
+        unsafe {
+            sessmgr_session_has_privilege(
+                keys.next().as_ptr().cast(),
+                c"WebAdmin".as_ptr(),
+                &mut granted,
+            )
+        };
         assert!(granted);
         group.bench_function("has_privilege_denied", |b| {
             b.iter(|| unsafe {
@@ -111,6 +119,13 @@ fn sessmgr_operations(c: &mut Criterion) {
                 )
             })
         });
+        unsafe {
+            sessmgr_session_has_privilege(
+                keys.next().as_ptr().cast(),
+                c"Reports".as_ptr(),
+                &mut granted,
+            )
+        };
         assert!(!granted);
         group.bench_function("session_info", |b| {
             b.iter(|| unsafe {
