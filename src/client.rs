@@ -42,9 +42,8 @@ pub struct FileRequest {
 }
 
 impl FileRequest {
-    pub fn parse(text: &str) -> Result<FileRequest> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::json(format!("the file is not valid JSON: {e}")))?;
+    pub fn parse(text: &str, max_depth: usize) -> Result<FileRequest> {
+        let value = crate::json_input::parse(text, max_depth, "the file")?;
         let Value::Object(fields) = value else {
             return Err(Error::invalid(
                 "the file must be a JSON object: {\"filename\", \"accountName\", \"privsetName\"}",

@@ -38,9 +38,8 @@ impl Default for CreateOptions {
 }
 
 impl CreateOptions {
-    pub fn parse(text: &str) -> Result<CreateOptions> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::json(format!("creation options are not valid JSON: {e}")))?;
+    pub fn parse(text: &str, max_depth: usize) -> Result<CreateOptions> {
+        let value = crate::json_input::parse(text, max_depth, "creation options")?;
         let Value::Object(fields) = value else {
             return Err(Error::invalid("creation options must be a JSON object"));
         };
@@ -147,12 +146,15 @@ fn string_field(key: &str, value: &Value) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    fn parse_options(text: &str) -> Result<CreateOptions> {
+        CreateOptions::parse(text, 64)
+    }
     use super::*;
     use crate::error::ErrorKind;
 
     #[test]
     fn parses_a_remote_client() {
-        let o = CreateOptions::parse(
+        let o = parse_options(
             r#"{"type":"remote","userName":"Designer","machineName":"My Computer","systemUserName":"John Doe",
                 "IPAddress":"localhost","hostType":"mac","persistentID":"8FFDAE519F1F4DCDB81E8E8DB00AD101"}"#,
         )
@@ -207,13 +209,13 @@ mod tests {
             (r#"[]"#, ErrorKind::InvalidArgument, "object"),
             (r#"{"#, ErrorKind::InvalidJson, "JSON"),
         ] {
-            let err = CreateOptions::parse(text).unwrap_err();
+            let err = parse_options(text).unwrap_err();
             assert_eq!(err.kind, kind, "{text}");
             assert!(err.message.contains(key), "{text}: {}", err.message);
         }
         let huge = format!(r#"{{"IPAddress":"{}"}}"#, "1".repeat(MAX_DETAIL_BYTES + 1));
         assert_eq!(
-            CreateOptions::parse(&huge).unwrap_err().kind,
+            parse_options(&huge).unwrap_err().kind,
             ErrorKind::LimitExceeded
         );
     }

@@ -14,7 +14,7 @@ pub struct GrantRequest {
 
 impl GrantRequest {
     /// Text that starts with `[`, `{` or `"` is JSON; anything else is comma-separated names.
-    pub fn parse(text: &str) -> Result<GrantRequest> {
+    pub fn parse(text: &str, max_depth: usize) -> Result<GrantRequest> {
         let trimmed = text.trim_start();
         if !trimmed.starts_with(['[', '{', '"']) {
             return Ok(GrantRequest {
@@ -22,8 +22,7 @@ impl GrantRequest {
                 ..GrantRequest::default()
             });
         }
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::json(format!("privileges are not valid JSON: {e}")))?;
+        let value = crate::json_input::parse(text, max_depth, "the privileges")?;
         match value {
             Value::Object(fields) => {
                 let mut request = GrantRequest::default();
@@ -85,6 +84,9 @@ fn split_names(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    fn parse_grant(text: &str) -> Result<GrantRequest> {
+        GrantRequest::parse(text, 64)
+    }
     use super::*;
     use crate::error::ErrorKind;
 
@@ -95,23 +97,20 @@ mod tests {
     #[test]
     fn every_form() {
         assert_eq!(
-            GrantRequest::parse("WebAdmin, simple").unwrap().privileges,
+            parse_grant("WebAdmin, simple").unwrap().privileges,
             strings(&["WebAdmin", "simple"])
         );
-        assert_eq!(GrantRequest::parse("  ").unwrap(), GrantRequest::default());
+        assert_eq!(parse_grant("  ").unwrap(), GrantRequest::default());
         assert_eq!(
-            GrantRequest::parse(r#""a,b""#).unwrap().privileges,
+            parse_grant(r#""a,b""#).unwrap().privileges,
             strings(&["a", "b"])
         );
         assert_eq!(
-            GrantRequest::parse(r#"["a", " b ", ""]"#)
-                .unwrap()
-                .privileges,
+            parse_grant(r#"["a", " b ", ""]"#).unwrap().privileges,
             strings(&["a", "b"])
         );
         let object =
-            GrantRequest::parse(r#"{"privileges":"a","roles":["R1","R2"],"userName":"bob"}"#)
-                .unwrap();
+            parse_grant(r#"{"privileges":"a","roles":["R1","R2"],"userName":"bob"}"#).unwrap();
         assert_eq!(object.privileges, strings(&["a"]));
         assert_eq!(object.roles, strings(&["R1", "R2"]));
         assert_eq!(object.user_name.as_deref(), Some("bob"));
@@ -127,7 +126,7 @@ mod tests {
             ("[\"a\"", ErrorKind::InvalidJson),
             ("{", ErrorKind::InvalidJson),
         ] {
-            assert_eq!(GrantRequest::parse(text).unwrap_err().kind, kind, "{text}");
+            assert_eq!(parse_grant(text).unwrap_err().kind, kind, "{text}");
         }
     }
 }

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod grant_request;
 mod id;
+mod json_input;
 mod json_text;
 mod names;
 mod os;

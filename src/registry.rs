@@ -230,7 +230,7 @@ impl Registry {
 
     /// Loads a roles file; an invalid one changes nothing and the error lists every problem.
     pub fn load_roles(&self, text: &str) -> Result<()> {
-        let table = RolesTable::from_json(text)?;
+        let table = RolesTable::from_json(text, self.live.max_json_depth())?;
         {
             let _serialised = self.settings.lock();
             self.install_roles(table);
@@ -364,7 +364,7 @@ impl Registry {
     /// exists already is returned as it is, whatever the options.
     pub fn create(&self, options: Option<&str>) -> Result<SessionId> {
         let options = match options {
-            Some(text) => CreateOptions::parse(text)?,
+            Some(text) => CreateOptions::parse(text, self.live.max_json_depth())?,
             None => CreateOptions::default(),
         };
         let created = if options.kind.is_singleton() {
@@ -611,7 +611,14 @@ impl Registry {
 
     /// Replaces the session's grant; returns the names that are not declared (and so ignored).
     pub fn set_privileges(&self, id: SessionId, text: &str) -> Result<Vec<String>> {
-        let request = GrantRequest::parse(text)?;
+        let request = GrantRequest::parse(text, self.live.max_json_depth())?;
+        let named = request.privileges.len() + request.roles.len();
+        let max = self.live.max_privileges_granted();
+        if named > max {
+            return Err(Error::limit(format!(
+                "the request names {named} privileges and roles, over maxPrivilegesGranted ({max})"
+            )));
+        }
         if let Some(name) = &request.user_name
             && name.len() > MAX_DETAIL_BYTES
         {
@@ -736,7 +743,8 @@ impl Registry {
     /// A client opens a file (a hosted app): `{"filename", "accountName", "privsetName"}`.
     /// The same file name has the same ID for every client.
     pub fn attach_file(&self, id: SessionId, file_json: &str) -> Result<()> {
-        let request = FileRequest::parse(file_json)?;
+        let request = FileRequest::parse(file_json, self.live.max_json_depth())?;
+        let max_files = self.live.max_attached_files();
         self.change(id, |a| {
             if a.session.kind == SessionType::Standalone {
                 return Err(Error::not_supported(
@@ -756,11 +764,13 @@ impl Registry {
                     ),
                 ));
             }
-            let file_id = {
-                let mut ids = self.file_ids.lock();
-                let next = ids.len() as u32 + 1;
-                *ids.entry(request.filename.clone()).or_insert(next)
-            };
+            if a.session.files.len() >= max_files {
+                return Err(Error::limit(format!(
+                    "the session has {} files attached: maxAttachedFiles ({max_files}) is reached",
+                    a.session.files.len()
+                )));
+            }
+            let file_id = self.file_id(&request.filename)?;
             let file = AttachedFile {
                 file_id,
                 filename: request.filename,
@@ -777,6 +787,25 @@ impl Registry {
             a.activity();
             Ok(())
         })
+    }
+
+    /// The ID of a file name, given on first use; `LimitExceeded` if it would be a new name
+    /// beyond `maxFileNames`.
+    fn file_id(&self, filename: &str) -> Result<u32> {
+        let mut ids = self.file_ids.lock();
+        if let Some(id) = ids.get(filename) {
+            return Ok(*id);
+        }
+        let max = self.live.max_file_names();
+        if ids.len() >= max {
+            return Err(Error::limit(format!(
+                "{} file names have IDs: maxFileNames ({max}) is reached (they are kept until reset)",
+                ids.len()
+            )));
+        }
+        let next = ids.len() as u32 + 1;
+        ids.insert(filename.to_owned(), next);
+        Ok(next)
     }
 
     /// A client closes a file; `NoValue` if it has no file of that name open.
@@ -900,8 +929,7 @@ impl Registry {
                 text.len()
             )));
         }
-        serde_json::from_str(text)
-            .map_err(|e| Error::json(format!("the value is not valid JSON: {e}")))
+        crate::json_input::parse(text, self.live.max_json_depth(), "the value")
     }
 
     /// Checks a whole new storage object: valid JSON, an object, within the size limit.

@@ -107,9 +107,8 @@ impl Default for RolesTable {
 }
 
 impl RolesTable {
-    pub fn from_json(text: &str) -> Result<RolesTable> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::json(format!("roles file is not valid JSON: {e}")))?;
+    pub fn from_json(text: &str, max_depth: usize) -> Result<RolesTable> {
+        let value = crate::json_input::parse(text, max_depth, "the roles file")?;
         RolesTable::parse(&value)
     }
 
@@ -392,6 +391,9 @@ fn closure_of(p: u32, edges: &[Vec<u32>], memo: &mut [Option<PrivilegeSet>], cou
 
 #[cfg(test)]
 mod tests {
+    fn parse_roles(text: &str) -> Result<RolesTable> {
+        RolesTable::from_json(text, 64)
+    }
     use super::*;
 
     const SEED: &str = r#"{ "privileges": [ {"privilege": "simple", "includes": []},
@@ -415,7 +417,7 @@ mod tests {
 
     #[test]
     fn spec_example_expands_roles_and_includes() {
-        let table = RolesTable::from_json(SEED).unwrap();
+        let table = parse_roles(SEED).unwrap();
         let by_role = table.expand(&grant(&[], &["medium"]));
         assert_eq!(names(&table, &by_role), ["simple", "medium"]);
         let by_privilege = table.expand(&grant(&["SIMPLE"], &[]));
@@ -428,7 +430,7 @@ mod tests {
 
     #[test]
     fn includes_are_transitive() {
-        let table = RolesTable::from_json(
+        let table = parse_roles(
             r#"{"privileges":[{"privilege":"a","includes":["b"]},{"privilege":"b","includes":["c"]},
                 {"privilege":"c"},{"privilege":"WebAdmin","includes":["a"]}]}"#,
         )
@@ -447,7 +449,7 @@ mod tests {
 
     #[test]
     fn cycle_is_an_error_not_a_hang() {
-        let err = RolesTable::from_json(
+        let err = parse_roles(
             r#"{"privileges":[{"privilege":"a","includes":["b"]},{"privilege":"b","includes":["A"]}]}"#,
         )
         .unwrap_err();
@@ -458,8 +460,7 @@ mod tests {
             err.message
         );
         let self_loop =
-            RolesTable::from_json(r#"{"privileges":[{"privilege":"a","includes":["a"]}]}"#)
-                .unwrap_err();
+            parse_roles(r#"{"privileges":[{"privilege":"a","includes":["a"]}]}"#).unwrap_err();
         assert!(
             self_loop.message.contains("a -> a"),
             "{}",
@@ -469,7 +470,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported() {
-        let err = RolesTable::from_json(
+        let err = parse_roles(
             r#"{"privileges":[{"privilege":"a","includes":["nope"]},{"privilege":"A"},{"includes":[]},7,
                 {"privilege":"b","includes":"a"}],
                 "roles":[{"role":"r","privileges":["ghost"]},{"role":"R"}],
@@ -501,14 +502,13 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_tolerated_and_bad_json_is_invalid_json() {
-        RolesTable::from_json(r#"{"id":"x","privileges":[{"privilege":"a","id":3}],"extra":[1]}"#)
-            .unwrap();
+        parse_roles(r#"{"id":"x","privileges":[{"privilege":"a","id":3}],"extra":[1]}"#).unwrap();
         assert_eq!(
-            RolesTable::from_json("{").unwrap_err().kind,
+            parse_roles("{").unwrap_err().kind,
             crate::error::ErrorKind::InvalidJson
         );
         assert_eq!(
-            RolesTable::from_json("[]").unwrap_err().kind,
+            parse_roles("[]").unwrap_err().kind,
             crate::error::ErrorKind::InvalidArgument
         );
     }
@@ -524,8 +524,7 @@ mod tests {
                 }
             })
             .collect();
-        let table =
-            RolesTable::from_json(&format!(r#"{{"privileges":[{}]}}"#, list.join(","))).unwrap();
+        let table = parse_roles(&format!(r#"{{"privileges":[{}]}}"#, list.join(","))).unwrap();
         let set = table.expand(&grant(&["p129"], &[]));
         assert_eq!(set.positions().count(), 130);
         assert!(!set.contains(0), "WebAdmin is not included");

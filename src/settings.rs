@@ -22,6 +22,14 @@ pub struct Settings {
     /// Size limit of one session's storage, as compact JSON text.
     pub max_storage_bytes: u64,
     pub max_identifier_bytes: u64,
+    /// How deep arrays and objects may nest in any JSON input.
+    pub max_json_depth: u64,
+    /// Names (privileges and roles) one `set_privileges` call may grant.
+    pub max_privileges_granted: u64,
+    /// Files one session may have attached at once.
+    pub max_attached_files: u64,
+    /// Distinct file names the registry gives IDs to (kept until `reset`).
+    pub max_file_names: u64,
     /// 0: no background sweeper.
     pub sweep_interval_seconds: u64,
     /// `None`: no access log.
@@ -37,6 +45,10 @@ impl Default for Settings {
             max_sessions: 1_000_000,
             max_storage_bytes: 1 << 20,
             max_identifier_bytes: 256,
+            max_json_depth: 64,
+            max_privileges_granted: 256,
+            max_attached_files: 64,
+            max_file_names: 10_000,
             sweep_interval_seconds: 0,
             access_log: None,
         }
@@ -48,6 +60,11 @@ pub(crate) const IDLE_TIMEOUT_RANGE: (i64, i64) = (1, i32::MAX as i64);
 pub(crate) const MAX_SESSIONS_RANGE: (i64, i64) = (1, 100_000_000);
 pub(crate) const MAX_STORAGE_BYTES_RANGE: (i64, i64) = (2, 1 << 30);
 pub(crate) const MAX_IDENTIFIER_BYTES_RANGE: (i64, i64) = (1, 1 << 20);
+pub(crate) const MAX_JSON_DEPTH_RANGE: (i64, i64) =
+    (1, crate::json_input::MAX_DEPTH_CEILING as i64);
+pub(crate) const MAX_PRIVILEGES_GRANTED_RANGE: (i64, i64) = (1, 65_536);
+pub(crate) const MAX_ATTACHED_FILES_RANGE: (i64, i64) = (1, 65_536);
+pub(crate) const MAX_FILE_NAMES_RANGE: (i64, i64) = (1, 1_000_000);
 pub(crate) const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
 
 /// What one `configure` call asks for: the settings it leaves, and a roles file if it has one.
@@ -61,8 +78,8 @@ impl Settings {
     /// These settings with the keys of `text` applied; an unknown key, a wrong type or a value
     /// out of range is an error naming the key, and nothing is applied.
     pub fn configured(&self, text: &str) -> Result<Configuration> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::json(format!("configuration is not valid JSON: {e}")))?;
+        let value =
+            crate::json_input::parse(text, self.max_json_depth as usize, "the configuration")?;
         let Value::Object(fields) = value else {
             return Err(Error::invalid("the configuration must be a JSON object"));
         };
@@ -97,6 +114,20 @@ impl Settings {
                 "maxIdentifierBytes" => {
                     settings.max_identifier_bytes =
                         integer(key, value, MAX_IDENTIFIER_BYTES_RANGE)? as u64
+                }
+                "maxJsonDepth" => {
+                    settings.max_json_depth = integer(key, value, MAX_JSON_DEPTH_RANGE)? as u64
+                }
+                "maxPrivilegesGranted" => {
+                    settings.max_privileges_granted =
+                        integer(key, value, MAX_PRIVILEGES_GRANTED_RANGE)? as u64
+                }
+                "maxAttachedFiles" => {
+                    settings.max_attached_files =
+                        integer(key, value, MAX_ATTACHED_FILES_RANGE)? as u64
+                }
+                "maxFileNames" => {
+                    settings.max_file_names = integer(key, value, MAX_FILE_NAMES_RANGE)? as u64
                 }
                 "sweepIntervalSeconds" => {
                     settings.sweep_interval_seconds =
@@ -188,6 +219,10 @@ pub struct LiveSettings {
     max_sessions: AtomicU64,
     max_storage_bytes: AtomicU64,
     max_identifier_bytes: AtomicU64,
+    max_json_depth: AtomicU64,
+    max_privileges_granted: AtomicU64,
+    max_attached_files: AtomicU64,
+    max_file_names: AtomicU64,
 }
 
 impl LiveSettings {
@@ -201,6 +236,14 @@ impl LiveSettings {
             .store(s.max_storage_bytes, Ordering::Release);
         self.max_identifier_bytes
             .store(s.max_identifier_bytes, Ordering::Release);
+        self.max_json_depth
+            .store(s.max_json_depth, Ordering::Release);
+        self.max_privileges_granted
+            .store(s.max_privileges_granted, Ordering::Release);
+        self.max_attached_files
+            .store(s.max_attached_files, Ordering::Release);
+        self.max_file_names
+            .store(s.max_file_names, Ordering::Release);
     }
 
     /// `minutes` raised to the minimum idle timeout.
@@ -222,6 +265,22 @@ impl LiveSettings {
 
     pub fn max_identifier_bytes(&self) -> usize {
         self.max_identifier_bytes.load(Ordering::Acquire) as usize
+    }
+
+    pub fn max_json_depth(&self) -> usize {
+        self.max_json_depth.load(Ordering::Acquire) as usize
+    }
+
+    pub fn max_privileges_granted(&self) -> usize {
+        self.max_privileges_granted.load(Ordering::Acquire) as usize
+    }
+
+    pub fn max_attached_files(&self) -> usize {
+        self.max_attached_files.load(Ordering::Acquire) as usize
+    }
+
+    pub fn max_file_names(&self) -> usize {
+        self.max_file_names.load(Ordering::Acquire) as usize
     }
 }
 

@@ -816,7 +816,7 @@ fn failed_storage_writes_leave_it_exactly_as_it_was() {
     let id2 = r2.create(None).unwrap();
     assert_eq!(
         kind(r2.storage_set(id2, "/deep", &deep)),
-        ErrorKind::InvalidJson
+        ErrorKind::LimitExceeded
     );
 }
 
