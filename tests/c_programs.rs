@@ -1,6 +1,11 @@
 //! The C programs under tests/c, each compiled as C99 and as C++17 with
 //! `-Wall -Wextra -Werror -pedantic`, linked to the cdylib that this `cargo test` built, and run.
 //! Each runs in its own process, so each has the global registry to itself.
+//!
+//! `SESSMGR_C_CHECK=valgrind` runs every program under valgrind memcheck, and
+//! `SESSMGR_C_CHECK=asan` builds them with AddressSanitizer (LeakSanitizer included); either way
+//! an invalid access, or memory definitely or indirectly lost, fails the test. `.ci/run` runs
+//! this file both ways.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +38,23 @@ fn library_dir() -> PathBuf {
     .clone()
 }
 
+/// The memory checker these programs run under, from `SESSMGR_C_CHECK`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Check {
+    None,
+    Valgrind,
+    Asan,
+}
+
+fn check() -> Check {
+    match std::env::var("SESSMGR_C_CHECK").as_deref() {
+        Err(_) | Ok("") => Check::None,
+        Ok("valgrind") => Check::Valgrind,
+        Ok("asan") => Check::Asan,
+        Ok(other) => panic!("SESSMGR_C_CHECK={other}: expected valgrind or asan"),
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub enum Language {
     C99,
@@ -45,7 +67,12 @@ pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let libs = library_dir();
     let stem = source.file_stem().unwrap().to_string_lossy();
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{stem}-{language:?}"));
+    let out =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{stem}-{language:?}-{:?}", check()));
+    let sanitize: &[&str] = match check() {
+        Check::Asan => &["-fsanitize=address", "-fno-omit-frame-pointer"],
+        _ => &[],
+    };
     let (compiler, standard): (&str, &[&str]) = match language {
         Language::C99 => ("cc", &["-std=c99", "-D_POSIX_C_SOURCE=200809L"]),
         Language::Cxx17 => ("c++", &["-x", "c++", "-std=c++17"]),
@@ -53,6 +80,7 @@ pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
     let output = Command::new(compiler)
         .args(standard)
         .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g"])
+        .args(sanitize)
         .arg("-I")
         .arg(root.join("include"))
         .arg("-I")
@@ -86,11 +114,30 @@ pub fn run(program: &Path) -> String {
 
 /// As [`run`], with arguments.
 pub fn run_with(program: &Path, args: &[&str]) -> String {
-    let output = Command::new(program)
+    let mut command = match check() {
+        Check::Valgrind => {
+            let mut valgrind = Command::new("valgrind");
+            valgrind.args([
+                "--quiet",
+                "--error-exitcode=99",
+                "--leak-check=full",
+                "--show-leak-kinds=definite,indirect",
+                "--errors-for-leak-kinds=definite,indirect",
+            ]);
+            valgrind.arg(program);
+            valgrind
+        }
+        _ => Command::new(program),
+    };
+    let output = command
         .args(args)
         .env("LD_LIBRARY_PATH", library_dir())
+        .env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=98",
+        )
         .output()
-        .expect("run the test program");
+        .unwrap_or_else(|e| panic!("cannot run {} ({:?}): {e}", program.display(), check()));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -182,18 +229,7 @@ fn host_example_runs() {
 #[test]
 fn request_mix_benchmark_runs_in_quick_mode() {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/request_mix.c");
-    let program = compile(&source, Language::C99, &[]);
-    let output = Command::new(&program)
-        .args(["1000", "0.05"])
-        .env("LD_LIBRARY_PATH", library_dir())
-        .output()
-        .expect("run the benchmark");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_with(&compile(&source, Language::C99, &[]), &["1000", "0.05"]);
     assert!(
         stdout.starts_with("request_mix sessions=1000 one_thread="),
         "{stdout}"
