@@ -1,0 +1,368 @@
+//! Model-based test: random sequences of operations applied to a `Registry` and to a small
+//! reference model written plainly from SPEC sections 1–6, compared step by step. Every status
+//! and every value read must be equal.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use sessmgr::{ErrorKind, Registry, SessionId};
+
+/// Privileges and roles of the roles file both sides use: `a` includes `b`; role `R` grants `a`.
+const ROLES: &str = r#"{"privileges": [{"privilege": "a", "includes": ["b"]}, {"privilege": "b"}],
+                         "roles": [{"role": "R", "privileges": ["a"]}]}"#;
+const NAMES: &[&str] = &["a", "b", "R", "WebAdmin", "nope", "A"];
+const IDENTIFIERS: &[&str] = &["", "student-1", "Zoë", "x"];
+const MINUTE: i64 = 60_000;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        web: bool,
+    },
+    Close(usize),
+    Touch(usize),
+    Advance(i64),
+    SetIdentifier(usize, usize),
+    SetLongIdentifier(usize),
+    Identifier(usize),
+    /// Names, and whether they go as JSON (`{"privileges": [...], "roles": [...]}`, "R" as a
+    /// role) or as plain comma-separated text (which names privileges only).
+    SetPrivileges(usize, Vec<usize>, bool),
+    ClearPrivileges(usize),
+    HasPrivilege(usize, usize),
+    IsGuest(usize),
+    SetIdleTimeout(usize, i32),
+    StorageSet(usize, bool, i64),
+    StorageGet(usize, bool),
+    StorageRemove(usize, bool),
+    Count,
+    Sweep,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let slot = 0..6usize;
+    prop_oneof![
+        2 => any::<bool>().prop_map(|web| Op::Create { web }),
+        1 => slot.clone().prop_map(Op::Close),
+        2 => slot.clone().prop_map(Op::Touch),
+        2 => (0..80i64).prop_map(Op::Advance),
+        2 => (slot.clone(), 0..IDENTIFIERS.len()).prop_map(|(s, i)| Op::SetIdentifier(s, i)),
+        1 => slot.clone().prop_map(Op::SetLongIdentifier),
+        1 => slot.clone().prop_map(Op::Identifier),
+        2 => (slot.clone(), proptest::collection::vec(0..NAMES.len(), 0..4), any::<bool>())
+            .prop_map(|(s, n, json)| Op::SetPrivileges(s, n, json)),
+        1 => slot.clone().prop_map(Op::ClearPrivileges),
+        2 => (slot.clone(), 0..NAMES.len()).prop_map(|(s, n)| Op::HasPrivilege(s, n)),
+        1 => slot.clone().prop_map(Op::IsGuest),
+        1 => (slot.clone(), -1..200i32).prop_map(|(s, m)| Op::SetIdleTimeout(s, m)),
+        2 => (slot.clone(), any::<bool>(), -5..5i64).prop_map(|(s, k, v)| Op::StorageSet(s, k, v)),
+        2 => (slot.clone(), any::<bool>()).prop_map(|(s, k)| Op::StorageGet(s, k)),
+        1 => (slot.clone(), any::<bool>()).prop_map(|(s, k)| Op::StorageRemove(s, k)),
+        1 => Just(Op::Count),
+        1 => Just(Op::Sweep),
+    ]
+}
+
+/// One session as SPEC describes it.
+#[derive(Debug, Clone)]
+struct Modelled {
+    web: bool,
+    identifier: String,
+    user_name: String,
+    /// Declared names granted, as given (privileges and roles).
+    granted: Vec<String>,
+    idle_minutes: i64,
+    last_activity: i64,
+    storage: BTreeMap<String, i64>,
+    /// Removed from the registry (closed, or closed or swept after expiring).
+    gone: bool,
+}
+
+impl Modelled {
+    fn live(&self, now: i64) -> bool {
+        !self.gone && (!self.web || self.last_activity + self.idle_minutes * MINUTE > now)
+    }
+
+    fn expanded(&self) -> Vec<&'static str> {
+        let mut held = Vec::new();
+        for name in &self.granted {
+            match name.to_ascii_lowercase().as_str() {
+                "a" | "r" => held.extend(["a", "b"]),
+                "b" => held.push("b"),
+                "webadmin" => held.push("webadmin"),
+                _ => {}
+            }
+        }
+        held
+    }
+}
+
+#[derive(Default)]
+struct Model {
+    now: i64,
+    sessions: Vec<Modelled>,
+}
+
+type Outcome = Result<String, ErrorKind>;
+
+impl Model {
+    /// The session in `slot` (slots wrap over the sessions made so far), if any was made.
+    fn pick(&self, slot: usize) -> Option<usize> {
+        (!self.sessions.is_empty()).then(|| slot % self.sessions.len())
+    }
+
+    /// Runs `f` on a live session, or answers NotFound.
+    fn live(&mut self, i: usize, f: impl FnOnce(&mut Modelled, i64) -> Outcome) -> Outcome {
+        let now = self.now;
+        let s = &mut self.sessions[i];
+        if !s.live(now) {
+            return Err(ErrorKind::NotFound);
+        }
+        f(s, now)
+    }
+
+    fn apply(&mut self, op: &Op, slot: Option<usize>) -> Outcome {
+        let ok = || Ok(String::new());
+        match *op {
+            Op::Create { web } => {
+                self.sessions.push(Modelled {
+                    web,
+                    identifier: String::new(),
+                    user_name: if web { String::new() } else { "u".into() },
+                    granted: Vec::new(),
+                    idle_minutes: 60,
+                    last_activity: self.now,
+                    storage: BTreeMap::new(),
+                    gone: false,
+                });
+                ok()
+            }
+            Op::Advance(minutes) => {
+                self.now += minutes * MINUTE;
+                ok()
+            }
+            Op::Count => {
+                let now = self.now;
+                Ok(self
+                    .sessions
+                    .iter()
+                    .filter(|s| s.live(now))
+                    .count()
+                    .to_string())
+            }
+            Op::Sweep => {
+                let now = self.now;
+                let mut swept = 0;
+                for s in self.sessions.iter_mut().filter(|s| !s.gone && !s.live(now)) {
+                    s.gone = true;
+                    swept += 1;
+                }
+                Ok(swept.to_string())
+            }
+            _ => {
+                let Some(i) = slot else {
+                    return Err(ErrorKind::NotFound);
+                };
+                // Arguments are checked before the session is looked up.
+                if let Op::SetIdleTimeout(_, minutes) = *op
+                    && minutes < 0
+                {
+                    return Err(ErrorKind::InvalidArgument);
+                }
+                let now = self.now;
+                if let Op::Close(_) = op {
+                    let s = &mut self.sessions[i];
+                    let was_live = s.live(now);
+                    s.gone = true;
+                    return if was_live {
+                        ok()
+                    } else {
+                        Err(ErrorKind::NotFound)
+                    };
+                }
+                self.live(i, |s, now| session_op(s, op, now))
+            }
+        }
+    }
+}
+
+/// What SPEC says an operation on one live session does.
+fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
+    let ok = Ok(String::new());
+    let mut activity = |s: &mut Modelled| s.last_activity = now;
+    match *op {
+        Op::Touch(_) => {
+            activity(s);
+            ok
+        }
+        Op::SetIdentifier(_, which) => {
+            s.identifier = IDENTIFIERS[which].to_owned();
+            activity(s);
+            ok
+        }
+        Op::SetLongIdentifier(_) => Err(ErrorKind::LimitExceeded),
+        Op::Identifier(_) => Ok(if s.identifier.is_empty() {
+            s.user_name.clone()
+        } else {
+            s.identifier.clone()
+        }),
+        Op::SetPrivileges(_, ref names, json) => {
+            if !s.web {
+                return Err(ErrorKind::NotSupported);
+            }
+            // Undeclared names are ignored; plain text names privileges, so "R" (a role) is
+            // granted only through JSON's "roles".
+            s.granted = names
+                .iter()
+                .map(|&n| NAMES[n].to_owned())
+                .filter(|n| n != "nope" && (json || n != "R"))
+                .collect();
+            activity(s);
+            ok
+        }
+        Op::ClearPrivileges(_) => {
+            if !s.web {
+                return Err(ErrorKind::NotSupported);
+            }
+            s.granted.clear();
+            activity(s);
+            ok
+        }
+        Op::HasPrivilege(_, name) => {
+            let name = NAMES[name].to_ascii_lowercase();
+            // A role is not a privilege: "R" is held by nobody.
+            let held = !s.web || s.expanded().contains(&name.as_str());
+            Ok(held.to_string())
+        }
+        Op::IsGuest(_) => Ok((s.web && s.expanded().is_empty()).to_string()),
+        Op::SetIdleTimeout(_, minutes) => {
+            if !s.web {
+                return Err(ErrorKind::NotSupported);
+            }
+            s.idle_minutes = i64::from(minutes).max(60);
+            activity(s);
+            ok
+        }
+        Op::StorageSet(_, key, value) => {
+            s.storage.insert(key_name(key).into(), value);
+            activity(s);
+            ok
+        }
+        Op::StorageGet(_, key) => s
+            .storage
+            .get(key_name(key))
+            .map(|v| v.to_string())
+            .ok_or(ErrorKind::NoValue),
+        Op::StorageRemove(_, key) => match s.storage.remove(key_name(key)) {
+            Some(_) => {
+                activity(s);
+                ok
+            }
+            None => Err(ErrorKind::NoValue),
+        },
+        _ => unreachable!("not a session operation: {op:?}"),
+    }
+}
+
+fn key_name(first: bool) -> &'static str {
+    if first { "x" } else { "y" }
+}
+
+/// The same operation on the library.
+fn run(r: &Registry, ids: &mut Vec<SessionId>, op: &Op, slot: Option<usize>) -> Outcome {
+    let text = |result: sessmgr::Result<String>| result.map_err(|e| e.kind);
+    let unit = |result: sessmgr::Result<()>| result.map(|()| String::new()).map_err(|e| e.kind);
+    if let Op::Create { web } = *op {
+        let options = if web {
+            None
+        } else {
+            Some(r#"{"type": "remote", "userName": "u"}"#)
+        };
+        let id = r.create(options).map_err(|e| e.kind)?;
+        ids.push(id);
+        return Ok(String::new());
+    }
+    match (op, slot) {
+        (Op::Advance(minutes), _) => unit(r.advance_clock(minutes * 60)),
+        (Op::Count, _) => Ok(r.session_count().to_string()),
+        (Op::Sweep, _) => Ok(r.sweep().to_string()),
+        (_, None) => Err(ErrorKind::NotFound),
+        (op, Some(i)) => {
+            let id = ids[i];
+            match *op {
+                Op::Close(_) => unit(r.close(id)),
+                Op::Touch(_) => unit(r.touch(id)),
+                Op::SetIdentifier(_, which) => unit(r.set_identifier(id, IDENTIFIERS[which])),
+                Op::SetLongIdentifier(_) => unit(r.set_identifier(id, &"x".repeat(257))),
+                Op::Identifier(_) => text(r.effective_identifier(id)),
+                Op::SetPrivileges(_, ref names, json) => {
+                    let list: Vec<&str> = names.iter().map(|&n| NAMES[n]).collect();
+                    let text = if json {
+                        let (roles, privileges): (Vec<&str>, Vec<&str>) =
+                            list.iter().partition(|n| **n == "R");
+                        serde_json::json!({"privileges": privileges, "roles": roles}).to_string()
+                    } else {
+                        list.join(",")
+                    };
+                    r.set_privileges(id, &text)
+                        .map(|_| String::new())
+                        .map_err(|e| e.kind)
+                }
+                Op::ClearPrivileges(_) => unit(r.clear_privileges(id)),
+                Op::HasPrivilege(_, name) => r
+                    .has_privilege(id, NAMES[name])
+                    .map(|b| b.to_string())
+                    .map_err(|e| e.kind),
+                Op::IsGuest(_) => r.is_guest(id).map(|b| b.to_string()).map_err(|e| e.kind),
+                Op::SetIdleTimeout(_, minutes) => unit(r.set_idle_timeout(id, minutes)),
+                Op::StorageSet(_, key, value) => {
+                    unit(r.storage_set(id, &format!("/{}", key_name(key)), &value.to_string()))
+                }
+                Op::StorageGet(_, key) => text(r.storage_get(id, &format!("/{}", key_name(key)))),
+                Op::StorageRemove(_, key) => {
+                    unit(r.storage_remove(id, &format!("/{}", key_name(key))))
+                }
+                _ => unreachable!(),
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_library_behaves_as_the_model(ops in proptest::collection::vec(op(), 1..80)) {
+        let r = Registry::new();
+        r.configure(r#"{"clock": "manual"}"#).unwrap();
+        r.load_roles(ROLES).unwrap();
+        let mut model = Model::default();
+        let mut ids = Vec::new();
+        for (step, op) in ops.iter().enumerate() {
+            let slot = match op {
+                Op::Create { .. } | Op::Advance(_) | Op::Count | Op::Sweep => None,
+                Op::Close(s) | Op::Touch(s) | Op::SetIdentifier(s, _) | Op::SetLongIdentifier(s)
+                | Op::Identifier(s) | Op::SetPrivileges(s, _, _) | Op::ClearPrivileges(s)
+                | Op::HasPrivilege(s, _) | Op::IsGuest(s) | Op::SetIdleTimeout(s, _)
+                | Op::StorageSet(s, _, _) | Op::StorageGet(s, _) | Op::StorageRemove(s, _) => {
+                    model.pick(*s)
+                }
+            };
+            let expected = model.apply(op, slot);
+            let got = run(&r, &mut ids, op, slot);
+            prop_assert_eq!(&got, &expected, "step {}: {:?}", step, op);
+        }
+        // At the end, every session's identifier and storage agree too.
+        for (i, id) in ids.iter().enumerate() {
+            let s = &model.sessions[i];
+            if s.live(model.now) {
+                prop_assert_eq!(r.identifier(*id).unwrap(), s.identifier.clone());
+                let storage: BTreeMap<String, i64> =
+                    serde_json::from_str(&r.storage_get(*id, "").unwrap()).unwrap();
+                prop_assert_eq!(&storage, &s.storage);
+            } else {
+                prop_assert_eq!(r.touch(*id).unwrap_err().kind, ErrorKind::NotFound);
+            }
+        }
+    }
+}
