@@ -189,7 +189,7 @@ impl Model {
 /// What SPEC says an operation on one live session does.
 fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
     let ok = Ok(String::new());
-    let mut activity = |s: &mut Modelled| s.last_activity = now;
+    let activity = |s: &mut Modelled| s.last_activity = now;
     match *op {
         Op::Touch(_) => {
             activity(s);
