@@ -21,7 +21,7 @@ use crate::events::{Detail, Dispatcher, Event, EventHandler, EventKind};
 use crate::grant_request::GrantRequest;
 use crate::id::{SessionId, truncate_for_message};
 use crate::names::Query;
-use crate::roles::{Grant, RolesTable};
+use crate::roles::{Grant, MAX_NAME_BYTES, RolesTable};
 use crate::session::{HostType, Session, SessionState, SessionType};
 use crate::session_map::{SessionMap, Slot};
 use crate::settings::{LiveSettings, Settings};
@@ -612,6 +612,17 @@ impl Registry {
     /// Replaces the session's grant; returns the names that are not declared (and so ignored).
     pub fn set_privileges(&self, id: SessionId, text: &str) -> Result<Vec<String>> {
         let request = GrantRequest::parse(text, self.live.max_json_depth())?;
+        if let Some(name) = request
+            .privileges
+            .iter()
+            .chain(&request.roles)
+            .find(|name| name.len() > MAX_NAME_BYTES)
+        {
+            return Err(Error::limit(format!(
+                "a privilege or role name is {} bytes, over the limit of {MAX_NAME_BYTES}",
+                name.len()
+            )));
+        }
         let named = request.privileges.len() + request.roles.len();
         let max = self.live.max_privileges_granted();
         if named > max {

@@ -276,6 +276,9 @@ fn entries<'a>(root: &'a Map<String, Value>, key: &str, problems: &mut Vec<Strin
     }
 }
 
+/// The longest privilege or role name a roles file may declare (and `set_privileges` may name).
+pub(crate) const MAX_NAME_BYTES: usize = 1024;
+
 fn entry_name<'a>(
     entry: &'a Value,
     key: &str,
@@ -283,6 +286,13 @@ fn entry_name<'a>(
     problems: &mut Vec<String>,
 ) -> Option<&'a str> {
     match entry.get(key) {
+        Some(Value::String(name)) if name.len() > MAX_NAME_BYTES => {
+            problems.push(format!(
+                "{at}: \"{key}\" is {} bytes, over the limit of {MAX_NAME_BYTES}",
+                name.len()
+            ));
+            None
+        }
         Some(Value::String(name)) if !name.trim().is_empty() => Some(name.as_str()),
         Some(Value::String(_)) => {
             problems.push(format!("{at}: \"{key}\" is empty"));
@@ -445,6 +455,18 @@ mod tests {
         assert_eq!(table.privilege_position(Query::Text("WEBADMIN")), Some(0));
         assert_eq!(table.privilege_name(0), WEB_ADMIN);
         assert!(!table.is_privilege("simple"));
+    }
+
+    #[test]
+    fn names_are_at_most_1024_bytes() {
+        let name = |n: usize| format!(r#"{{"privileges":[{{"privilege":"{}"}}]}}"#, "p".repeat(n));
+        assert!(parse_roles(&name(1024)).is_ok());
+        let err = parse_roles(&name(1025)).unwrap_err();
+        assert!(
+            err.message.contains("over the limit of 1024"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

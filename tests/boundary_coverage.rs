@@ -3,6 +3,8 @@
 //! exported from outside `src/ffi/`. Read from the source, so a new function that skips the
 //! boundary fails here before it fails a user.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -42,21 +44,6 @@ fn exported_functions(dir: &Path) -> Vec<(String, String, String)> {
     found
 }
 
-fn header_functions() -> BTreeSet<String> {
-    let header =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/sessmgr.h"))
-            .unwrap();
-    header
-        .lines()
-        .filter(|line| line.contains('(') && !line.trim_start().starts_with(['*', '/', '#']))
-        .filter_map(|line| {
-            let before = &line[..line.find('(')?];
-            let name = before.rsplit([' ', '*']).next()?;
-            name.starts_with("sessmgr_").then(|| name.to_owned())
-        })
-        .collect()
-}
-
 #[test]
 fn every_exported_function_is_wrapped_by_the_boundary() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -86,7 +73,7 @@ fn every_exported_function_is_wrapped_by_the_boundary() {
         .map(|(_, name, _)| name.clone())
         .filter(|name| name.starts_with("sessmgr_"))
         .collect();
-    assert_eq!(names, header_functions());
+    assert_eq!(names, common::header_functions());
 }
 
 #[test]

@@ -172,6 +172,8 @@ fn max_privileges_granted() {
         r.set_privileges(id, &many.join(","))
     });
     assert!(r.has_privilege(id, "b").unwrap());
+    // One name is at most 1,024 bytes, declared or not.
+    refused(&r, id, "1024", || r.set_privileges(id, &"n".repeat(1025)));
 }
 
 #[test]

@@ -1,0 +1,228 @@
+//! Multi-threaded soak: threads doing random operations on shared sessions while the clock moves
+//! and sessions come, go and expire; then the invariants:
+//!   - no lost storage update: each shared session's counter equals the increments that
+//!     succeeded on it, from every thread;
+//!   - live sessions = created − closed − expired, counted from the threads' own tallies, from
+//!     the events, and by the registry;
+//!   - each session's `created` event seen once, and at most one `closed` or `expired` after it.
+//!
+//! `cargo test` runs a short soak (about two seconds). The long one:
+//!   SESSMGR_SOAK_SECONDS=300 cargo test --release --test soak -- --nocapture
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sessmgr::{ErrorKind, EventHandler, Registry, SessionId, UpdateOutcome};
+
+const THREADS: usize = 8;
+const SHARED: usize = 16;
+
+/// A small xorshift generator per thread: the soak must not depend on a crate's RNG.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Successful increments per shared session.
+    increments: Vec<u64>,
+    created: u64,
+    closed: u64,
+    operations: u64,
+}
+
+#[derive(Default)]
+struct EventLog {
+    /// Per session: the lifecycle events in the order they were seen.
+    lifecycle: HashMap<String, Vec<String>>,
+    total: u64,
+}
+
+fn soak_seconds() -> f64 {
+    std::env::var("SESSMGR_SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0)
+}
+
+#[test]
+fn soak_keeps_every_invariant() {
+    let r = Arc::new(Registry::new());
+    r.configure(r#"{"clock": "manual", "maxStorageBytes": 65536}"#)
+        .unwrap();
+    r.load_roles(r#"{"privileges": [{"privilege": "a"}, {"privilege": "b", "includes": ["a"]}]}"#)
+        .unwrap();
+    let events = Arc::new(Mutex::new(EventLog::default()));
+    let log = Arc::clone(&events);
+    let handler: EventHandler = Arc::new(move |json: &str| {
+        let event: Value = serde_json::from_str(json).expect("an event is JSON");
+        let kind = event["event"].as_str().unwrap().to_owned();
+        let mut log = log.lock().unwrap();
+        log.total += 1;
+        if matches!(kind.as_str(), "created" | "closed" | "expired") {
+            let id = event["ID"].as_str().unwrap().to_owned();
+            log.lifecycle.entry(id).or_default().push(kind);
+        }
+    });
+    r.set_event_handler(Some(handler));
+
+    // Shared sessions are remote: they never expire, so every increment must land.
+    let shared: Vec<SessionId> = (0..SHARED)
+        .map(|_| r.create(Some(r#"{"type": "remote"}"#)).unwrap())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs_f64(soak_seconds());
+    let stop = AtomicBool::new(false);
+    let clock_moves = AtomicU64::new(0);
+
+    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        // One thread moves the clock a minute at a time: web sessions left alone expire after
+        // an hour of it.
+        scope.spawn(|| {
+            while !stop.load(Ordering::Acquire) {
+                r.advance_clock(60).unwrap();
+                clock_moves.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        });
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let r = &r;
+                let shared = &shared;
+                scope.spawn(move || work(r, shared, t as u64 + 1, deadline))
+            })
+            .collect();
+        let tallies = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        stop.store(true, Ordering::Release);
+        tallies
+    });
+
+    // No lost update.
+    for (i, id) in shared.iter().enumerate() {
+        let expected: u64 = tallies.iter().map(|t| t.increments[i]).sum();
+        let stored: u64 = r.storage_get(*id, "/n").map_or(0, |n| n.parse().unwrap());
+        assert_eq!(stored, expected, "shared session {i} lost updates");
+    }
+
+    // Expired sessions are removed (and told) by a final sweep, then everything adds up.
+    r.sweep();
+    let log = events.lock().unwrap();
+    let created = SHARED as u64 + tallies.iter().map(|t| t.created).sum::<u64>();
+    let closed: u64 = tallies.iter().map(|t| t.closed).sum();
+    let mut seen = HashMap::<&str, u64>::new();
+    for (id, lifecycle) in &log.lifecycle {
+        assert_eq!(lifecycle[0], "created", "{id}: {lifecycle:?}");
+        assert!(
+            lifecycle.len() <= 2 && lifecycle[1..].iter().all(|e| e != "created"),
+            "{id}: each lifecycle event once: {lifecycle:?}"
+        );
+        for event in lifecycle {
+            *seen.entry(event).or_default() += 1;
+        }
+    }
+    let expired = seen.get("expired").copied().unwrap_or(0);
+    assert_eq!(seen.get("created").copied().unwrap_or(0), created);
+    assert_eq!(seen.get("closed").copied().unwrap_or(0), closed);
+    assert_eq!(r.session_count(), created - closed - expired);
+    let stats: Value = serde_json::from_str(&r.stats()).unwrap();
+    assert_eq!(stats["created"], created, "{stats}");
+
+    let operations: u64 = tallies.iter().map(|t| t.operations).sum();
+    eprintln!(
+        "soak: {THREADS} threads, {:.0} s, {operations} operations, {} events; created {created}, \
+         closed {closed}, expired {expired}, live {}; clock moved {} minutes",
+        soak_seconds(),
+        log.total,
+        r.session_count(),
+        clock_moves.load(Ordering::Relaxed),
+    );
+    assert!(expired > 0, "the soak should see sessions expire");
+}
+
+/// One worker: random operations until the deadline; returns what succeeded.
+fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tally {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut tally = Tally {
+        increments: vec![0; shared.len()],
+        ..Tally::default()
+    };
+    // This thread's own web sessions: some it closes, the others it leaves to expire.
+    let mut mine: Vec<SessionId> = Vec::new();
+    while Instant::now() < deadline {
+        for _ in 0..64 {
+            tally.operations += 1;
+            let s = rng.below(shared.len());
+            match rng.below(12) {
+                0..=3 => {
+                    let result = r.storage_update(shared[s], |current| {
+                        let mut value: Value = serde_json::from_str(current).unwrap();
+                        let n = value["n"].as_u64().unwrap_or(0);
+                        value["n"] = (n + 1).into();
+                        UpdateOutcome::Replace(value)
+                    });
+                    result.unwrap();
+                    tally.increments[s] += 1;
+                }
+                4 => {
+                    // Writes beside the counter must not lose it either.
+                    r.storage_set(
+                        shared[s],
+                        &format!("/t{seed}"),
+                        &rng.below(1000).to_string(),
+                    )
+                    .unwrap();
+                }
+                5 => {
+                    r.set_identifier(shared[s], &format!("thread-{seed}"))
+                        .unwrap();
+                    let shown = r.effective_identifier(shared[s]).unwrap();
+                    assert!(shown.starts_with("thread-"), "{shown}");
+                }
+                6 => {
+                    let id = r.create(None).unwrap();
+                    tally.created += 1;
+                    mine.push(id);
+                }
+                7 => {
+                    if !mine.is_empty() {
+                        let id = mine.swap_remove(rng.below(mine.len()));
+                        match r.close(id) {
+                            Ok(()) => tally.closed += 1,
+                            Err(e) => assert_eq!(e.kind, ErrorKind::NotFound), // expired first
+                        }
+                    }
+                }
+                8 => {
+                    if let Some(&id) = mine.get(rng.below(mine.len().max(1))) {
+                        let _ = r.touch(id);
+                        let _ = r.set_privileges(id, "b");
+                        if let Ok(held) = r.has_privilege(id, "a") {
+                            assert!(held, "b includes a");
+                        }
+                    }
+                }
+                9 => {
+                    r.sweep();
+                }
+                10 => {
+                    let list: Value = serde_json::from_str(&r.sessions_list()).unwrap();
+                    assert!(list["sessions"].is_array());
+                }
+                _ => {
+                    let info: Value = serde_json::from_str(&r.info(shared[s]).unwrap()).unwrap();
+                    assert_eq!(info["type"], "remote");
+                }
+            }
+        }
+    }
+    tally
+}
