@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("json_pointer", json_pointer),
     ("merge_patch", merge_patch),
     ("identifier", identifier),
+    ("attach_file", attach_file),
 ];
 
 /// The input as C would see it: up to its first NUL.
@@ -126,6 +127,10 @@ pub fn create_options(data: &[u8]) {
         sessmgr_session_info(id.as_ptr(), o)
     }));
     assert_eq!(info["ID"].as_str(), id.to_str().ok());
+    // Every text handed back as C text can be: the user name, and the identifier it backs.
+    let user = json_out(|o| unsafe { sessmgr_session_get_user_name(id.as_ptr(), o) });
+    assert_eq!(info["userName"].as_str(), Some(user.as_str()));
+    json_out(|o| unsafe { sessmgr_session_get_identifier(id.as_ptr(), o) });
     parses(&json_out(|o| unsafe { sessmgr_clients_list(o) }));
     ok(unsafe { sessmgr_session_close(id.as_ptr()) });
 }
@@ -201,6 +206,7 @@ pub fn set_privileges(data: &[u8]) {
         parses(&take(ignored));
         let now = parses(&privileges());
         assert!(now.is_array());
+        json_out(|o| unsafe { sessmgr_session_get_user_name(id.as_ptr(), o) });
     } else {
         assert!(ignored.is_null(), "a failed call wrote its output");
         assert_eq!(
@@ -475,4 +481,43 @@ pub fn identifier(data: &[u8]) {
     let clients = parses(&json_out(|o| unsafe { sessmgr_clients_list(o) }));
     assert!(clients.is_object());
     parses(&json_out(|o| unsafe { sessmgr_sessions_list(o) }));
+}
+
+/// A client's file (`attach_file`'s JSON): attached and shown in the clients list, then
+/// detached by its name; or refused with nothing changed. The same text as a file name to
+/// detach is refused unless it names the attached file.
+pub fn attach_file(data: &[u8]) {
+    fresh();
+    let id = create(Some(c"{\"type\":\"remote\",\"userName\":\"u\"}"));
+    ok(unsafe {
+        sessmgr_session_attach_file(id.as_ptr(), c"{\"filename\":\"Inventory\"}".as_ptr())
+    });
+    let text = c_text(data);
+    let before = snapshot();
+    let status = not_internal(unsafe { sessmgr_session_attach_file(id.as_ptr(), text.as_ptr()) });
+    if status == SESSMGR_OK {
+        let file = parses(text.to_str().unwrap());
+        let name = file["filename"]
+            .as_str()
+            .expect("attached without a filename");
+        let clients = parses(&json_out(|o| unsafe { sessmgr_clients_list(o) }));
+        assert!(
+            clients
+                .to_string()
+                .contains(&serde_json::to_string(name).unwrap()[1..])
+        );
+        let name = CString::new(name).unwrap();
+        ok(unsafe { sessmgr_session_detach_file(id.as_ptr(), name.as_ptr()) });
+    } else {
+        assert_eq!(snapshot(), before, "a refused attach changed something");
+    }
+    let before = snapshot();
+    let status = not_internal(unsafe { sessmgr_session_detach_file(id.as_ptr(), text.as_ptr()) });
+    if text.to_bytes() != b"Inventory" {
+        assert_ne!(
+            status, SESSMGR_OK,
+            "detached a file that was never attached"
+        );
+        assert_eq!(snapshot(), before, "a refused detach changed something");
+    }
 }

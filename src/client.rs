@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::clock::Millis;
-use crate::create_options::MAX_DETAIL_BYTES;
+use crate::create_options::check_detail;
 use crate::error::{Error, Result};
 use crate::id::truncate_for_message;
 use crate::json_text::{push_date_field, push_field};
@@ -61,12 +61,7 @@ impl FileRequest {
                     truncate_for_message(&key)
                 )));
             };
-            if text.len() > MAX_DETAIL_BYTES {
-                return Err(Error::limit(format!(
-                    "\"{key}\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
-                    text.len()
-                )));
-            }
+            check_detail(&key, &text)?;
             match key.as_str() {
                 "filename" => request.filename = text,
                 "accountName" => request.account_name = Some(text),

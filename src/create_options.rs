@@ -135,13 +135,26 @@ fn string_field(key: &str, value: &Value) -> Result<String> {
     let Some(s) = value.as_str() else {
         return Err(Error::invalid(format!("\"{key}\" must be a string")));
     };
-    if s.len() > MAX_DETAIL_BYTES {
+    check_detail(key, s)?;
+    Ok(s.to_owned())
+}
+
+/// Checks a descriptive text that came as JSON and will be handed back as C text: at most
+/// [`MAX_DETAIL_BYTES`], and no NUL character (JSON can carry `\u0000`; C text cannot).
+pub(crate) fn check_detail(key: &str, text: &str) -> Result<()> {
+    let key = crate::id::truncate_for_message(key);
+    if text.len() > MAX_DETAIL_BYTES {
         return Err(Error::limit(format!(
             "\"{key}\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
-            s.len()
+            text.len()
         )));
     }
-    Ok(s.to_owned())
+    if text.contains('\0') {
+        return Err(Error::invalid(format!(
+            "\"{key}\" holds a NUL character (\\u0000), which C text cannot carry"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::access_log::AccessLog;
 use crate::client::{AttachedFile, FileRequest};
 use crate::clock::{Clock, Millis, iso8601};
-use crate::create_options::{CreateOptions, MAX_DETAIL_BYTES};
+use crate::create_options::{CreateOptions, check_detail};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Detail, Dispatcher, Event, EventHandler, EventKind};
 use crate::grant_request::GrantRequest;
@@ -630,13 +630,8 @@ impl Registry {
                 "the request names {named} privileges and roles, over maxPrivilegesGranted ({max})"
             )));
         }
-        if let Some(name) = &request.user_name
-            && name.len() > MAX_DETAIL_BYTES
-        {
-            return Err(Error::limit(format!(
-                "\"userName\" is {} bytes, over the limit of {MAX_DETAIL_BYTES}",
-                name.len()
-            )));
+        if let Some(name) = &request.user_name {
+            check_detail("userName", name)?;
         }
         self.change(id, |a| {
             require_web(&a.session, "set_privileges")?;

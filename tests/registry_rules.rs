@@ -1006,3 +1006,28 @@ fn closing_many_sessions_keeps_the_sweep_index_bounded() {
     assert_eq!(kind(r.info(keep)), ErrorKind::NotFound);
     assert_eq!(r.held_sessions(), 0);
 }
+
+#[test]
+fn nul_characters_in_json_text_are_refused_where_c_text_comes_back() {
+    // JSON can carry U+0000; the user name, the identifier it backs and file names come back
+    // to C as NUL-terminated text, so they are refused at the door.
+    let r = Registry::new();
+    let error = r
+        .create(Some(r#"{"type": "remote", "userName": "a\u0000b"}"#))
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    assert!(error.message.contains("userName"), "{}", error.message);
+    assert_eq!(r.session_count(), 0);
+    let web = r.create(None).unwrap();
+    assert_eq!(
+        kind(r.set_privileges(web, r#"{"privileges": [], "userName": "x\u0000"}"#)),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(r.user_name(web).unwrap(), "");
+    let remote = create(&r, r#"{"type": "remote"}"#);
+    assert_eq!(
+        kind(r.attach_file(remote, r#"{"filename": "\u0000x"}"#)),
+        ErrorKind::InvalidArgument
+    );
+    assert!(!r.clients_list().contains("\\u0000"));
+}
