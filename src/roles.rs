@@ -293,6 +293,12 @@ fn entry_name<'a>(
             ));
             None
         }
+        Some(Value::String(name)) if name.contains('\0') => {
+            problems.push(format!(
+                "{at}: \"{key}\" holds a NUL character (\\u0000): no C caller could name it"
+            ));
+            None
+        }
         Some(Value::String(name)) if !name.trim().is_empty() => Some(name.as_str()),
         Some(Value::String(_)) => {
             problems.push(format!("{at}: \"{key}\" is empty"));
@@ -458,7 +464,7 @@ mod tests {
     }
 
     #[test]
-    fn names_are_at_most_1024_bytes() {
+    fn names_are_at_most_1024_bytes_and_hold_no_nul() {
         let name = |n: usize| format!(r#"{{"privileges":[{{"privilege":"{}"}}]}}"#, "p".repeat(n));
         assert!(parse_roles(&name(1024)).is_ok());
         let err = parse_roles(&name(1025)).unwrap_err();
@@ -467,6 +473,8 @@ mod tests {
             "{}",
             err.message
         );
+        let err = parse_roles(r#"{"privileges":[{"privilege":"a\u0000b"}]}"#).unwrap_err();
+        assert!(err.message.contains("NUL"), "{}", err.message);
     }
 
     #[test]
