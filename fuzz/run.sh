@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS each (default 600), two at a time, with cargo fuzz on stable
+# Runs every fuzz target (or the TARGETs named) for SECONDS each (default 600), two at a time, with cargo fuzz on stable
 # Rust (--sanitizer none: the targets check the library's answers themselves; see targets.rs).
 # New inputs go to fuzz/work/<target>/ (not committed: copy a finding into corpus/<target>/ to
 # keep it); a crash is written to fuzz/artifacts/<target>/ and makes this script fail.
-#   ./run.sh [SECONDS]
+#   ./run.sh [SECONDS [TARGET...]]
 set -uo pipefail
 cd "$(dirname "$0")"
 export seconds=${1:-600}
+shift $(( $# > 0 ? 1 : 0 ))
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cargo fuzz build --sanitizer none -O || exit 1
 run_one() {
@@ -21,4 +22,5 @@ run_one() {
     return $status
 }
 export -f run_one
-cargo fuzz list | xargs -P 2 -I{} bash -c 'run_one {}'
+if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cargo fuzz list; fi |
+    xargs -P 2 -I{} bash -c 'run_one {}'
