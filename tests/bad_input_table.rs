@@ -85,14 +85,6 @@ fn with_outs(body: impl FnOnce(&mut Outs) -> sessmgr_status) -> sessmgr_status {
     status
 }
 
-unsafe extern "C" fn commit_nothing(
-    _: *mut sessmgr_update,
-    _: *const c_char,
-    _: *mut c_void,
-) -> i32 {
-    SESSMGR_UPDATE_COMMIT
-}
-
 /// Calls `sessmgr_update_set` with `text` from inside an update of `id`; its status.
 unsafe extern "C" fn set_given(
     update: *mut sessmgr_update,
@@ -361,7 +353,11 @@ fn functions() -> Vec<Function> {
             |i, _t, n| unsafe {
                 sessmgr_storage_update(
                     i,
-                    if n { None } else { Some(commit_nothing) },
+                    if n {
+                        None
+                    } else {
+                        Some(common::commit_nothing)
+                    },
                     ptr::null_mut(),
                 )
             }

@@ -3,6 +3,8 @@
 //! nothing changed in the registry. These tests share the global registry, so they take a lock
 //! and reset it first.
 
+mod common;
+
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::ptr;
 use std::sync::Mutex;
@@ -132,14 +134,6 @@ fn snapshot(f: &Fixture) -> String {
         out += &take(text);
     }
     out
-}
-
-unsafe extern "C" fn commit_nothing(
-    _: *mut sessmgr_update,
-    _: *const c_char,
-    _: *mut c_void,
-) -> i32 {
-    SESSMGR_UPDATE_COMMIT
 }
 
 unsafe extern "C" fn answer_seven(_: *mut sessmgr_update, _: *const c_char, _: *mut c_void) -> i32 {
@@ -304,7 +298,7 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         case!(
             "sessmgr_storage_update",
             expected,
-            sessmgr_storage_update(id, Some(commit_nothing), ptr::null_mut())
+            sessmgr_storage_update(id, Some(common::commit_nothing), ptr::null_mut())
         );
         case!(
             "sessmgr_session_attach_file",

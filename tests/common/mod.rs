@@ -1,7 +1,12 @@
-//! Helpers shared by integration tests.
+//! Helpers shared by integration tests (each test binary uses some of them).
+#![allow(dead_code)]
 
 use std::collections::BTreeSet;
+use std::ffi::{c_char, c_void};
 use std::path::Path;
+
+use sessmgr::ffi::status::SESSMGR_UPDATE_COMMIT;
+use sessmgr::ffi::storage::sessmgr_update;
 
 /// The names of the functions `include/sessmgr.h` declares.
 pub fn header_functions() -> BTreeSet<String> {
@@ -17,4 +22,13 @@ pub fn header_functions() -> BTreeSet<String> {
             name.starts_with("sessmgr_").then(|| name.to_owned())
         })
         .collect()
+}
+
+/// A storage update callback that hands nothing back and commits: the storage stays as it is.
+pub unsafe extern "C" fn commit_nothing(
+    _: *mut sessmgr_update,
+    _: *const c_char,
+    _: *mut c_void,
+) -> i32 {
+    SESSMGR_UPDATE_COMMIT
 }
