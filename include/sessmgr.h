@@ -7,7 +7,16 @@
  *    output parameter was written.
  *  - Strings in are NUL-terminated UTF-8. Every string handed out through a `char **`
  *    parameter is the caller's, to free with sessmgr_string_free() (never free()).
- *  - Every function may be called from any thread at any time.
+ *  - Every function may be called from any thread at any time. No function waits for an event
+ *    handler or a storage update callback running on another thread.
+ *  - Session IDs: the library hands out one form only, the canonical one, 32 uppercase hex
+ *    digits (3C81A8D7AFE64C2E9CCFFCDC35DC52F5). Every `id` parameter also accepts the same ID
+ *    in lower case and in the dashed 8-4-4-4-12 UUID form, so one session answers to several
+ *    texts: key a host's own data (rate limits, CSRF tokens, caches) on the canonical form (the
+ *    `ID` of sessmgr_session_info), never on the raw text of a cookie. A malformed ID is
+ *    SESSMGR_INVALID_ARGUMENT; one that is not live is SESSMGR_NOT_FOUND.
+ *  - Sessions live in this process's memory: a restart loses them, and other processes do not
+ *    see them.
  */
 
 #ifndef SESSMGR_H
@@ -53,8 +62,9 @@ typedef int32_t sessmgr_status;
  * An event handler: `event_json` is one event (valid during the call only), e.g.
  * `{"event":"identifierChanged","ID":"…","identifier":"S1234567","time":"…","old":"Guest","new":"S1234567"}`.
  * Handlers run one at a time, on a thread that called the library (not always the one whose
- * call caused the event), with no registry lock held; a handler may call any `sessmgr_`
- * function. It must not unwind (C++ exceptions) into the library.
+ * call caused the event; the background sweeper's thread for the sessions it removes), with no
+ * registry lock held; a handler may call any `sessmgr_` function. No `sessmgr_` call waits for
+ * a handler running on another thread. It must not unwind (C++ exceptions) into the library.
  */
 typedef void (*sessmgr_event_fn)(const char *event_json, void *user_data);
 
@@ -173,8 +183,10 @@ sessmgr_status sessmgr_session_detach_file(const char *id, const char *filename)
  * Installs the event handler, replacing any other; NULL removes it. Each event (`created`,
  * `closed`, `expired`, `identifierChanged`, `privilegesChanged`, `stateChanged`,
  * `fileAttached`, `fileDetached`) is delivered exactly once, in order for any one session.
- * `user_data` is passed back to each call. A handler being replaced may still be finishing a
- * call on another thread when this returns.
+ * `user_data` is passed back to each call. Once this returns, the handler replaced gets no
+ * further event, but a call of it already under way on another thread may still be finishing
+ * (this does not wait for it): free what its `user_data` points to only once that call has
+ * returned.
  */
 sessmgr_status sessmgr_set_event_handler(sessmgr_event_fn handler, void *user_data);
 
@@ -213,9 +225,11 @@ void sessmgr_string_free(char *text);
 /**
  * Changes settings: a JSON object with any of `defaultIdleTimeout`, `minIdleTimeout`
  * (minutes), `clock` ("system" or "manual"), `maxSessions`, `maxStorageBytes`,
- * `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper) and `roles` (a
- * roles.json object). Keys not given keep their value. An unknown key, a wrong type or a value
- * out of range fails and changes nothing.
+ * `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps
+ * when it starts, then on the interval) and `roles` (a roles.json object). Keys not given keep
+ * their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
+ * Stopping or replacing the sweeper does not wait for an event handler it is running: that
+ * call ends on the sweeper's thread, which then exits, and no further sweep starts.
  *
  * # Safety
  * `config_json` is NULL or a NUL-terminated string.
@@ -233,7 +247,10 @@ sessmgr_status sessmgr_load_roles(const char *roles_json);
 
 /**
  * Closes every session and puts every setting, the roles file and the clock back to their
- * defaults.
+ * defaults; removes the event handler and switches the access log off first, so the sessions
+ * it closes make no event. It waits for no host code: an event handler call already under way
+ * on another thread (the sweeper's, say) may end after this returns, but no other event of the
+ * registry as it was is delivered once this has returned.
  */
 sessmgr_status sessmgr_reset(void);
 
@@ -325,9 +342,10 @@ sessmgr_status sessmgr_session_is_guest(const char *id, bool *result);
  * `type` ("web", "rest", "remote", "storedProcedure", "standalone"), `userName` (not for web
  * and rest: `sessmgr_session_set_privileges` sets it), `machineName`, `systemUserName`,
  * `IPAddress`, `hostType` ("windows", "mac", "browser"), `persistentID`, and `idleTimeout`
- * (minutes; web and rest only). `*id` receives the new session's ID (32 uppercase hex digits);
- * free it with `sessmgr_string_free`. Creating a storedProcedure or standalone session when
- * one exists gives the existing one's ID.
+ * (minutes; web and rest only). `*id` receives the new session's ID in its canonical form, 32
+ * uppercase hex digits (the only form the library hands out; calls also accept lower case and
+ * the dashed UUID form, see the ID convention at the top); free it with `sessmgr_string_free`.
+ * Creating a storedProcedure or standalone session when one exists gives the existing one's ID.
  *
  * # Safety
  * `options_json` is NULL or a NUL-terminated string; `id` is NULL or valid for writing.

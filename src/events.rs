@@ -228,29 +228,45 @@ impl Event {
     }
 }
 
-/// Ends a delivery turn, even if a handler unwinds.
-struct Delivering<'a>(&'a Mutex<Queue>);
+/// Ends a delivery turn, even if a handler unwinds; a turn of an epoch that a reset ended was
+/// ended by the reset.
+struct Delivering<'a> {
+    dispatcher: &'a Dispatcher,
+    epoch: u64,
+}
 
 impl Drop for Delivering<'_> {
     fn drop(&mut self) {
-        self.0.lock().delivering = false;
+        let mut queue = self.dispatcher.queue.lock();
+        if self.dispatcher.epoch.load(Ordering::Acquire) == self.epoch {
+            queue.delivering = false;
+        }
     }
 }
 
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Event>,
+    /// Whether a thread is delivering (this epoch's) events.
     delivering: bool,
+    handler: Option<EventHandler>,
 }
 
 /// Queues events and delivers them to the access log and the handler.
+///
+/// Nothing here waits for a handler: a thread that finds another delivering leaves its events
+/// to it and returns, and [`Dispatcher::reset`] ends the current epoch without waiting for a
+/// handler call in progress. Each event is checked against the epoch, and the handler read,
+/// just before it is delivered, so that once `reset` (or `set_handler`) has returned, only a
+/// handler call already under way can still see the old events (or the old handler).
 #[derive(Default)]
 pub struct Dispatcher {
     /// Whether a handler, and a log, are installed: when neither is, no event is even built.
     has_handler: AtomicBool,
     has_log: AtomicBool,
     queue: Mutex<Queue>,
-    handler: Mutex<Option<EventHandler>>,
+    /// Which reset the registry is at; changed under the queue's lock.
+    epoch: AtomicU64,
     log: Mutex<Option<AccessLog>>,
     pub delivered: AtomicU64,
     pub log_failures: AtomicU64,
@@ -262,9 +278,9 @@ impl Dispatcher {
     }
 
     pub fn set_handler(&self, handler: Option<EventHandler>) {
-        let mut current = self.handler.lock();
+        let mut queue = self.queue.lock();
         self.has_handler.store(handler.is_some(), Ordering::Release);
-        *current = handler;
+        queue.handler = handler;
     }
 
     /// Switches the access log on (or off, with `None`); a log that could not be opened counts
@@ -294,39 +310,74 @@ impl Dispatcher {
     /// too). Call it with no registry lock held.
     pub fn drain(&self) {
         loop {
-            let batch = {
+            let (batch, epoch) = {
                 let mut queue = self.queue.lock();
                 if queue.delivering || queue.events.is_empty() {
                     return;
                 }
                 queue.delivering = true;
-                std::mem::take(&mut queue.events)
+                (
+                    std::mem::take(&mut queue.events),
+                    self.epoch.load(Ordering::Acquire),
+                )
             };
-            let _delivering = Delivering(&self.queue);
-            let handler = self.handler.lock().clone();
+            let _delivering = Delivering {
+                dispatcher: self,
+                epoch,
+            };
             for event in batch {
-                self.deliver(&event, handler.as_ref());
+                if !self.deliver(&event, epoch) {
+                    // A reset ended this epoch: the rest are the reset registry's events, and
+                    // the events queued since are the next epoch's deliverer's.
+                    return;
+                }
             }
         }
     }
 
-    fn deliver(&self, event: &Event, handler: Option<&EventHandler>) {
-        if event.hosted
-            && let Some(log) = self.log.lock().as_mut()
-            && !log.write(event.time, event.kind.log_code(), &event.log_message())
-        {
-            self.log_failures.fetch_add(1, Ordering::AcqRel);
+    /// Writes the event to the log and hands it to the handler; false (and nothing done) if
+    /// the registry was reset since `epoch`.
+    fn deliver(&self, event: &Event, epoch: u64) -> bool {
+        let current = || self.epoch.load(Ordering::Acquire) == epoch;
+        if event.hosted {
+            // Checked under the log's lock: a reset takes it to switch the log off.
+            let mut log = self.log.lock();
+            if !current() {
+                return false;
+            }
+            if let Some(log) = log.as_mut()
+                && !log.write(event.time, event.kind.log_code(), &event.log_message())
+            {
+                self.log_failures.fetch_add(1, Ordering::AcqRel);
+            }
         }
+        let handler = {
+            let queue = self.queue.lock();
+            if !current() {
+                return false;
+            }
+            if queue.handler.is_some() {
+                self.delivered.fetch_add(1, Ordering::AcqRel);
+            }
+            queue.handler.clone()
+        };
         if let Some(handler) = handler {
             handler(&event.to_json());
-            self.delivered.fetch_add(1, Ordering::AcqRel);
         }
+        true
     }
 
-    /// Forgets queued events, the handler and the log.
+    /// Forgets queued events, the handler and the log, and ends the epoch: an event taken for
+    /// delivery before is not delivered, but a handler call in progress is not waited for.
     pub fn reset(&self) {
-        self.queue.lock().events.clear();
-        self.set_handler(None);
+        {
+            let mut queue = self.queue.lock();
+            queue.events.clear();
+            queue.delivering = false;
+            queue.handler = None;
+            self.has_handler.store(false, Ordering::Release);
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+        }
         self.set_log(None);
         self.delivered.store(0, Ordering::Release);
         self.log_failures.store(0, Ordering::Release);
@@ -375,6 +426,106 @@ mod tests {
         assert_eq!(seen.len(), 2, "{seen:?}");
         assert!(seen[1].contains("\"identifier\":\"s2\""));
         assert_eq!(dispatcher.delivered.load(Ordering::Acquire), 2);
+    }
+
+    fn log_at(path: &std::path::Path) -> AccessLog {
+        AccessLog::open(crate::access_log::AccessLogSettings {
+            path: path.to_owned(),
+            host_name: "test".to_owned(),
+            max_bytes: 1 << 20,
+        })
+    }
+
+    #[test]
+    fn a_reset_during_a_handler_call_waits_for_nothing_and_drops_the_rest() {
+        // The next event taken before the reset is one for the log and the handler, or (a
+        // standalone session's) one for the handler only.
+        reset_during_a_handler_call(true);
+        reset_during_a_handler_call(false);
+    }
+
+    fn reset_during_a_handler_call(next_hosted: bool) {
+        let dir = std::env::temp_dir().join(format!(
+            "sessmgr-epoch-{}-{next_hosted}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (old_log, new_log) = (dir.join("old.log"), dir.join("new.log"));
+        let dispatcher = Arc::new(Dispatcher::default());
+        dispatcher.set_log(Some(log_at(&old_log)));
+        let (entered, entering) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let theirs = Arc::clone(&seen);
+        dispatcher.set_handler(Some(Arc::new(move |json: &str| {
+            theirs.lock().push(json.to_owned());
+            entered.send(()).unwrap();
+            released.lock().recv().unwrap();
+        })));
+        dispatcher.push(event(1));
+        dispatcher.push(Event {
+            hosted: next_hosted,
+            ..event(2)
+        });
+        let deliverer = {
+            let dispatcher = Arc::clone(&dispatcher);
+            std::thread::spawn(move || dispatcher.drain())
+        };
+        entering.recv().unwrap();
+        // The handler is blocked until this thread releases it, after the reset.
+        dispatcher.reset();
+        // The next epoch is delivered at once, although the old call has not returned.
+        dispatcher.set_log(Some(log_at(&new_log)));
+        let after = Arc::new(Mutex::new(Vec::new()));
+        let theirs = Arc::clone(&after);
+        dispatcher.set_handler(Some(Arc::new(move |json: &str| {
+            theirs.lock().push(json.to_owned())
+        })));
+        dispatcher.push(event(3));
+        dispatcher.drain();
+        assert_eq!(after.lock().len(), 1);
+        assert!(after.lock()[0].contains("\"identifier\":\"s3\""));
+        release.send(()).unwrap();
+        deliverer.join().unwrap();
+        // Event 2, taken for delivery before the reset, went nowhere after it.
+        let (seen, delivered) = (seen.lock().clone(), after.lock().clone());
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].contains("\"identifier\":\"s1\""));
+        assert_eq!(delivered.len(), 1, "{delivered:?}");
+        assert_eq!(dispatcher.delivered.load(Ordering::Acquire), 1);
+        // Delivery goes on in the new epoch.
+        dispatcher.push(event(4));
+        dispatcher.drain();
+        assert_eq!(after.lock().len(), 2);
+        let written = std::fs::read_to_string(&new_log).unwrap();
+        assert_eq!(written.lines().count(), 3, "{written}"); // the header, s3, s4
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_handler_replaced_during_a_batch_gets_none_of_the_rest() {
+        let dispatcher = Arc::new(Dispatcher::default());
+        let first = Arc::new(AtomicU64::new(0));
+        let second = Arc::new(AtomicU64::new(0));
+        let (theirs, queue) = (Arc::clone(&first), Arc::downgrade(&dispatcher));
+        let next = Arc::clone(&second);
+        dispatcher.set_handler(Some(Arc::new(move |_: &str| {
+            theirs.fetch_add(1, Ordering::AcqRel);
+            let next = Arc::clone(&next);
+            queue
+                .upgrade()
+                .unwrap()
+                .set_handler(Some(Arc::new(move |_: &str| {
+                    next.fetch_add(1, Ordering::AcqRel);
+                })));
+        })));
+        for n in 0..3 {
+            dispatcher.push(event(n));
+        }
+        dispatcher.drain();
+        assert_eq!(first.load(Ordering::Acquire), 1);
+        assert_eq!(second.load(Ordering::Acquire), 2);
     }
 
     #[test]

@@ -173,7 +173,6 @@ impl Registry {
 
     /// Applies the keys of a configuration object (see [`Settings::configured`]); all or nothing.
     pub fn configure(&self, text: &str) -> Result<()> {
-        let old_sweeper;
         {
             let mut current = self.settings.lock();
             let configuration = current.configured(text)?;
@@ -193,28 +192,37 @@ impl Registry {
                     None => self.core.events.set_log(None),
                 }
             }
-            old_sweeper = sweeper.map(|new| std::mem::replace(&mut *self.sweeper.lock(), new));
             self.core.clock.set_manual(settings.manual_clock);
             self.live.publish(&settings);
             *current = settings;
+            if let Some(new) = sweeper {
+                // The old sweeper is told to stop, not waited for (its last delivery may be
+                // running a handler that waits for this thread); the new one starts under the
+                // settings just published.
+                let mut running = self.sweeper.lock();
+                *running = new;
+                if let Some(sweeper) = running.as_ref() {
+                    sweeper.run();
+                }
+            }
         }
-        // The old sweeper stops (and is waited for) once no lock is held: its last sweep may
-        // be telling a handler that calls back into the registry.
-        drop(old_sweeper);
         self.core.events.drain();
         Ok(())
     }
 
-    /// A sweeper thread for `interval_seconds`, or none for 0.
+    /// A sweeper thread for `interval_seconds`, not yet running, or none for 0.
     fn start_sweeper(&self, interval_seconds: u64) -> Result<Option<Sweeper>> {
         if interval_seconds == 0 {
             return Ok(None);
         }
-        let core = Arc::clone(&self.core);
-        Sweeper::start(Duration::from_secs(interval_seconds), move || {
-            core.sweep();
-            core.events.drain();
-        })
+        let (core, theirs) = (Arc::clone(&self.core), Arc::clone(&self.core));
+        Sweeper::start(
+            Duration::from_secs(interval_seconds),
+            move || {
+                core.sweep();
+            },
+            move || theirs.events.drain(),
+        )
         .map(Some)
         .map_err(|e| {
             Error::new(
@@ -270,24 +278,24 @@ impl Registry {
     /// defaults.
     ///
     /// Sessions closed by a reset make no event and no access-log line: the handler and the
-    /// log are removed first, and every counter starts again from 0.
+    /// log are removed first, and every counter starts again from 0. It waits for no host code:
+    /// a handler call already under way on another thread may end after it returns, but no
+    /// other event of the registry as it was is delivered once it has returned.
     pub fn reset(&self) {
-        let old_sweeper;
-        {
-            let mut current = self.settings.lock();
-            old_sweeper = self.sweeper.lock().take();
-            self.core.events.reset();
-            self.core.map.clear();
-            self.core.counters.reset();
-            *self.singletons.lock() = [None, None];
-            self.file_ids.lock().clear();
-            *self.roles.write() = Arc::new(RolesTable::default());
-            let defaults = Settings::default();
-            self.core.clock.set_manual(false);
-            self.live.publish(&defaults);
-            *current = defaults;
-        }
-        drop(old_sweeper);
+        let mut current = self.settings.lock();
+        // First, so that no sweep starts on what follows. The sweeper is told to stop, not
+        // waited for; an event it is delivering now is the last of this registry's.
+        *self.sweeper.lock() = None;
+        self.core.events.reset();
+        self.core.map.clear();
+        self.core.counters.reset();
+        *self.singletons.lock() = [None, None];
+        self.file_ids.lock().clear();
+        *self.roles.write() = Arc::new(RolesTable::default());
+        let defaults = Settings::default();
+        self.core.clock.set_manual(false);
+        self.live.publish(&defaults);
+        *current = defaults;
     }
 
     /// Moves a manual clock forward by `seconds`.

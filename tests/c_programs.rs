@@ -186,6 +186,11 @@ fn administrators_view_in_c() {
 }
 
 #[test]
+fn stopping_the_sweeper_or_resetting_never_waits_for_a_handler() {
+    compile_and_run("sweeper_stop.c");
+}
+
+#[test]
 fn bad_input_in_c() {
     compile_and_run("bad_input.c");
 }

@@ -4,14 +4,16 @@
 //!     succeeded on it, from every thread;
 //!   - live sessions = created − closed − expired, counted from the threads' own tallies, from
 //!     the events, and by the registry;
-//!   - each session's `created` event seen once, and at most one `closed` or `expired` after it.
+//!   - each session's `created` event seen once, and at most one `closed` or `expired` after it,
+//!     while another thread starts and stops the background sweeper, whose handler calls are
+//!     slow and call back into the registry (stopping it must wait for none of them).
 //!
 //! `cargo test` runs a short soak (about two seconds). The long one:
 //!   SESSMGR_SOAK_SECONDS=300 cargo test --release --test soak -- --nocapture
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -64,7 +66,15 @@ fn soak_keeps_every_invariant() {
         .unwrap();
     let events = Arc::new(Mutex::new(EventLog::default()));
     let log = Arc::clone(&events);
+    let registry: Weak<Registry> = Arc::downgrade(&r);
     let handler: EventHandler = Arc::new(move |json: &str| {
+        if std::thread::current().name() == Some("sessmgr-sweeper")
+            && let Some(r) = registry.upgrade()
+        {
+            // A slow handler on the sweeper's thread, calling back in.
+            std::thread::sleep(Duration::from_micros(50));
+            r.session_count();
+        }
         let event: Value = serde_json::from_str(json).expect("an event is JSON");
         let kind = event["event"].as_str().unwrap().to_owned();
         let mut log = log.lock().unwrap();
@@ -83,6 +93,7 @@ fn soak_keeps_every_invariant() {
     let deadline = Instant::now() + Duration::from_secs_f64(soak_seconds());
     let stop = AtomicBool::new(false);
     let clock_moves = AtomicU64::new(0);
+    let sweeper_starts = AtomicU64::new(0);
 
     let tallies: Vec<Tally> = std::thread::scope(|scope| {
         // One thread moves the clock a minute at a time: web sessions left alone expire after
@@ -92,6 +103,15 @@ fn soak_keeps_every_invariant() {
                 r.advance_clock(60).unwrap();
                 clock_moves.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_micros(200));
+            }
+        });
+        // One thread starts the background sweeper (which sweeps at once) and stops it again.
+        scope.spawn(|| {
+            while !stop.load(Ordering::Acquire) {
+                r.configure(r#"{"sweepIntervalSeconds": 1}"#).unwrap();
+                sweeper_starts.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_micros(500));
+                r.configure(r#"{"sweepIntervalSeconds": 0}"#).unwrap();
             }
         });
         let workers: Vec<_> = (0..THREADS)
@@ -113,8 +133,24 @@ fn soak_keeps_every_invariant() {
         assert_eq!(stored, expected, "shared session {i} lost updates");
     }
 
-    // Expired sessions are removed (and told) by a final sweep, then everything adds up.
-    r.sweep();
+    // Expired sessions are removed (and told) by a final sweep, then everything adds up once
+    // the deliveries still going on (a stopped sweeper's among them) have ended.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = (u64::MAX, u64::MAX);
+    loop {
+        r.sweep();
+        std::thread::sleep(Duration::from_millis(20));
+        let stats: Value = serde_json::from_str(&r.stats()).unwrap();
+        let now = (
+            stats["eventsDelivered"].as_u64().unwrap(),
+            events.lock().unwrap().total,
+        );
+        if now == last && now.0 == now.1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "deliveries did not end: {now:?}");
+        last = now;
+    }
     let log = events.lock().unwrap();
     let created = SHARED as u64 + tallies.iter().map(|t| t.created).sum::<u64>();
     let closed: u64 = tallies.iter().map(|t| t.closed).sum();
@@ -139,11 +175,13 @@ fn soak_keeps_every_invariant() {
     let operations: u64 = tallies.iter().map(|t| t.operations).sum();
     eprintln!(
         "soak: {THREADS} threads, {:.0} s, {operations} operations, {} events; created {created}, \
-         closed {closed}, expired {expired}, live {}; clock moved {} minutes",
+         closed {closed}, expired {expired}, live {}; clock moved {} minutes; sweeper started {} \
+         times",
         soak_seconds(),
         log.total,
         r.session_count(),
         clock_moves.load(Ordering::Relaxed),
+        sweeper_starts.load(Ordering::Relaxed),
     );
     assert!(expired > 0, "the soak should see sessions expire");
 }

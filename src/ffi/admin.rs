@@ -68,8 +68,9 @@ pub unsafe extern "C" fn sessmgr_session_detach_file(
 /// An event handler: `event_json` is one event (valid during the call only), e.g.
 /// `{"event":"identifierChanged","ID":"…","identifier":"S1234567","time":"…","old":"Guest","new":"S1234567"}`.
 /// Handlers run one at a time, on a thread that called the library (not always the one whose
-/// call caused the event), with no registry lock held; a handler may call any `sessmgr_`
-/// function. It must not unwind (C++ exceptions) into the library.
+/// call caused the event; the background sweeper's thread for the sessions it removes), with no
+/// registry lock held; a handler may call any `sessmgr_` function. No `sessmgr_` call waits for
+/// a handler running on another thread. It must not unwind (C++ exceptions) into the library.
 pub type sessmgr_event_fn =
     Option<unsafe extern "C" fn(event_json: *const c_char, user_data: *mut c_void)>;
 
@@ -97,8 +98,10 @@ unsafe impl Sync for HostHandler {}
 /// Installs the event handler, replacing any other; NULL removes it. Each event (`created`,
 /// `closed`, `expired`, `identifierChanged`, `privilegesChanged`, `stateChanged`,
 /// `fileAttached`, `fileDetached`) is delivered exactly once, in order for any one session.
-/// `user_data` is passed back to each call. A handler being replaced may still be finishing a
-/// call on another thread when this returns.
+/// `user_data` is passed back to each call. Once this returns, the handler replaced gets no
+/// further event, but a call of it already under way on another thread may still be finishing
+/// (this does not wait for it): free what its `user_data` points to only once that call has
+/// returned.
 #[unsafe(no_mangle)]
 pub extern "C" fn sessmgr_set_event_handler(
     handler: sessmgr_event_fn,

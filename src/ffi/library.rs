@@ -36,9 +36,11 @@ pub unsafe extern "C" fn sessmgr_string_free(text: *mut c_char) {
 
 /// Changes settings: a JSON object with any of `defaultIdleTimeout`, `minIdleTimeout`
 /// (minutes), `clock` ("system" or "manual"), `maxSessions`, `maxStorageBytes`,
-/// `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper) and `roles` (a
-/// roles.json object). Keys not given keep their value. An unknown key, a wrong type or a value
-/// out of range fails and changes nothing.
+/// `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps
+/// when it starts, then on the interval) and `roles` (a roles.json object). Keys not given keep
+/// their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
+/// Stopping or replacing the sweeper does not wait for an event handler it is running: that
+/// call ends on the sweeper's thread, which then exits, and no further sweep starts.
 ///
 /// # Safety
 /// `config_json` is NULL or a NUL-terminated string.
@@ -66,7 +68,10 @@ pub unsafe extern "C" fn sessmgr_load_roles(roles_json: *const c_char) -> sessmg
 }
 
 /// Closes every session and puts every setting, the roles file and the clock back to their
-/// defaults.
+/// defaults; removes the event handler and switches the access log off first, so the sessions
+/// it closes make no event. It waits for no host code: an event handler call already under way
+/// on another thread (the sweeper's, say) may end after this returns, but no other event of the
+/// registry as it was is delivered once this has returned.
 #[unsafe(no_mangle)]
 pub extern "C" fn sessmgr_reset() -> sessmgr_status {
     call("sessmgr_reset", || {

@@ -1,8 +1,9 @@
 //! Sessions: create, close, touch, info, state, identifier, user name, idle timeout.
 //!
-//! Every `id` parameter is a session ID as `sessmgr_session_create` gives it: 32 hex digits (any
-//! case) or the dashed UUID form. A malformed one is `SESSMGR_INVALID_ARGUMENT`; one that is not
-//! live (never created, closed, expired) is `SESSMGR_NOT_FOUND`.
+//! Every `id` parameter is a session ID as `sessmgr_session_create` gives it (32 uppercase hex
+//! digits), or the same in lower case or the dashed UUID form (the header's ID convention). A
+//! malformed one is `SESSMGR_INVALID_ARGUMENT`; one that is not live (never created, closed,
+//! expired) is `SESSMGR_NOT_FOUND`.
 
 use std::ffi::c_char;
 
@@ -14,9 +15,10 @@ use super::status::sessmgr_status;
 /// `type` ("web", "rest", "remote", "storedProcedure", "standalone"), `userName` (not for web
 /// and rest: `sessmgr_session_set_privileges` sets it), `machineName`, `systemUserName`,
 /// `IPAddress`, `hostType` ("windows", "mac", "browser"), `persistentID`, and `idleTimeout`
-/// (minutes; web and rest only). `*id` receives the new session's ID (32 uppercase hex digits);
-/// free it with `sessmgr_string_free`. Creating a storedProcedure or standalone session when
-/// one exists gives the existing one's ID.
+/// (minutes; web and rest only). `*id` receives the new session's ID in its canonical form, 32
+/// uppercase hex digits (the only form the library hands out; calls also accept lower case and
+/// the dashed UUID form, see the ID convention at the top); free it with `sessmgr_string_free`.
+/// Creating a storedProcedure or standalone session when one exists gives the existing one's ID.
 ///
 /// # Safety
 /// `options_json` is NULL or a NUL-terminated string; `id` is NULL or valid for writing.

@@ -1,0 +1,225 @@
+//! Stopping the background sweeper, or resetting the registry, while the sweeper's thread is
+//! running the host's event handler: no call waits for that handler (which may itself be waiting
+//! for the thread that stops the sweeper, as a host mutex or Node's event loop make it), and no
+//! event is lost or delivered twice.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sessmgr::{EventHandler, Registry};
+
+const SWEEP_ON: &str = r#"{"sweepIntervalSeconds": 1}"#;
+const SWEEP_OFF: &str = r#"{"sweepIntervalSeconds": 0}"#;
+
+/// What the handler saw: per session, its lifecycle events in order.
+#[derive(Default)]
+struct Seen {
+    lifecycle: HashMap<String, Vec<String>>,
+    expired: u64,
+}
+
+/// The host: a mutex that the handler takes when it runs on the sweeper's thread (so that a
+/// thread holding it while it stops the sweeper would wait forever if stopping joined the
+/// sweeper), and what the handler saw.
+struct Host {
+    lock: Mutex<()>,
+    seen: Mutex<Seen>,
+    /// How many handler calls, on a sweeper's thread, are waiting for `lock` now.
+    waiting: AtomicU64,
+    registry: Mutex<Weak<Registry>>,
+}
+
+impl Host {
+    fn new() -> Arc<Host> {
+        Arc::new(Host {
+            lock: Mutex::new(()),
+            seen: Mutex::new(Seen::default()),
+            waiting: AtomicU64::new(0),
+            registry: Mutex::new(Weak::new()),
+        })
+    }
+
+    fn handler(self: &Arc<Host>) -> EventHandler {
+        let host = Arc::clone(self);
+        Arc::new(move |json: &str| {
+            let event: Value = serde_json::from_str(json).unwrap();
+            let kind = event["event"].as_str().unwrap().to_owned();
+            if thread::current().name() == Some("sessmgr-sweeper") {
+                host.waiting.fetch_add(1, Ordering::AcqRel);
+                let held = host.lock.lock();
+                host.waiting.fetch_sub(1, Ordering::AcqRel);
+                drop(held);
+                // A slow handler that calls back into the library.
+                thread::sleep(Duration::from_micros(100));
+                if let Some(r) = host.registry.lock().unwrap().upgrade() {
+                    r.session_count();
+                    let _ = r.stats();
+                }
+            }
+            let mut seen = host.seen.lock().unwrap();
+            if kind == "expired" {
+                seen.expired += 1;
+            }
+            let id = event["ID"].as_str().unwrap().to_owned();
+            seen.lifecycle.entry(id).or_default().push(kind);
+        })
+    }
+
+    fn expired(&self) -> u64 {
+        self.seen.lock().unwrap().expired
+    }
+}
+
+/// A registry whose web sessions expire after a minute of its manual clock.
+fn registry(host: &Arc<Host>) -> Arc<Registry> {
+    let r = Arc::new(Registry::new());
+    r.configure(r#"{"clock": "manual", "minIdleTimeout": 1, "defaultIdleTimeout": 1}"#)
+        .unwrap();
+    *host.registry.lock().unwrap() = Arc::downgrade(&r);
+    r.set_event_handler(Some(host.handler()));
+    r
+}
+
+/// Waits until `done` holds, failing after `seconds`.
+fn wait_for(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Runs `work` on its own thread; a hang fails the test instead of stopping it forever.
+fn without_hanging(seconds: u64, work: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    let worker = thread::spawn(move || {
+        work();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(Duration::from_secs(seconds)) {
+        Ok(()) => worker.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // The work panicked: show its message.
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("hung: a sessmgr call waited for a handler running on another thread")
+        }
+    }
+}
+
+#[test]
+fn the_sweeper_stopped_and_restarted_1000_times_during_deliveries_loses_nothing() {
+    let host = Host::new();
+    let r = registry(&host);
+    let (theirs, registry) = (Arc::clone(&host), Arc::clone(&r));
+    let blocked_stops = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&blocked_stops);
+    without_hanging(120, move || {
+        let (host, r) = (theirs, registry);
+        for round in 0..1000u64 {
+            r.create(None).unwrap();
+            r.create(None).unwrap();
+            r.advance_clock(61).unwrap();
+            if round % 2 == 0 {
+                // Stop the sweeper while its handler waits for the lock this thread holds.
+                let held = host.lock.lock().unwrap();
+                let expired = host.expired();
+                r.configure(SWEEP_ON).unwrap();
+                wait_for(30, "the sweeper's delivery", || {
+                    host.waiting.load(Ordering::Acquire) > 0 || host.expired() >= expired + 2
+                });
+                if host.waiting.load(Ordering::Acquire) > 0 {
+                    counted.fetch_add(1, Ordering::AcqRel);
+                }
+                r.configure(SWEEP_OFF).unwrap();
+                drop(held);
+            } else {
+                // Stop it at once: before its first sweep, during it, or during its delivery.
+                r.configure(SWEEP_ON).unwrap();
+                r.configure(SWEEP_OFF).unwrap();
+            }
+        }
+    });
+
+    // What no sweeper took is swept here; a sweeper still finishing its delivery ends it.
+    r.sweep();
+    wait_for(30, "every expired event", || host.expired() >= 2000);
+    thread::sleep(Duration::from_millis(50));
+    let seen = host.seen.lock().unwrap();
+    assert_eq!(seen.lifecycle.len(), 2000);
+    for (id, lifecycle) in &seen.lifecycle {
+        assert_eq!(lifecycle, &["created", "expired"], "{id}");
+    }
+    assert_eq!(seen.expired, 2000);
+    let stats: Value = serde_json::from_str(&r.stats()).unwrap();
+    assert_eq!(stats["eventsDelivered"], 4000, "{stats}");
+    assert_eq!(stats["expired"], 2000, "{stats}");
+    assert_eq!(r.held_sessions(), 0);
+    // Most even rounds did stop a sweeper blocked in the handler (the others were delivered by
+    // the configuring thread, which won the race to the queue).
+    let blocked = blocked_stops.load(Ordering::Acquire);
+    eprintln!("{blocked} of 500 stops came while the sweeper's handler waited for the host");
+    assert!(blocked >= 250, "only {blocked} stops met a blocked handler");
+}
+
+#[test]
+fn a_reset_while_the_sweeper_delivers_waits_for_nothing_and_delivers_nothing_after() {
+    let host = Host::new();
+    let r = registry(&host);
+    let (theirs, registry) = (Arc::clone(&host), Arc::clone(&r));
+    without_hanging(120, move || {
+        let (host, r) = (theirs, registry);
+        let mut blocked_rounds = 0;
+        for _ in 0..100 {
+            r.configure(r#"{"clock": "manual", "minIdleTimeout": 1, "defaultIdleTimeout": 1}"#)
+                .unwrap();
+            r.set_event_handler(Some(host.handler()));
+            r.create(None).unwrap();
+            r.create(None).unwrap();
+            r.advance_clock(61).unwrap();
+            // Every earlier call has returned (a reset ended the last round).
+            wait_for(30, "the last round's handler", || {
+                host.waiting.load(Ordering::Acquire) == 0
+            });
+            let held = host.lock.lock().unwrap();
+            let expired = host.expired();
+            r.configure(SWEEP_ON).unwrap();
+            wait_for(30, "the sweeper's delivery", || {
+                host.waiting.load(Ordering::Acquire) > 0 || host.expired() >= expired + 2
+            });
+            if host.waiting.load(Ordering::Acquire) == 0 {
+                drop(held);
+                r.reset();
+                continue;
+            }
+            blocked_rounds += 1;
+            // The handler is waiting for `held`, with the second expired event still to go.
+            r.reset();
+            assert_eq!(r.session_count(), 0);
+            drop(held);
+            // The call under way finishes; the second event is the reset registry's, and is
+            // not delivered.
+            wait_for(30, "the handler's call", || host.expired() == expired + 1);
+            thread::sleep(Duration::from_millis(5));
+            assert_eq!(
+                host.expired(),
+                expired + 1,
+                "an event delivered after reset"
+            );
+            let stats: Value = serde_json::from_str(&r.stats()).unwrap();
+            assert_eq!(stats["eventsDelivered"], 0, "{stats}");
+        }
+        assert!(
+            blocked_rounds >= 50,
+            "only {blocked_rounds} resets met a blocked handler"
+        );
+    });
+}
