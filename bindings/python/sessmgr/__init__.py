@@ -31,7 +31,7 @@ from .errors import (
     SessmgrError,
     StorageConflictError,
 )
-from .session import Session, Storage, parse_date
+from .session import Session, Storage, canonical_id, parse_date
 
 __all__ = [
     "AbortedError",
@@ -50,6 +50,7 @@ __all__ = [
     "SessmgrError",
     "Storage",
     "StorageConflictError",
+    "canonical_id",
     "clients_list",
     "clock_advance",
     "configure",
@@ -177,25 +178,36 @@ def session_count() -> int:
     return count.value
 
 
-_handler_keepalive: list[Any] = []
+#: The handler Python code installed; the one C callback below calls it.
+_handler: Optional[Callable[[dict], None]] = None
+
+
+def _deliver(event_json: bytes, _data: int) -> None:
+    handler = _handler
+    if handler is None:  # removed while this event was on its way
+        return
+    try:
+        handler(json.loads(event_json))
+    except Exception:  # noqa: BLE001 - must not unwind into C
+        import traceback
+
+        traceback.print_exc()
+
+
+#: One C callback for the life of the process, never freed: the library may still be calling a
+#: handler on another thread when it is replaced, so the code it calls must stay valid.
+_DELIVER = _native.EVENT_FN(_deliver)
 
 
 def set_event_handler(handler: Optional[Callable[[dict], None]]) -> None:
     """Installs ``handler(event: dict)`` for every event (None removes it). An exception it
-    raises is printed and ignored: it cannot travel through the library."""
+    raises is printed and ignored: it cannot travel through the library. Once this returns, the
+    old handler gets no further event, but a call of it already under way on another thread may
+    still be finishing."""
+    global _handler
     if handler is None:
         check(lib.sessmgr_set_event_handler(_native.EVENT_FN(), None))  # a NULL handler
-        _handler_keepalive.clear()
+        _handler = None
         return
-
-    def deliver(event_json: bytes, _data: int) -> None:
-        try:
-            handler(json.loads(event_json))
-        except Exception:  # noqa: BLE001 - must not unwind into C
-            import traceback
-
-            traceback.print_exc()
-
-    callback = _native.EVENT_FN(deliver)
-    check(lib.sessmgr_set_event_handler(callback, None))
-    _handler_keepalive[:] = [callback]
+    _handler = handler
+    check(lib.sessmgr_set_event_handler(_DELIVER, None))

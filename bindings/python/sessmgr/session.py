@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import re
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from typing import Any, Callable, Optional, Union
 
 from . import _native
 from ._native import call_text, check, lib, text
-from .errors import InvalidArgumentError, NoValueError, NotSupportedError, StorageConflictError
+from .errors import InvalidArgumentError, NoValueError, NotSupportedError, ReentrantError, StorageConflictError
 
 Json = Any
 Privileges = Union[str, list, dict]
@@ -27,6 +28,19 @@ def _dumps(value: Json) -> bytes:
     return text(json.dumps(value, ensure_ascii=False, allow_nan=False), "value")
 
 
+_ID_FORMS = re.compile(r"[0-9A-Fa-f]{32}|[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+
+
+def canonical_id(session_id: str) -> str:
+    """A session ID in the form the library hands out (32 uppercase hex digits), from any form
+    it accepts (either case, with or without the UUID dashes); text of no such form is returned
+    as it is, for the library to refuse. Key anything of your own on this form, never on the
+    raw text of a cookie: one session answers to several."""
+    if _ID_FORMS.fullmatch(session_id):
+        return session_id.replace("-", "").upper()
+    return session_id
+
+
 def parse_date(value: str) -> datetime:
     """A ``YYYY-MM-DDTHH:MM:SS.mmmZ`` date as an aware UTC datetime."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -36,12 +50,13 @@ class Session:
     """One session of the registry, as 4D's ``Session`` object.
 
     Closing it is explicit (:meth:`close`, or leaving a ``with`` block); dropping the Python
-    object leaves the session open, as a cookie would.
+    object leaves the session open, as a cookie would. ``id`` is the canonical form of the ID
+    it was made with (see :func:`canonical_id`), so two objects for one session are equal.
     """
 
     def __init__(self, session_id: str) -> None:
-        self.id: str = session_id
-        self._id = text(session_id, "session ID")
+        self.id: str = canonical_id(session_id)
+        self._id = text(self.id, "session ID")
         #: The names the last :meth:`set_privileges` ignored (not declared in roles.json).
         self.ignored_privileges: list[str] = []
 
@@ -177,13 +192,49 @@ class Session:
         check(lib.sessmgr_session_close(self._id))
 
 
-_use_locks: dict[str, threading.Lock] = {}
+class _UseLock:
+    """The lock that ``use()`` blocks on one session take, and how many blocks hold or wait
+    for it: it exists only while that number is not zero."""
+
+    __slots__ = ("lock", "users", "owner")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.owner: Optional[int] = None
+
+
+#: One entry per session that a ``use()`` block holds or waits for, none for the others: memory
+#: follows the blocks under way, not the sessions ever seen.
+_use_locks: dict[str, _UseLock] = {}
 _use_locks_guard = threading.Lock()
 
 
-def _use_lock(session_id: str) -> threading.Lock:
+@contextmanager
+def _use_lock(session_id: str) -> Iterator[None]:
+    """Holds the ``use()`` lock of one session (by its canonical ID) for the block."""
+    me = threading.get_ident()
     with _use_locks_guard:
-        return _use_locks.setdefault(session_id, threading.Lock())
+        entry = _use_locks.get(session_id)
+        if entry is None:
+            entry = _use_locks[session_id] = _UseLock()
+        elif entry.owner == me:
+            raise ReentrantError(
+                "use() on a session inside a use() block of the same session would wait for itself", 8
+            )
+        entry.users += 1
+    try:
+        with entry.lock:
+            entry.owner = me
+            try:
+                yield
+            finally:
+                entry.owner = None
+    finally:
+        with _use_locks_guard:
+            entry.users -= 1
+            if entry.users == 0:
+                del _use_locks[session_id]
 
 
 class Storage(MutableMapping):
@@ -265,10 +316,11 @@ class Storage(MutableMapping):
         """4D's ``Use (Session.storage) … End use``: yields the storage as a dict to change in
         place; at the end of the block the change is written at once, all or nothing.
 
-        ``use()`` blocks on one session in this process run one at a time. If something outside
-        ``use()`` writes the storage during the block, the block's change is refused with
-        :class:`StorageConflictError` rather than losing that write. An exception in the block
-        changes nothing."""
+        ``use()`` blocks on one session in this process run one at a time (a block on a session
+        inside a block on the same session, in one thread, raises :class:`ReentrantError`
+        instead of waiting for itself). If something outside ``use()`` writes the storage during
+        the block, the block's change is refused with :class:`StorageConflictError` rather than
+        losing that write. An exception in the block changes nothing."""
         with _use_lock(self._session.id):
             before = self.value()
             data = json.loads(json.dumps(before))
