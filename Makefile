@@ -38,24 +38,34 @@ examples_c/build/request_mix: benches/c/request_mix.c include/sessmgr.h lib
 	$(CC) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude benches/c/request_mix.c -o $@ -L$(LIBDIR) -Wl,-rpath,'$$ORIGIN/../../$(LIBDIR)' -lsessmgr -lpthread
 
 # Builds, then installs the shared library (with its soname links), the static library, both
-# headers and sessmgr.pc under $(DESTDIR)$(PREFIX).
+# headers and sessmgr.pc under $(DESTDIR)$(PREFIX). The libraries are installed without their
+# debug information; the shared library's is kept in lib/.debug/ (where gdb looks for it, by
+# the library's debug link).
 install: lib
 	$(MAKE) install-files BUILD=$(LIBDIR)
 
+DEBUG_FILE := .debug/libsessmgr.so.$(VERSION).debug
+
 install-files:
-	install -d $(INSTALL_LIB)/pkgconfig $(INSTALL_INCLUDE)
-	install -m 0755 $(BUILD)/libsessmgr.so $(INSTALL_LIB)/libsessmgr.so.$(VERSION)
+	install -d $(INSTALL_LIB)/pkgconfig $(INSTALL_LIB)/.debug $(INSTALL_INCLUDE)
+	objcopy --only-keep-debug $(BUILD)/libsessmgr.so $(INSTALL_LIB)/$(DEBUG_FILE)
+	chmod 0644 $(INSTALL_LIB)/$(DEBUG_FILE)
+	objcopy --strip-debug --strip-unneeded --add-gnu-debuglink=$(INSTALL_LIB)/$(DEBUG_FILE) \
+	    $(BUILD)/libsessmgr.so $(INSTALL_LIB)/libsessmgr.so.$(VERSION)
+	chmod 0755 $(INSTALL_LIB)/libsessmgr.so.$(VERSION)
 	ln -sf libsessmgr.so.$(VERSION) $(INSTALL_LIB)/$(SONAME)
 	ln -sf $(SONAME) $(INSTALL_LIB)/libsessmgr.so
-	install -m 0644 $(BUILD)/libsessmgr.a $(INSTALL_LIB)/libsessmgr.a
+	objcopy --strip-debug $(BUILD)/libsessmgr.a $(INSTALL_LIB)/libsessmgr.a
+	chmod 0644 $(INSTALL_LIB)/libsessmgr.a
 	install -m 0644 include/sessmgr.h include/sessmgr.hpp $(INSTALL_INCLUDE)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' sessmgr.pc.in > $(INSTALL_LIB)/pkgconfig/sessmgr.pc
 
 uninstall:
 	rm -f $(INSTALL_LIB)/libsessmgr.so $(INSTALL_LIB)/$(SONAME) $(INSTALL_LIB)/libsessmgr.so.$(VERSION) \
-	      $(INSTALL_LIB)/libsessmgr.a $(INSTALL_LIB)/pkgconfig/sessmgr.pc \
+	      $(INSTALL_LIB)/$(DEBUG_FILE) $(INSTALL_LIB)/libsessmgr.a $(INSTALL_LIB)/pkgconfig/sessmgr.pc \
 	      $(INSTALL_INCLUDE)/sessmgr.h $(INSTALL_INCLUDE)/sessmgr.hpp
+	rmdir --ignore-fail-on-non-empty $(INSTALL_LIB)/.debug 2>/dev/null || true
 
 clean:
 	rm -rf examples_c/build

@@ -82,6 +82,22 @@ fn installs_and_builds_with_pkg_config() {
         dynamic.contains("Library soname: [libsessmgr.so.0.1]"),
         "{dynamic}"
     );
+    // Installed without debug information, which is kept beside it for gdb.
+    let sections = |file: &Path| command_output(Command::new("readelf").arg("-S").arg(file));
+    let installed = sections(&lib.join(format!("libsessmgr.so.{version}")));
+    assert!(!installed.contains(".debug_info"), "{installed}");
+    assert!(installed.contains(".gnu_debuglink"), "{installed}");
+    let debug = lib.join(format!(".debug/libsessmgr.so.{version}.debug"));
+    assert!(sections(&debug).contains(".debug_info"));
+    let static_lib = command_output(
+        Command::new("objdump")
+            .arg("-h")
+            .arg(lib.join("libsessmgr.a")),
+    );
+    assert!(
+        !static_lib.contains(".debug_info"),
+        "the static library keeps debug information"
+    );
     assert_eq!(pkg_config(&prefix, &["--modversion"]), [version]);
 
     let flags = pkg_config(&prefix, &["--cflags", "--libs"]);
