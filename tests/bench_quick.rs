@@ -5,8 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 #[test]
 fn benchmark_quick_mode_runs() {
+    common::machine::prepare();
     let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
     let output = Command::new("bash")
         .arg(bench.join("run.sh"))

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+mod common;
+
 /// A directory holding the `libsessmgr.so` built with these tests (in target/<profile>/deps)
 /// under both names a program may ask for: `libsessmgr.so` when linking, and its soname
 /// (`libsessmgr.so.0.1`) when it runs.
@@ -64,6 +66,7 @@ pub enum Language {
 /// Compiles one C source (and any extra flags) into an executable; panics with the compiler's
 /// output if it does not compile cleanly.
 pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
+    common::machine::prepare();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let libs = library_dir();
     let stem = source.file_stem().unwrap().to_string_lossy();

@@ -1,8 +1,11 @@
 //! The Python package: its pytest suite and quick-start example against the library these
-//! tests built, and `pip install ./bindings/python` finding the library next to the package.
+//! tests built, and `pip install ./bindings/python` finding the library next to the package, all
+//! with the Python of a virtual environment that the tests make (see `common::machine`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod common;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,8 +19,9 @@ fn library() -> PathBuf {
         .join("libsessmgr.so")
 }
 
+/// The Python of the virtual environment the tests make (with pytest).
 fn python() -> Command {
-    let mut command = Command::new("python3");
+    let mut command = Command::new(&common::machine::prepare().python);
     command
         .env("SESSMGR_LIBRARY", library())
         .env("PYTHONDONTWRITEBYTECODE", "1");
@@ -74,7 +78,7 @@ fn pip_installs_and_finds_the_library_next_to_the_package() {
             .arg(&build),
     );
     succeed(
-        Command::new("python3")
+        python()
             .args([
                 "-m",
                 "pip",
@@ -89,7 +93,7 @@ fn pip_installs_and_finds_the_library_next_to_the_package() {
     );
     std::fs::copy(library(), target.join("sessmgr/libsessmgr.so")).unwrap();
     let stdout = succeed(
-        Command::new("python3")
+        python()
             .args([
                 "-c",
                 "import sessmgr; s = sessmgr.create_session(); print(sessmgr.version(), len(s.id))",

@@ -8,6 +8,8 @@ use std::path::Path;
 use sessmgr::ffi::status::SESSMGR_UPDATE_COMMIT;
 use sessmgr::ffi::storage::sessmgr_update;
 
+pub mod machine;
+
 /// The names of the functions `include/sessmgr.h` declares.
 pub fn header_functions() -> BTreeSet<String> {
     let header =
