@@ -1,10 +1,10 @@
 //! The optional background sweeper: a thread that removes expired sessions when it starts and
 //! then on an interval.
 //!
-//! Stopping it never waits for the host: a sweep's deliveries run host code (the event handler),
-//! which may be waiting for the very thread that stops the sweeper (a host mutex, or a runtime
-//! such as Node's that runs the handler on its own thread). So dropping a [`Sweeper`] only signals:
-//! the thread finishes what it is delivering and ends by itself. What a stopped sweeper must not
+//! Stopping it never waits for the host: a sweep's deliveries run host code (the event
+//! handler), which may be waiting for the very thread that stops the sweeper (a host mutex, or
+//! a runtime such as Node's that runs the handler on its own thread). So dropping a [`Sweeper`]
+//! only signals: the thread finishes what it is delivering and ends by itself. What a stopped sweeper must not
 //! do is start another sweep, which would work on whatever the registry has become since (after
 //! a reset, on sessions it was never meant to see). The sweep proper (removing sessions and
 //! queueing their events, never host code) therefore runs under the signal's lock: a drop waits
@@ -35,8 +35,9 @@ pub struct Sweeper {
 
 impl Sweeper {
     /// A thread that, once [`Sweeper::run`] is called, calls `sweep` at once and then every
-    /// `interval` until stopped, and `deliver` after each sweep. `sweep` must not run host code (it runs under the lock that dropping the sweeper
-    /// takes); `deliver` may, and runs with no lock held.
+    /// `interval` until stopped, and `deliver` after each sweep. `sweep` must not run host code
+    /// (it runs under the lock that dropping the sweeper takes); `deliver` may, and runs with no
+    /// lock held.
     pub fn start(
         interval: Duration,
         sweep: impl Fn() + Send + 'static,
