@@ -1,0 +1,217 @@
+//! What administrators and the host see and are told: files, listings, events, statistics.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::Registry;
+use crate::client::{AttachedFile, FileRequest};
+use crate::clock::Millis;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{Detail, EventHandler, EventKind};
+use crate::id::{SessionId, truncate_for_message};
+use crate::session::{Session, SessionType};
+
+impl Registry {
+    /// `{"sessions": [info, …]}`, oldest first.
+    pub fn sessions_list(&self) -> String {
+        self.listing("{\"sessions\":[", "]}", |session, _, out| {
+            session.info_json(out);
+            true
+        })
+    }
+
+    /// Each live session's row (those `row` writes and returns true for), oldest first,
+    /// comma-separated between `open` and `close`.
+    fn listing(
+        &self,
+        open: &str,
+        close: &str,
+        mut row: impl FnMut(&Session, Millis, &mut String) -> bool,
+    ) -> String {
+        let now = self.now();
+        let mut rows: Vec<(u64, String)> = Vec::new();
+        self.core.map.for_each_live(now, |slot| {
+            let session = slot.lock();
+            let mut text = String::with_capacity(400);
+            if row(&session, now, &mut text) {
+                rows.push((session.sequence, text));
+            }
+        });
+        rows.sort_unstable_by_key(|&(sequence, _)| sequence);
+        let mut out = String::with_capacity(
+            open.len() + close.len() + rows.iter().map(|r| r.1.len() + 1).sum::<usize>(),
+        );
+        out.push_str(open);
+        for (i, (_, text)) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(text);
+        }
+        out.push_str(close);
+        out
+    }
+
+    // ----- files, listings, events, statistics ---------------------------------------------
+
+    /// A client opens a file (a hosted app): `{"filename", "accountName", "privsetName"}`.
+    /// The same file name has the same ID for every client.
+    pub fn attach_file(&self, id: SessionId, file_json: &str) -> Result<()> {
+        let request = FileRequest::parse(file_json, self.live.max_json_depth())?;
+        let max_files = self.live.max_attached_files();
+        self.change(id, |a| {
+            if a.session.kind == SessionType::Standalone {
+                return Err(Error::not_supported(
+                    "a standalone session is a local file: it attaches no hosted file",
+                ));
+            }
+            if a.session
+                .files
+                .iter()
+                .any(|f| f.filename == request.filename)
+            {
+                return Err(Error::new(
+                    ErrorKind::BadState,
+                    format!(
+                        "\"{}\" is already attached to this session",
+                        truncate_for_message(&request.filename)
+                    ),
+                ));
+            }
+            if a.session.files.len() >= max_files {
+                return Err(Error::limit(format!(
+                    "the session has {} files attached: maxAttachedFiles ({max_files}) is reached",
+                    a.session.files.len()
+                )));
+            }
+            let file_id = self.file_id(&request.filename)?;
+            let file = AttachedFile {
+                file_id,
+                filename: request.filename,
+                account_name: request
+                    .account_name
+                    .unwrap_or_else(|| a.session.details.user_name.clone()),
+                privset_name: request.privset_name,
+            };
+            self.core
+                .emit(EventKind::FileAttached, &a.session, a.now, || {
+                    file_detail(&file)
+                });
+            a.session.files.push(file);
+            a.activity();
+            Ok(())
+        })
+    }
+
+    /// The ID of a file name, given on first use; `LimitExceeded` if it would be a new name
+    /// beyond `maxFileNames`.
+    fn file_id(&self, filename: &str) -> Result<u32> {
+        let mut ids = self.file_ids.lock();
+        if let Some(id) = ids.get(filename) {
+            return Ok(*id);
+        }
+        let max = self.live.max_file_names();
+        if ids.len() >= max {
+            return Err(Error::limit(format!(
+                "{} file names have IDs: maxFileNames ({max}) is reached (they are kept until reset)",
+                ids.len()
+            )));
+        }
+        let next = ids.len() as u32 + 1;
+        ids.insert(filename.to_owned(), next);
+        Ok(next)
+    }
+
+    /// A client closes a file; `NoValue` if it has no file of that name open.
+    pub fn detach_file(&self, id: SessionId, filename: &str) -> Result<()> {
+        self.change(id, |a| {
+            let Some(at) = a.session.files.iter().position(|f| f.filename == filename) else {
+                return Err(Error::new(
+                    ErrorKind::NoValue,
+                    format!(
+                        "no file \"{}\" is attached to this session",
+                        truncate_for_message(filename)
+                    ),
+                ));
+            };
+            let file = a.session.files.remove(at);
+            self.core
+                .emit(EventKind::FileDetached, &a.session, a.now, || {
+                    file_detail(&file)
+                });
+            a.activity();
+            Ok(())
+        })
+    }
+
+    /// FileMaker's Admin API *List Clients*: every live session but standalone ones (local
+    /// files are nobody's client), oldest first.
+    pub fn clients_list(&self) -> String {
+        self.listing(
+            "{\"response\":{\"clients\":[",
+            "]},\"messages\":[{\"code\":\"0\"}]}",
+            |session, now, out| {
+                let client = session.kind != SessionType::Standalone;
+                if client {
+                    session.client_json(now, out);
+                }
+                client
+            },
+        )
+    }
+
+    /// The host's event handler (`None` removes it). It gets each event's JSON, once, in order
+    /// for any one session, with no registry lock held; it may call back into the registry.
+    pub fn set_event_handler(&self, handler: Option<EventHandler>) {
+        self.core.events.set_handler(handler);
+    }
+
+    /// Live sessions by type, and counters since the start (or the last reset).
+    pub fn stats(&self) -> String {
+        let mut live = [0u64; 5];
+        let mut expired_unswept = 0;
+        self.core.map.for_each(self.now(), |slot, is_live| {
+            if is_live {
+                let kind = slot.lock().kind;
+                live[SessionType::ALL
+                    .iter()
+                    .position(|k| *k == kind)
+                    .unwrap_or(0)] += 1;
+            } else {
+                expired_unswept += 1;
+            }
+        });
+        let c = &self.core.counters;
+        let load = |counter: &AtomicU64| counter.load(Ordering::Acquire);
+        let mut out = String::from("{\"live\":{");
+        for (i, kind) in SessionType::ALL.iter().enumerate() {
+            let _ = write!(out, "\"{}\":{},", kind.name(), live[i]);
+        }
+        let _ = write!(
+            out,
+            "\"total\":{}}},\"created\":{},\"closed\":{},\"expired\":{},\"identifierChanges\":{},\
+             \"accessLogWriteFailures\":{},\"eventsDelivered\":{},\"accessLogError\":",
+            live.iter().sum::<u64>(),
+            load(&c.created),
+            load(&c.closed),
+            load(&c.expired) + expired_unswept,
+            load(&c.identifier_changes),
+            load(&self.core.events.log_failures),
+            load(&self.core.events.delivered),
+        );
+        match self.core.events.log_error() {
+            Some(error) => crate::json_text::push_string(&mut out, &error),
+            None => out.push_str("null"),
+        }
+        out.push('}');
+        out
+    }
+}
+
+fn file_detail(file: &AttachedFile) -> Detail {
+    Detail::File {
+        filename: file.filename.clone(),
+        account_name: file.account_name.clone(),
+        privset_name: file.privset_name.clone(),
+    }
+}

@@ -1,0 +1,188 @@
+//! Who a session is: FileMaker's identifier, the user name, 4D's privileges.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::{Access, Registry, names, require_web};
+use crate::create_options::check_detail;
+use crate::error::{Error, Result};
+use crate::events::{Detail, EventKind};
+use crate::grant_request::GrantRequest;
+use crate::id::SessionId;
+use crate::names::Query;
+use crate::roles::{Grant, MAX_NAME_BYTES};
+use crate::session::SessionType;
+
+impl Registry {
+    /// Counts and tells of a change of the identifier administrators see.
+    fn identifier_changed(&self, a: &Access<'_>, old: String) {
+        self.core
+            .counters
+            .identifier_changes
+            .fetch_add(1, Ordering::AcqRel);
+        self.core
+            .emit(EventKind::IdentifierChanged, &a.session, a.now, || {
+                Detail::Changed {
+                    old,
+                    new: a.session.effective_identifier().to_owned(),
+                }
+            });
+    }
+
+    /// Tells of a change of the expanded privileges, if they changed (`old` is `None` when
+    /// nobody listens).
+    fn privileges_changed(&self, a: &Access<'_>, old: Option<Vec<String>>) {
+        if let Some(old) = old {
+            let new = names(&a.session);
+            if old != new {
+                self.core
+                    .emit(EventKind::PrivilegesChanged, &a.session, a.now, || {
+                        Detail::Privileges { old, new }
+                    });
+            }
+        }
+    }
+
+    // ----- identifier ---------------------------------------------------------------------
+
+    /// FileMaker's Set Session Identifier; "" goes back to the user name.
+    pub fn set_identifier(&self, id: SessionId, identifier: &str) -> Result<()> {
+        let max = self.live.max_identifier_bytes();
+        self.change(id, |a| {
+            if a.session.kind == SessionType::Standalone {
+                return Err(Error::not_supported(
+                    "a standalone session (a local file) has no session identifier: set does nothing",
+                ));
+            }
+            if identifier.len() > max {
+                return Err(Error::limit(format!(
+                    "the identifier is {} bytes, over maxIdentifierBytes ({max})",
+                    identifier.len()
+                )));
+            }
+            if a.session.identifier != identifier {
+                let old = a.session.effective_identifier().to_owned();
+                a.session.identifier.clear();
+                a.session.identifier.push_str(identifier);
+                self.identifier_changed(a, old);
+            }
+            a.activity();
+            Ok(())
+        })
+    }
+
+    /// The identifier as set; "" until `set_identifier` has run.
+    pub fn identifier(&self, id: SessionId) -> Result<String> {
+        self.read(id, |s| Ok(s.identifier.clone()))
+    }
+
+    /// The identifier administrators see: the one set, or else the user name.
+    pub fn effective_identifier(&self, id: SessionId) -> Result<String> {
+        self.read(id, |s| Ok(s.effective_identifier().to_owned()))
+    }
+
+    pub fn user_name(&self, id: SessionId) -> Result<String> {
+        self.read(id, |s| Ok(s.details.user_name.clone()))
+    }
+
+    // ----- privileges ---------------------------------------------------------------------
+
+    /// Replaces the session's grant; returns the names that are not declared (and so ignored).
+    pub fn set_privileges(&self, id: SessionId, text: &str) -> Result<Vec<String>> {
+        let request = GrantRequest::parse(text, self.live.max_json_depth())?;
+        if let Some(name) = request
+            .privileges
+            .iter()
+            .chain(&request.roles)
+            .find(|name| name.len() > MAX_NAME_BYTES)
+        {
+            return Err(Error::limit(format!(
+                "a privilege or role name is {} bytes, over the limit of {MAX_NAME_BYTES}",
+                name.len()
+            )));
+        }
+        let named = request.privileges.len() + request.roles.len();
+        let max = self.live.max_privileges_granted();
+        if named > max {
+            return Err(Error::limit(format!(
+                "the request names {named} privileges and roles, over maxPrivilegesGranted ({max})"
+            )));
+        }
+        if let Some(name) = &request.user_name {
+            check_detail("userName", name)?;
+        }
+        self.change(id, |a| {
+            require_web(&a.session, "set_privileges")?;
+            let old_names = self.core.events.listening().then(|| names(&a.session));
+            // Read under the session's lock: see install_roles.
+            let table = Arc::clone(&self.roles.read());
+            let mut ignored = Vec::new();
+            let mut grant = Grant::default();
+            for name in request.privileges {
+                if table.is_privilege(&name) {
+                    grant.privileges.push(name);
+                } else {
+                    ignored.push(name);
+                }
+            }
+            for name in request.roles {
+                if table.is_role(&name) {
+                    grant.roles.push(name);
+                } else {
+                    ignored.push(name);
+                }
+            }
+            a.session.grant = (!grant.is_empty()).then(|| Box::new(grant));
+            a.session.expand_under(&table);
+            if let Some(name) = request.user_name
+                && name != a.session.details.user_name
+            {
+                let old = a.session.effective_identifier().to_owned();
+                a.session.details.user_name = name;
+                self.identifier_changed(a, old);
+            }
+            a.activity();
+            self.privileges_changed(a, old_names);
+            Ok(ignored)
+        })
+    }
+
+    /// Removes every privilege: the session becomes a guest.
+    pub fn clear_privileges(&self, id: SessionId) -> Result<()> {
+        self.change(id, |a| {
+            require_web(&a.session, "clear_privileges")?;
+            let old_names = self.core.events.listening().then(|| names(&a.session));
+            a.session.grant = None;
+            a.session.roles = None;
+            a.session.privileges = Default::default();
+            a.activity();
+            self.privileges_changed(a, old_names);
+            Ok(())
+        })
+    }
+
+    /// Allocates nothing.
+    pub fn has_privilege(&self, id: SessionId, name: &str) -> Result<bool> {
+        self.read(id, |s| Ok(s.has_privilege(Query::Text(name))))
+    }
+
+    /// As [`Registry::has_privilege`], with the name as bytes from outside: ASCII is used as it
+    /// is, anything else must be valid UTF-8 (`InvalidArgument`).
+    pub fn has_privilege_bytes(&self, id: SessionId, name: &[u8]) -> Result<bool> {
+        let name = Query::from_bytes(name).map_err(|e| {
+            Error::invalid(format!(
+                "the privilege name is not valid UTF-8 (at byte {})",
+                e.valid_up_to()
+            ))
+        })?;
+        self.read(id, |s| Ok(s.has_privilege(name)))
+    }
+
+    pub fn privileges(&self, id: SessionId) -> Result<String> {
+        self.read(id, |s| Ok(s.privileges_json()))
+    }
+
+    pub fn is_guest(&self, id: SessionId) -> Result<bool> {
+        self.read(id, |s| Ok(s.is_guest()))
+    }
+}

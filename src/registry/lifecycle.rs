@@ -1,0 +1,218 @@
+//! Sessions coming and going: creation, closing, activity, idle timeouts and expiry, sweeps.
+
+use std::sync::atomic::Ordering;
+
+use super::{Registry, not_found, require_web};
+use crate::clock::iso8601;
+use crate::create_options::CreateOptions;
+use crate::error::{Error, Result};
+use crate::events::{Detail, EventKind};
+use crate::id::SessionId;
+use crate::session::{HostType, Session, SessionState, SessionType};
+use crate::storage::Storage;
+
+impl Registry {
+    // ----- sessions -----------------------------------------------------------------------
+
+    /// Creates a session (`None`: a web guest). A storedProcedure or standalone session that
+    /// exists already is returned as it is, whatever the options.
+    pub fn create(&self, options: Option<&str>) -> Result<SessionId> {
+        let options = match options {
+            Some(text) => CreateOptions::parse(text, self.live.max_json_depth())?,
+            None => CreateOptions::default(),
+        };
+        let created = if options.kind.is_singleton() {
+            let which = usize::from(options.kind == SessionType::Standalone);
+            let mut singletons = self.singletons.lock();
+            match singletons[which] {
+                Some(id) if self.core.map.with(id, self.now(), |_| ()).is_some() => Ok(id),
+                _ => self
+                    .insert_new(options)
+                    .inspect(|id| singletons[which] = Some(*id)),
+            }
+        } else {
+            self.insert_new(options)
+        };
+        self.core.events.drain();
+        created
+    }
+
+    fn insert_new(&self, options: CreateOptions) -> Result<SessionId> {
+        let max = self.live.max_sessions();
+        if !self.core.map.reserve(max) {
+            // Expired sessions still hold room until swept.
+            self.core.sweep();
+            if !self.core.map.reserve(max) {
+                return Err(Error::limit(format!(
+                    "{max} sessions are live: maxSessions is reached"
+                )));
+            }
+        }
+        let session = self.new_session(options);
+        self.core.counters.created.fetch_add(1, Ordering::AcqRel);
+        Ok(self.core.map.insert_reserved(session, |session| {
+            self.core
+                .emit(EventKind::Created, session, session.created, || {
+                    Detail::Created {
+                        session_type: session.kind.name(),
+                        user_name: session.details.user_name.clone(),
+                        origin: session.client_origin(),
+                        application: session.client_application(),
+                    }
+                })
+        }))
+    }
+
+    fn new_session(&self, options: CreateOptions) -> Session {
+        let now = self.now();
+        let kind = options.kind;
+        let mut details = options.details;
+        if kind.is_web() && !options.host_type_given {
+            details.host_type = HostType::Browser;
+        }
+        if kind == SessionType::Remote && !options.persistent_id_given {
+            details.persistent_id = SessionId::random().to_string();
+        }
+        if kind == SessionType::StoredProcedure && !options.machine_name_given {
+            details.machine_name = crate::os::host_name();
+        }
+        let idle_timeout = match options.idle_timeout {
+            Some(minutes) => self.live.idle_timeout(minutes),
+            None => self.live.default_idle_timeout(),
+        };
+        Session {
+            id: SessionId::random(),
+            kind,
+            state: SessionState::Active,
+            details,
+            identifier: String::new(),
+            created: now,
+            sequence: self.next_sequence.fetch_add(1, Ordering::Relaxed),
+            idle_timeout,
+            last_activity: now,
+            grant: None,
+            roles: None,
+            privileges: Default::default(),
+            storage: Storage::default(),
+            storage_version: 0,
+            app: options.app,
+            files: Vec::new(),
+        }
+    }
+
+    /// Closes a session; `NotFound` if it is not live (an expired one is removed all the same,
+    /// and counted as expired).
+    pub fn close(&self, id: SessionId) -> Result<()> {
+        let now = self.now();
+        let (session, live) = self.core.map.remove(id, now).ok_or_else(|| not_found(id))?;
+        if !live {
+            self.core.expired(std::iter::once(&session), now);
+            self.core.events.drain();
+            return Err(not_found(id));
+        }
+        self.core.counters.closed.fetch_add(1, Ordering::AcqRel);
+        self.core
+            .emit(EventKind::Closed, &session, now, || Detail::Closed);
+        {
+            let mut singletons = self.singletons.lock();
+            for slot in singletons.iter_mut() {
+                if *slot == Some(id) {
+                    *slot = None;
+                }
+            }
+        }
+        self.core.events.drain();
+        Ok(())
+    }
+
+    /// Marks activity: the idle timeout starts again.
+    pub fn touch(&self, id: SessionId) -> Result<()> {
+        self.access(id, |a| {
+            a.activity();
+            Ok(())
+        })
+    }
+
+    /// 4D's `.info` object.
+    pub fn info(&self, id: SessionId) -> Result<String> {
+        self.read(id, |s| {
+            let mut out = String::with_capacity(320);
+            s.info_json(&mut out);
+            Ok(out)
+        })
+    }
+
+    pub fn set_state(&self, id: SessionId, state: &str) -> Result<()> {
+        let state = SessionState::parse(state)?;
+        self.change(id, |a| {
+            let old = a.session.state;
+            a.session.state = state;
+            a.activity();
+            if old != state {
+                self.core
+                    .emit(EventKind::StateChanged, &a.session, a.now, || {
+                        Detail::Changed {
+                            old: old.name().to_owned(),
+                            new: state.name().to_owned(),
+                        }
+                    });
+            }
+            Ok(())
+        })
+    }
+
+    // ----- idle timeout and expiration ----------------------------------------------------
+
+    /// Minutes; a value under the minimum is raised to it.
+    pub fn set_idle_timeout(&self, id: SessionId, minutes: i32) -> Result<()> {
+        if minutes < 0 {
+            return Err(Error::invalid(format!(
+                "an idle timeout of {minutes} minutes is out of range (0 to {})",
+                i32::MAX
+            )));
+        }
+        let minutes = self.live.idle_timeout(minutes);
+        self.access(id, |a| {
+            require_web(&a.session, "idle timeout")?;
+            a.session.idle_timeout = minutes;
+            a.activity();
+            Ok(())
+        })?;
+        // A shorter timeout may bring the expiry before where the sweep's index has it.
+        self.core.map.refile_if_earlier(id);
+        Ok(())
+    }
+
+    pub fn idle_timeout(&self, id: SessionId) -> Result<i32> {
+        self.read(id, |s| {
+            require_web(s, "idle timeout")?;
+            Ok(s.idle_timeout)
+        })
+    }
+
+    pub fn expiration_date(&self, id: SessionId) -> Result<String> {
+        self.read(id, |s| {
+            require_web(s, "expiration date")?;
+            Ok(iso8601(s.expires_at().unwrap_or_default()))
+        })
+    }
+
+    /// Removes the expired sessions; returns how many.
+    pub fn sweep(&self) -> u64 {
+        let count = self.core.sweep();
+        self.core.events.drain();
+        count
+    }
+
+    /// Live sessions (expired ones, swept or not, are not counted).
+    pub fn session_count(&self) -> u64 {
+        let mut count = 0;
+        self.core.map.for_each_live(self.now(), |_| count += 1);
+        count
+    }
+
+    /// Sessions held in memory: the live ones and the expired ones not yet swept.
+    pub fn held_sessions(&self) -> u64 {
+        self.core.map.entries()
+    }
+}

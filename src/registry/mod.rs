@@ -1,0 +1,365 @@
+//! The registry: every session of a host, its settings, its roles file and its clock. Plain
+//! safe Rust; the C layer owns one global instance, tests make as many as they like.
+//!
+//! This file holds the registry's state, its settings and roles, and the ways every operation
+//! reaches a session; the operations themselves are split by concern: `lifecycle` (create,
+//! close, activity, expiry), `identity` (identifier, user name, privileges), `admin` (files,
+//! listings, events, statistics) and `storage`.
+
+mod admin;
+mod identity;
+mod lifecycle;
+mod storage;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Mutex, MutexGuard, RwLock};
+use serde_json::Value;
+
+use crate::access_log::AccessLog;
+use crate::clock::{Clock, Millis};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{Detail, Dispatcher, Event, EventKind};
+use crate::id::SessionId;
+use crate::roles::RolesTable;
+use crate::session::Session;
+use crate::session_map::{SessionMap, Slot};
+use crate::settings::{LiveSettings, Settings};
+use crate::sweeper::Sweeper;
+
+/// What an update callback decides, having seen the storage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    /// Leave the storage as it is (nothing was handed back).
+    Keep,
+    /// Replace the whole storage with this object (checked with [`Registry::parse_storage_root`]).
+    Replace(Value),
+    /// Change nothing; the update fails with `Aborted`.
+    Abort,
+}
+
+/// The part of the registry that the background sweeper shares.
+#[derive(Default)]
+struct Core {
+    map: SessionMap,
+    clock: Clock,
+    events: Dispatcher,
+    counters: Counters,
+}
+
+/// Counters since the registry started (or was reset).
+#[derive(Default)]
+struct Counters {
+    created: AtomicU64,
+    closed: AtomicU64,
+    expired: AtomicU64,
+    identifier_changes: AtomicU64,
+}
+
+impl Counters {
+    fn reset(&self) {
+        for counter in [
+            &self.created,
+            &self.closed,
+            &self.expired,
+            &self.identifier_changes,
+        ] {
+            counter.store(0, Ordering::Release);
+        }
+    }
+}
+
+impl Core {
+    /// Removes the expired sessions, queueing their events (the caller drains them once it
+    /// holds no lock); returns how many.
+    fn sweep(&self) -> u64 {
+        let now = self.clock.now();
+        let mut removed = self.map.sweep(now);
+        self.expired(removed.iter_mut().map(|slot| &*slot.session_mut()), now)
+    }
+
+    /// Counts (and tells listeners of) sessions removed because they had expired.
+    fn expired<'a>(&self, sessions: impl Iterator<Item = &'a Session>, now: Millis) -> u64 {
+        let mut count = 0;
+        let listening = self.events.listening();
+        for session in sessions {
+            count += 1;
+            if listening {
+                let detail = Detail::Expired {
+                    last_activity: session.last_activity,
+                    idle_timeout: session.idle_timeout,
+                };
+                self.events
+                    .push(Event::new(EventKind::Expired, session, now, detail));
+            }
+        }
+        self.counters.expired.fetch_add(count, Ordering::AcqRel);
+        count
+    }
+
+    /// Queues an event about `session` (whose lock the caller holds), if anyone listens.
+    fn emit(
+        &self,
+        kind: EventKind,
+        session: &Session,
+        now: Millis,
+        detail: impl FnOnce() -> Detail,
+    ) {
+        if self.events.listening() {
+            self.events.push(Event::new(kind, session, now, detail()));
+        }
+    }
+}
+
+pub struct Registry {
+    core: Arc<Core>,
+    live: LiveSettings,
+    /// The settings as last configured; also serialises `configure` and `reset`.
+    settings: Mutex<Settings>,
+    roles: RwLock<Arc<RolesTable>>,
+    /// The storedProcedure and standalone sessions, when they exist.
+    singletons: Mutex<[Option<SessionId>; 2]>,
+    sweeper: Mutex<Option<Sweeper>>,
+    next_sequence: AtomicU64,
+    /// Each file name attached, and the ID every client sees for it.
+    file_ids: Mutex<HashMap<String, u32>>,
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry::new()
+    }
+}
+
+/// A session locked for one operation, and the time the operation sees.
+struct Access<'a> {
+    slot: &'a Slot,
+    session: MutexGuard<'a, Session>,
+    now: Millis,
+}
+
+impl Access<'_> {
+    /// Records activity: the session's last activity is now, its expiry moves accordingly.
+    fn activity(&mut self) {
+        self.session.last_activity = self.now;
+        self.slot.publish_expiry(&self.session);
+    }
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        let settings = Settings::default();
+        let live = LiveSettings::default();
+        live.publish(&settings);
+        Registry {
+            core: Arc::default(),
+            live,
+            settings: Mutex::new(settings),
+            roles: RwLock::new(Arc::new(RolesTable::default())),
+            singletons: Mutex::new([None, None]),
+            sweeper: Mutex::new(None),
+            next_sequence: AtomicU64::new(0),
+            file_ids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    // ----- settings, roles, clock ---------------------------------------------------------
+
+    /// Applies the keys of a configuration object (see [`Settings::configured`]); all or nothing.
+    pub fn configure(&self, text: &str) -> Result<()> {
+        {
+            let mut current = self.settings.lock();
+            let configuration = current.configured(text)?;
+            let settings = configuration.settings;
+            // The one step that can fail comes first, so that a failure changes nothing.
+            let sweeper = if settings.sweep_interval_seconds != current.sweep_interval_seconds {
+                Some(self.start_sweeper(settings.sweep_interval_seconds)?)
+            } else {
+                None
+            };
+            if let Some(table) = configuration.roles {
+                self.install_roles(table);
+            }
+            if settings.access_log != current.access_log {
+                match &settings.access_log {
+                    Some(log) => self.core.events.set_log(Some(AccessLog::open(log.clone()))),
+                    None => self.core.events.set_log(None),
+                }
+            }
+            self.core.clock.set_manual(settings.manual_clock);
+            self.live.publish(&settings);
+            *current = settings;
+            if let Some(new) = sweeper {
+                // The old sweeper is told to stop, not waited for (its last delivery may be
+                // running a handler that waits for this thread); the new one starts under the
+                // settings just published.
+                let mut running = self.sweeper.lock();
+                *running = new;
+                if let Some(sweeper) = running.as_ref() {
+                    sweeper.run();
+                }
+            }
+        }
+        self.core.events.drain();
+        Ok(())
+    }
+
+    /// A sweeper thread for `interval_seconds`, not yet running, or none for 0.
+    fn start_sweeper(&self, interval_seconds: u64) -> Result<Option<Sweeper>> {
+        if interval_seconds == 0 {
+            return Ok(None);
+        }
+        let (core, theirs) = (Arc::clone(&self.core), Arc::clone(&self.core));
+        Sweeper::start(
+            Duration::from_secs(interval_seconds),
+            move || {
+                core.sweep();
+            },
+            move || theirs.events.drain(),
+        )
+        .map(Some)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("could not start the sweeper thread: {e}"),
+            )
+        })
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().clone()
+    }
+
+    /// Loads a roles file; an invalid one changes nothing and the error lists every problem.
+    pub fn load_roles(&self, text: &str) -> Result<()> {
+        let table = RolesTable::from_json(text, self.live.max_json_depth())?;
+        {
+            let _serialised = self.settings.lock();
+            self.install_roles(table);
+        }
+        self.core.events.drain();
+        Ok(())
+    }
+
+    /// Publishes a roles file, then re-expands every session's grant under it.
+    fn install_roles(&self, table: RolesTable) {
+        let table = Arc::new(table);
+        *self.roles.write() = Arc::clone(&table);
+        // A set_privileges that read the old table has finished by the time its session's lock
+        // is ours; one that starts later reads the new table itself.
+        let now = self.core.clock.now();
+        self.core.map.for_each_live(now, |slot| {
+            let mut session = slot.lock();
+            let stale = session
+                .roles
+                .as_ref()
+                .is_some_and(|t| !Arc::ptr_eq(t, &table));
+            if stale {
+                let old = names(&session);
+                session.expand_under(&table);
+                let new = names(&session);
+                if old != new {
+                    self.core
+                        .emit(EventKind::PrivilegesChanged, &session, now, || {
+                            Detail::Privileges { old, new }
+                        });
+                }
+            }
+        });
+    }
+
+    /// Closes every session and puts every setting, the roles file and the clock back to the
+    /// defaults.
+    ///
+    /// Sessions closed by a reset make no event and no access-log line: the handler and the
+    /// log are removed first, and every counter starts again from 0. It waits for no host code:
+    /// a handler call already under way on another thread may end after it returns, but no
+    /// other event of the registry as it was is delivered once it has returned.
+    pub fn reset(&self) {
+        let mut current = self.settings.lock();
+        // First, so that no sweep starts on what follows. The sweeper is told to stop, not
+        // waited for; an event it is delivering now is the last of this registry's.
+        *self.sweeper.lock() = None;
+        self.core.events.reset();
+        self.core.map.clear();
+        self.core.counters.reset();
+        *self.singletons.lock() = [None, None];
+        self.file_ids.lock().clear();
+        *self.roles.write() = Arc::new(RolesTable::default());
+        let defaults = Settings::default();
+        self.core.clock.set_manual(false);
+        self.live.publish(&defaults);
+        *current = defaults;
+    }
+
+    /// Moves a manual clock forward by `seconds`.
+    pub fn advance_clock(&self, seconds: i64) -> Result<()> {
+        self.core.clock.advance(seconds)
+    }
+
+    pub fn now(&self) -> Millis {
+        self.core.clock.now()
+    }
+
+    /// Runs `f` on the live session `id`, locked.
+    fn access<R>(&self, id: SessionId, f: impl FnOnce(&mut Access<'_>) -> Result<R>) -> Result<R> {
+        let now = self.now();
+        self.core
+            .map
+            .with(id, now, |slot| {
+                let mut access = Access {
+                    slot,
+                    session: slot.lock(),
+                    now,
+                };
+                f(&mut access)
+            })
+            .unwrap_or_else(|| Err(not_found(id)))
+    }
+
+    /// As [`Registry::access`], for a change that may make events: delivers them afterwards,
+    /// with no lock held.
+    fn change<R>(&self, id: SessionId, f: impl FnOnce(&mut Access<'_>) -> Result<R>) -> Result<R> {
+        let result = self.access(id, f);
+        self.core.events.drain();
+        result
+    }
+
+    /// Runs `f` on a read-only view of the live session `id`.
+    fn read<R>(&self, id: SessionId, f: impl FnOnce(&Session) -> Result<R>) -> Result<R> {
+        self.access(id, |a| f(&a.session))
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        *self.sweeper.get_mut() = None;
+    }
+}
+
+/// A session's expanded privileges, owned.
+fn names(session: &Session) -> Vec<String> {
+    session
+        .privilege_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn require_web(session: &Session, what: &str) -> Result<()> {
+    if session.kind.is_web() {
+        Ok(())
+    } else {
+        Err(Error::not_supported(format!(
+            "{what}: does nothing for a {} session (web and rest only)",
+            session.kind.name()
+        )))
+    }
+}
+
+pub(crate) fn not_found(id: SessionId) -> Error {
+    Error::new(ErrorKind::NotFound, format!("no live session {id}"))
+}

@@ -1,0 +1,159 @@
+//! 4D's `.storage`: reads, writes and the atomic update.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{Registry, UpdateOutcome};
+use crate::error::{Error, ErrorKind, Result};
+use crate::id::SessionId;
+use crate::storage::Storage;
+
+impl Registry {
+    // ----- storage ------------------------------------------------------------------------
+
+    /// The JSON text at `pointer` (`""`: the whole object).
+    pub fn storage_get(&self, id: SessionId, pointer: &str) -> Result<String> {
+        self.refuse_reentry(id)?;
+        self.read(id, |s| s.storage.get(pointer))
+    }
+
+    pub fn storage_set(&self, id: SessionId, pointer: &str, value_json: &str) -> Result<()> {
+        self.refuse_reentry(id)?;
+        let value = self.parse_storage_value(value_json)?;
+        let max = self.live.max_storage_bytes();
+        self.storage_write(id, |storage| storage.set(pointer, value, max))
+    }
+
+    pub fn storage_remove(&self, id: SessionId, pointer: &str) -> Result<()> {
+        self.refuse_reentry(id)?;
+        self.storage_write(id, |storage| storage.remove(pointer))
+    }
+
+    pub fn storage_merge(&self, id: SessionId, patch_json: &str) -> Result<()> {
+        self.refuse_reentry(id)?;
+        let patch = self.parse_storage_value(patch_json)?;
+        let max = self.live.max_storage_bytes();
+        self.storage_write(id, |storage| storage.merge(&patch, max))
+    }
+
+    /// Parses a value for the storage, refusing text larger than the storage may hold.
+    pub fn parse_storage_value(&self, text: &str) -> Result<Value> {
+        let max = self.live.max_storage_bytes();
+        if text.len() > max {
+            return Err(Error::limit(format!(
+                "the value is {} bytes, over maxStorageBytes ({max})",
+                text.len()
+            )));
+        }
+        crate::json_input::parse(text, self.live.max_json_depth(), "the value")
+    }
+
+    /// Checks a whole new storage object: valid JSON, an object, within the size limit.
+    pub fn parse_storage_root(&self, text: &str) -> Result<Value> {
+        let value = self.parse_storage_value(text)?;
+        crate::storage::check_root(&value, self.live.max_storage_bytes())?;
+        Ok(value)
+    }
+
+    fn storage_write(
+        &self,
+        id: SessionId,
+        write: impl FnOnce(&mut Storage) -> Result<()>,
+    ) -> Result<()> {
+        self.access(id, |a| {
+            write(&mut a.session.storage)?;
+            a.session.storage_version += 1;
+            a.activity();
+            Ok(())
+        })
+    }
+
+    /// 4D's `Use (Session.storage) … End use`: `callback` sees the storage as JSON text and
+    /// decides. No lock is held while it runs; if another write lands meanwhile, it is called
+    /// again with the new value, so that no update is lost. A storage call on this session from
+    /// inside it is refused with `Reentrant`.
+    pub fn storage_update(
+        &self,
+        id: SessionId,
+        mut callback: impl FnMut(&str) -> UpdateOutcome,
+    ) -> Result<()> {
+        self.refuse_reentry(id)?;
+        let max = self.live.max_storage_bytes();
+        loop {
+            let (current, version) =
+                self.read(id, |s| Ok((s.storage.to_json(), s.storage_version)))?;
+            let outcome = {
+                let _inside = InsideUpdate::enter(self.identity(), id);
+                callback(&current)
+            };
+            let value = match outcome {
+                UpdateOutcome::Keep => return self.read(id, |_| Ok(())),
+                UpdateOutcome::Abort => {
+                    return Err(Error::new(
+                        ErrorKind::Aborted,
+                        "the update callback aborted: nothing changed",
+                    ));
+                }
+                // Written out before the lock is taken.
+                UpdateOutcome::Replace(value) => crate::storage::from_root(&value, max)?,
+            };
+            let committed = self.access(id, |a| {
+                if a.session.storage_version != version {
+                    return Ok(false);
+                }
+                a.session.storage = value;
+                a.session.storage_version += 1;
+                a.activity();
+                Ok(true)
+            })?;
+            if committed {
+                return Ok(());
+            }
+        }
+    }
+
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.core) as usize
+    }
+
+    fn refuse_reentry(&self, id: SessionId) -> Result<()> {
+        let key = (self.identity(), id);
+        if UPDATING.with(|u| u.borrow().contains(&key)) {
+            return Err(Error::new(
+                ErrorKind::Reentrant,
+                format!(
+                    "session {id}: a storage call from inside its own update callback is refused"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// (registry, session) pairs whose storage update callback runs on this thread.
+    static UPDATING: RefCell<Vec<(usize, SessionId)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks this thread as inside the update callback of one session, until dropped.
+struct InsideUpdate((usize, SessionId));
+
+impl InsideUpdate {
+    fn enter(registry: usize, id: SessionId) -> InsideUpdate {
+        UPDATING.with(|u| u.borrow_mut().push((registry, id)));
+        InsideUpdate((registry, id))
+    }
+}
+
+impl Drop for InsideUpdate {
+    fn drop(&mut self) {
+        UPDATING.with(|u| {
+            let mut u = u.borrow_mut();
+            if let Some(at) = u.iter().rposition(|k| *k == self.0) {
+                u.remove(at);
+            }
+        });
+    }
+}
