@@ -203,6 +203,50 @@ sessmgr_status sessmgr_set_event_handler(sessmgr_event_fn handler, void *user_da
 sessmgr_status sessmgr_stats(char **json);
 
 /**
+ * `*client_id` receives the session's client number: a positive integer, never reused while
+ * the library is loaded, the `id` administrators see in `sessmgr_clients_list` and use to
+ * message or disconnect the client. It is not a secret.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string; `client_id` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_session_get_client_id(const char *id, uint64_t *client_id);
+
+/**
+ * Queues a message (at most 4,096 bytes) for a client, which the host collects with
+ * `sessmgr_session_take_messages` to show it to the user (FileMaker's *Send Message*). At
+ * most 32 wait per client: more is `SESSMGR_LIMIT_EXCEEDED`. An unknown client number is
+ * `SESSMGR_NOT_FOUND`, 0 `SESSMGR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `text` is NULL or a NUL-terminated string.
+ */
+sessmgr_status sessmgr_client_send_message(uint64_t client_id, const char *text);
+
+/**
+ * `*json` receives `{"messages": [{"time", "text", "disconnectAt"?}, …]}`: the messages
+ * waiting for this session's client, oldest first; each is handed out once (`disconnectAt`,
+ * on a disconnection's message, says when the session will be closed). Not activity. Free it
+ * with `sessmgr_string_free`.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_session_take_messages(const char *id, char **json);
+
+/**
+ * FileMaker's *Disconnect client*: queues `message` (NULL: none) for the client and closes its
+ * session when `grace_seconds` (0 … 86,400) have passed; 0 closes it at once. Meanwhile the
+ * session works, its `state` is `"disconnecting"` (which `sessmgr_session_set_state` cannot
+ * change), and activity does not put the end off. The session ends with a `closed` event of
+ * reason `"disconnected"` and an access-log line (code 9006).
+ *
+ * # Safety
+ * `message` is NULL or a NUL-terminated string.
+ */
+sessmgr_status sessmgr_client_disconnect(uint64_t client_id, const char *message, uint32_t grace_seconds);
+
+/**
  * The library's version, e.g. "0.1.0". Static: do not free.
  */
 const char *sessmgr_version(void);

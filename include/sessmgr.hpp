@@ -107,6 +107,20 @@ inline std::string stats() {
     return detail::text_out([](char **out) { return sessmgr_stats(out); });
 }
 
+/** Queues a message for a client, named by its client number (see sessmgr_client_send_message). */
+inline void send_message(std::uint64_t client_id, const std::string &text) {
+    detail::check(sessmgr_client_send_message(client_id, text.c_str()));
+}
+
+/**
+ * Disconnects a client after `grace_seconds` (0: at once), with an optional message (empty: none);
+ * see sessmgr_client_disconnect.
+ */
+inline void disconnect_client(std::uint64_t client_id, const std::string &message = std::string(),
+                              std::uint32_t grace_seconds = 0) {
+    detail::check(sessmgr_client_disconnect(client_id, message.empty() ? nullptr : message.c_str(), grace_seconds));
+}
+
 /** 4D's `Session info` for any session ID. */
 inline std::string session_info(const std::string &id) {
     return detail::text_out([&](char **out) { return sessmgr_session_info(id.c_str(), out); });
@@ -243,6 +257,17 @@ public:
             std::rethrow_exception(context.error);
         }
         detail::check(status);
+    }
+
+    /** The client number administrators see for this session. */
+    std::uint64_t client_id() const {
+        std::uint64_t client = 0;
+        detail::check(sessmgr_session_get_client_id(id_.c_str(), &client));
+        return client;
+    }
+    /** `{"messages": [...]}`: the messages waiting for this client, each handed out once. */
+    std::string take_messages() const {
+        return detail::text_out([&](char **out) { return sessmgr_session_take_messages(id_.c_str(), out); });
     }
 
     void attach_file(const std::string &file_json) const {

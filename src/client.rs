@@ -34,6 +34,54 @@ pub struct AttachedFile {
     pub privset_name: String,
 }
 
+/// A message for the client, from an administrator, kept until the host takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub time: Millis,
+    pub text: String,
+    /// For the message of a disconnection: when the session will be closed.
+    pub disconnect_at: Option<Millis>,
+}
+
+/// Messages one session keeps at most, and bytes in one message.
+pub(crate) const MAX_MESSAGES: usize = 32;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// Checks a message's text: at most [`MAX_MESSAGE_BYTES`], no NUL (it goes back to C).
+pub fn check_message(text: &str) -> Result<()> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(Error::limit(format!(
+            "the message is {} bytes, over the limit of {MAX_MESSAGE_BYTES}",
+            text.len()
+        )));
+    }
+    if text.contains('\0') {
+        return Err(Error::invalid(
+            "the message holds a NUL character, which C text cannot carry",
+        ));
+    }
+    Ok(())
+}
+
+/// `{"messages": [{"time", "text", "disconnectAt"?}, …]}`, oldest first.
+pub fn messages_json<'a>(messages: impl Iterator<Item = &'a Message>) -> String {
+    let mut out = String::from("{\"messages\":[");
+    for (i, message) in messages.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        push_date_field(&mut out, true, "time", message.time);
+        push_field(&mut out, false, "text", &message.text);
+        if let Some(at) = message.disconnect_at {
+            push_date_field(&mut out, false, "disconnectAt", at);
+        }
+        out.push('}');
+    }
+    out.push_str("]}");
+    out
+}
+
 /// The argument of `attach_file`.
 pub struct FileRequest {
     pub filename: String,
@@ -165,12 +213,11 @@ impl Session {
         application
     }
 
-    /// This client's object in FileMaker's *List Clients*.
+    /// This client's object in FileMaker's *List Clients*. Its `id` is the client number, a
+    /// string as the Admin API gives it: never the session ID, which is a bearer token.
     pub fn client_json(&self, now: Millis, out: &mut String) {
-        let id = self.id.to_hex();
-        let id = std::str::from_utf8(&id).unwrap_or_default();
         out.push('{');
-        push_field(out, true, "id", id);
+        push_field(out, true, "id", &self.client_id.to_string());
         push_field(out, false, "status", "NORMAL");
         push_field(out, false, "userName", self.effective_identifier());
         push_field(out, false, "computerName", &self.details.machine_name);

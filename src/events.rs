@@ -43,21 +43,31 @@ impl EventKind {
             EventKind::FileDetached => "fileDetached",
         }
     }
+}
 
-    /// The access log's code: FileMaker's own (638, 94, 98, 22) where FileMaker has the event,
-    /// this library's (9001 and up) where it does not.
-    pub fn log_code(self) -> u32 {
+/// Why a session was closed (the `reason` of a `closed` event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The host closed it (`sessmgr_session_close`).
+    Host,
+    /// An administrator disconnected the client.
+    Disconnected,
+}
+
+impl CloseReason {
+    pub fn name(self) -> &'static str {
         match self {
-            EventKind::Created => 638,
-            EventKind::FileAttached => 94,
-            EventKind::FileDetached => 98,
-            EventKind::Closed => 22,
-            EventKind::IdentifierChanged => 9001,
-            EventKind::PrivilegesChanged => 9002,
-            EventKind::StateChanged => 9003,
-            EventKind::Expired => 9004,
+            CloseReason::Host => "host",
+            CloseReason::Disconnected => "disconnected",
         }
     }
+}
+
+/// How a session left the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Closed(CloseReason),
+    Expired,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +78,9 @@ pub enum Detail {
         origin: String,
         application: String,
     },
-    Closed,
+    Closed {
+        reason: CloseReason,
+    },
     Expired {
         last_activity: Millis,
         idle_timeout: i32,
@@ -117,6 +129,28 @@ impl Event {
         }
     }
 
+    /// The access log's code: FileMaker's own (638, 94, 98, 22) where FileMaker has the event,
+    /// this library's (9001 and up) where it does not (a close the library makes itself, an
+    /// administrator's disconnection among them, is 9006: no FileMaker code for it was found).
+    pub fn log_code(&self) -> u32 {
+        match (self.kind, &self.detail) {
+            (EventKind::Created, _) => 638,
+            (EventKind::FileAttached, _) => 94,
+            (EventKind::FileDetached, _) => 98,
+            (
+                EventKind::Closed,
+                Detail::Closed {
+                    reason: CloseReason::Host,
+                },
+            ) => 22,
+            (EventKind::Closed, _) => 9006,
+            (EventKind::IdentifierChanged, _) => 9001,
+            (EventKind::PrivilegesChanged, _) => 9002,
+            (EventKind::StateChanged, _) => 9003,
+            (EventKind::Expired, _) => 9004,
+        }
+    }
+
     /// `{"event", "ID", "identifier", "time", …}`.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(160);
@@ -140,7 +174,7 @@ impl Event {
                 push_field(&mut out, false, "type", session_type);
                 push_field(&mut out, false, "userName", user_name);
             }
-            Detail::Closed => {}
+            Detail::Closed { reason } => push_field(&mut out, false, "reason", reason.name()),
             Detail::Expired {
                 last_activity,
                 idle_timeout,
@@ -186,7 +220,13 @@ impl Event {
                 quoted(origin),
                 quoted(application)
             ),
-            Detail::Closed => format!("Client {client} closing a connection."),
+            Detail::Closed {
+                reason: CloseReason::Host,
+            } => format!("Client {client} closing a connection."),
+            Detail::Closed { reason } => format!(
+                "Client {client} closing a connection: {}.",
+                quoted(reason.name())
+            ),
             Detail::File {
                 filename,
                 account_name,
@@ -346,7 +386,7 @@ impl Dispatcher {
                 return false;
             }
             if let Some(log) = log.as_mut()
-                && !log.write(event.time, event.kind.log_code(), &event.log_message())
+                && !log.write(event.time, event.log_code(), &event.log_message())
             {
                 self.log_failures.fetch_add(1, Ordering::AcqRel);
             }
@@ -396,7 +436,9 @@ mod tests {
             client: String::new(),
             hosted: true,
             time: 0,
-            detail: Detail::Closed,
+            detail: Detail::Closed {
+                reason: CloseReason::Host,
+            },
         }
     }
 

@@ -72,9 +72,10 @@ impl SessionId {
         };
         match parsed {
             Some((high, low)) => Ok(SessionId([high, low])),
+            // The text is not repeated: one character off, it may still be most of a bearer token.
             None => Err(Error::invalid(format!(
-                "\"{}\" is not a session ID (32 hex digits, or the dashed UUID form)",
-                truncate_for_message(&String::from_utf8_lossy(bytes))
+                "not a session ID: {} bytes that are not 32 hex digits or the dashed UUID form",
+                bytes.len()
             ))),
         }
     }

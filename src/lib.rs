@@ -6,6 +6,7 @@
 
 mod access_log;
 mod client;
+mod client_index;
 mod clock;
 mod create_options;
 mod error;

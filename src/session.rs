@@ -1,8 +1,9 @@
 //! One session: what 4D's `Session` object and FileMaker's client connection hold.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::client::{AppDetails, AttachedFile};
+use crate::client::{AppDetails, AttachedFile, Message};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
@@ -67,9 +68,13 @@ pub enum SessionState {
     Active,
     Postponed,
     Sleeping,
+    /// Set by the library only, while an administrator's disconnection waits for its grace
+    /// time to pass; the host cannot set it, nor change it back.
+    Disconnecting,
 }
 
 impl SessionState {
+    /// One of the states the host sets (4D's three).
     pub fn parse(text: &str) -> Result<SessionState> {
         match text {
             "active" => Ok(SessionState::Active),
@@ -87,6 +92,7 @@ impl SessionState {
             SessionState::Active => "active",
             SessionState::Postponed => "postponed",
             SessionState::Sleeping => "sleeping",
+            SessionState::Disconnecting => "disconnecting",
         }
     }
 }
@@ -161,6 +167,19 @@ pub struct Session {
     pub app: Option<Box<AppDetails>>,
     /// The files (apps) the client has open, in the order it opened them.
     pub files: Vec<AttachedFile>,
+    /// The number administrators name this client by (see `client_index`).
+    pub client_id: u64,
+    /// What few sessions have; `None` for most.
+    pub extras: Option<Box<Extras>>,
+}
+
+/// The parts of a session that few sessions use, kept out of line.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// Messages for the client from administrators, oldest first, until the host takes them.
+    pub messages: VecDeque<Message>,
+    /// When an administrator's disconnection closes the session.
+    pub disconnect_at: Option<Millis>,
 }
 
 impl Session {
@@ -184,16 +203,48 @@ impl Session {
             storage_version: 0,
             app: None,
             files: Vec::new(),
+            client_id: crate::client_index::next_client_id(),
+            extras: None,
         }
     }
 
-    /// When an idle web or REST session expires; `None` for the other types.
+    /// When the session ends if nothing else happens: a web or REST session when idle for its
+    /// timeout, any session when a disconnection under way comes due; `None` for a session of
+    /// another type with no disconnection under way.
     pub fn expires_at(&self) -> Option<Millis> {
-        self.kind.is_web().then(|| {
+        let idle = self.kind.is_web().then(|| {
             self.last_activity
                 .saturating_add(self.idle_timeout as i64 * 60_000)
                 .min(crate::clock::MAX_MILLIS)
-        })
+        });
+        match (idle, self.disconnect_at()) {
+            (Some(idle), Some(disconnect)) => Some(idle.min(disconnect)),
+            (idle, disconnect) => idle.or(disconnect),
+        }
+    }
+
+    pub fn disconnect_at(&self) -> Option<Millis> {
+        self.extras.as_ref().and_then(|e| e.disconnect_at)
+    }
+
+    /// The session's extras, made when first needed.
+    pub fn extras_mut(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    /// How a session that is no longer live ended: closed by a disconnection that came due
+    /// first, or expired.
+    pub fn lapsed_end(&self) -> crate::events::End {
+        let idle = self.kind.is_web().then(|| {
+            self.last_activity
+                .saturating_add(self.idle_timeout as i64 * 60_000)
+        });
+        match self.disconnect_at() {
+            Some(at) if idle.is_none_or(|idle| at <= idle) => {
+                crate::events::End::Closed(crate::events::CloseReason::Disconnected)
+            }
+            _ => crate::events::End::Expired,
+        }
     }
 
     /// The identifier administrators see: the one set, or else the user name.

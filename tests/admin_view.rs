@@ -170,7 +170,8 @@ fn clients_list_field_by_field() {
     ];
     expected_keys.sort_unstable();
     assert_eq!(keys, expected_keys);
-    assert_eq!(k["id"], kiosk.to_string());
+    // The client number (a string, as FileMaker's Admin API gives it), never the session ID.
+    assert_eq!(k["id"], r.client_id(kiosk).unwrap().to_string());
     assert_eq!(k["status"], "NORMAL");
     assert_eq!(k["userName"], "Guest");
     assert_eq!(k["computerName"], "Kiosk 1");
@@ -192,7 +193,7 @@ fn clients_list_field_by_field() {
     );
 
     let w = &clients[1];
-    assert_eq!(w["id"], web.to_string());
+    assert_eq!(w["id"], r.client_id(web).unwrap().to_string());
     assert_eq!(w["userName"], "");
     assert_eq!(w["extpriv"], "fmwebdirect");
     assert_eq!(w["appType"], "WebDirect");
@@ -205,7 +206,7 @@ fn clients_list_field_by_field() {
     assert_eq!(w["guestFiles"][1]["privsetName"], "[Data Entry Only]");
 
     let s = &clients[2];
-    assert_eq!(s["id"], rest.to_string());
+    assert_eq!(s["id"], r.client_id(rest).unwrap().to_string());
     assert_eq!(s["extpriv"], "fmxml");
     assert_eq!(s["appType"], "Custom");
     assert_eq!(s["guestFiles"], json!([]));

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::ptr;
 
 use sessmgr::ffi::admin::*;
+use sessmgr::ffi::clients::*;
 use sessmgr::ffi::library::*;
 use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
@@ -109,6 +110,24 @@ macro_rules! f {
             },
         }
     };
+}
+
+/// The client numbers of the fixture's sessions, by ID, for the functions that take a client
+/// number: the ID classes give the number of that session (NULL gives 0, which no client has,
+/// and an unknown ID a number no client has).
+static CLIENTS: std::sync::Mutex<Vec<(CString, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn client_of(id: *const c_char) -> u64 {
+    if id.is_null() {
+        return 0;
+    }
+    let id = unsafe { CStr::from_ptr(id) };
+    CLIENTS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(known, _)| known.as_c_str() == id)
+        .map_or(u64::MAX, |(_, client)| *client)
 }
 
 fn functions() -> Vec<Function> {
@@ -301,6 +320,36 @@ fn functions() -> Vec<Function> {
             c"Inventory",
             |i, t, _n| unsafe { sessmgr_session_detach_file(i, t) }
         ),
+        f!(
+            sessmgr_session_get_client_id,
+            true,
+            Text::None,
+            c"",
+            |i, _t, n| with_outs(|o| unsafe {
+                sessmgr_session_get_client_id(i, if n { ptr::null_mut() } else { &mut o.count })
+            })
+        ),
+        f!(
+            sessmgr_client_send_message,
+            true,
+            Text::Plain,
+            c"The server restarts at noon.",
+            |i, t, _n| unsafe { sessmgr_client_send_message(client_of(i), t) }
+        ),
+        f!(
+            sessmgr_session_take_messages,
+            true,
+            Text::None,
+            c"",
+            |i, _t, n| with_outs(|o| unsafe { sessmgr_session_take_messages(i, o.text(n)) })
+        ),
+        f!(
+            sessmgr_client_disconnect,
+            true,
+            Text::Plain,
+            c"Please save your work.",
+            |i, t, _n| unsafe { sessmgr_client_disconnect(client_of(i), t, 60) }
+        ),
         f!(sessmgr_clients_list, false, Text::None, c"", |_i, _t, n| {
             with_outs(|o| unsafe { sessmgr_clients_list(o.text(n)) })
         }),
@@ -405,6 +454,15 @@ fn create(options: &CStr) -> CString {
     owned
 }
 
+fn client_number(id: &CStr) -> u64 {
+    let mut client = 0;
+    assert_eq!(
+        unsafe { sessmgr_session_get_client_id(id.as_ptr(), &mut client) },
+        SESSMGR_OK
+    );
+    client
+}
+
 fn fixture() -> Fixture {
     assert_eq!(sessmgr_reset(), SESSMGR_OK);
     assert_eq!(
@@ -412,9 +470,13 @@ fn fixture() -> Fixture {
         SESSMGR_OK
     );
     let expired = create(c"{\"type\":\"web\"}");
+    let mut clients = vec![(expired.clone(), client_number(&expired))];
     assert_eq!(sessmgr_clock_advance(2 * 3600), SESSMGR_OK);
     let web = create(c"{\"type\":\"web\"}");
     let standalone = create(c"{\"type\":\"standalone\"}");
+    clients.push((web.clone(), client_number(&web)));
+    clients.push((standalone.clone(), client_number(&standalone)));
+    *CLIENTS.lock().unwrap() = clients;
     unsafe {
         assert_eq!(
             sessmgr_storage_set(web.as_ptr(), c"/k".as_ptr(), c"1".as_ptr()),
@@ -513,7 +575,9 @@ fn table() -> String {
          session (the type with the fewest features). The other arguments are valid. \
          `has_privilege` answers an oversized name (false: a roles file declares no name over \
          1,024 bytes) rather than refusing it, since it stores nothing; OK under \
-         \"wrong session type\" means the function works for every type.\n\n",
+         \"wrong session type\" means the function works for every type. The functions that \
+         take a client number (`sessmgr_client_…`) get the client number of the session each \
+         ID class names: 0 for NULL, and a number no client has for an unknown ID.\n\n",
     );
     out += "| function |";
     for class in CLASSES {

@@ -10,6 +10,7 @@ use std::ptr;
 use std::sync::Mutex;
 
 use sessmgr::ffi::admin::*;
+use sessmgr::ffi::clients::*;
 use sessmgr::ffi::library::*;
 use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
@@ -310,7 +311,67 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             expected,
             sessmgr_session_detach_file(id, c"Inventory".as_ptr())
         );
+        case!(
+            "sessmgr_session_get_client_id",
+            expected,
+            sessmgr_session_get_client_id(id, &mut 0)
+        );
+        case!(
+            "sessmgr_session_take_messages",
+            expected,
+            sessmgr_session_take_messages(id, t())
+        );
     }
+    // The functions that name a client by number: 0, a number no client has, then their text.
+    let mut client = 0u64;
+    assert_eq!(
+        unsafe { sessmgr_session_get_client_id(web, &mut client) },
+        SESSMGR_OK
+    );
+    let oversized = CString::new("m".repeat(4097)).unwrap();
+    let oversized = oversized.as_ptr();
+    for (number, expected) in [(0, INVALID), (client + 1_000_000, NOT_FOUND)] {
+        case!(
+            "sessmgr_client_send_message",
+            expected,
+            sessmgr_client_send_message(number, c"hi".as_ptr())
+        );
+        case!(
+            "sessmgr_client_disconnect",
+            expected,
+            sessmgr_client_disconnect(number, c"bye".as_ptr(), 10)
+        );
+    }
+    case!(
+        "sessmgr_client_send_message",
+        NULL,
+        sessmgr_client_send_message(client, null)
+    );
+    case!(
+        "sessmgr_client_send_message",
+        INVALID,
+        sessmgr_client_send_message(client, BAD_UTF8.as_ptr())
+    );
+    case!(
+        "sessmgr_client_send_message",
+        SESSMGR_LIMIT_EXCEEDED,
+        sessmgr_client_send_message(client, oversized)
+    );
+    case!(
+        "sessmgr_client_disconnect",
+        INVALID,
+        sessmgr_client_disconnect(client, BAD_UTF8.as_ptr(), 10)
+    );
+    case!(
+        "sessmgr_client_disconnect",
+        SESSMGR_LIMIT_EXCEEDED,
+        sessmgr_client_disconnect(client, oversized, 10)
+    );
+    case!(
+        "sessmgr_client_disconnect",
+        INVALID,
+        sessmgr_client_disconnect(client, null, 86_401)
+    );
     // Every other pointer parameter: NULL, then invalid UTF-8 where it is text.
     case!("sessmgr_configure", NULL, sessmgr_configure(null));
     case!(

@@ -4,7 +4,8 @@
 //!     succeeded on it, from every thread;
 //!   - live sessions = created − closed − expired, counted from the threads' own tallies, from
 //!     the events, and by the registry;
-//!   - each session's `created` event seen once, and at most one `closed` or `expired` after it,
+//!   - each session's `created` event seen once, and at most one `closed` or `expired` after it
+//!     (some sessions are disconnected by an administrator, at once or after a grace time),
 //!     while another thread starts and stops the background sweeper, whose handler calls are
 //!     slow and call back into the registry (stopping it must wait for none of them).
 //!
@@ -48,6 +49,8 @@ struct EventLog {
     /// Per session: the lifecycle events in the order they were seen.
     lifecycle: HashMap<String, Vec<String>>,
     total: u64,
+    /// `closed` events of reason `disconnected`.
+    disconnected: u64,
 }
 
 fn soak_seconds() -> f64 {
@@ -79,6 +82,9 @@ fn soak_keeps_every_invariant() {
         let kind = event["event"].as_str().unwrap().to_owned();
         let mut log = log.lock().unwrap();
         log.total += 1;
+        if kind == "closed" && event["reason"] == "disconnected" {
+            log.disconnected += 1;
+        }
         if matches!(kind.as_str(), "created" | "closed" | "expired") {
             let id = event["ID"].as_str().unwrap().to_owned();
             log.lifecycle.entry(id).or_default().push(kind);
@@ -167,18 +173,22 @@ fn soak_keeps_every_invariant() {
     }
     let expired = seen.get("expired").copied().unwrap_or(0);
     assert_eq!(seen.get("created").copied().unwrap_or(0), created);
-    assert_eq!(seen.get("closed").copied().unwrap_or(0), closed);
-    assert_eq!(r.session_count(), created - closed - expired);
+    let closed_in_all = seen.get("closed").copied().unwrap_or(0);
+    assert_eq!(closed_in_all - log.disconnected, closed, "host closes");
+    assert_eq!(r.session_count(), created - closed_in_all - expired);
+    // Nothing is kept of a session gone: one client-number entry per session held.
+    assert_eq!(r.held_clients(), r.held_sessions());
     let stats: Value = serde_json::from_str(&r.stats()).unwrap();
     assert_eq!(stats["created"], created, "{stats}");
 
     let operations: u64 = tallies.iter().map(|t| t.operations).sum();
     eprintln!(
         "soak: {THREADS} threads, {:.0} s, {operations} operations, {} events; created {created}, \
-         closed {closed}, expired {expired}, live {}; clock moved {} minutes; sweeper started {} \
-         times",
+         closed {closed} (and disconnected {}), expired {expired}, live {}; clock moved {} minutes; \
+         sweeper started {} times",
         soak_seconds(),
         log.total,
+        log.disconnected,
         r.session_count(),
         clock_moves.load(Ordering::Relaxed),
         sweeper_starts.load(Ordering::Relaxed),
@@ -199,7 +209,7 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
         for _ in 0..64 {
             tally.operations += 1;
             let s = rng.below(shared.len());
-            match rng.below(12) {
+            match rng.below(13) {
                 0..=3 => {
                     let result = r.storage_update(shared[s], |current| {
                         let mut value: Value = serde_json::from_str(current).unwrap();
@@ -254,6 +264,21 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                 10 => {
                     let list: Value = serde_json::from_str(&r.sessions_list()).unwrap();
                     assert!(list["sessions"].is_array());
+                }
+                11 => {
+                    // An administrator messages and disconnects one of this thread's sessions,
+                    // at once or after a minute of the clock.
+                    if let Some(&id) = mine.get(rng.below(mine.len().max(1)))
+                        && let Ok(client) = r.client_id(id)
+                    {
+                        let _ = r.send_message(client, "notice");
+                        let grace = if rng.below(2) == 0 { 0 } else { 60 };
+                        match r.disconnect(client, Some("bye"), grace) {
+                            Ok(()) => {}
+                            Err(e) => assert_eq!(e.kind, ErrorKind::NotFound), // gone meanwhile
+                        }
+                        let _ = r.take_messages(id);
+                    }
                 }
                 _ => {
                     let info: Value = serde_json::from_str(&r.info(shared[s]).unwrap()).unwrap();

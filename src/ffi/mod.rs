@@ -12,6 +12,7 @@ use crate::registry::Registry;
 
 pub mod admin;
 mod boundary;
+pub mod clients;
 pub mod library;
 pub mod privileges;
 pub mod sessions;

@@ -7,7 +7,7 @@ use super::Registry;
 use crate::client::{AttachedFile, FileRequest};
 use crate::clock::Millis;
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{Detail, EventHandler, EventKind};
+use crate::events::{Detail, End, EventHandler, EventKind};
 use crate::id::{SessionId, truncate_for_message};
 use crate::session::{Session, SessionType};
 
@@ -169,16 +169,19 @@ impl Registry {
     /// Live sessions by type, and counters since the start (or the last reset).
     pub fn stats(&self) -> String {
         let mut live = [0u64; 5];
-        let mut expired_unswept = 0;
+        // Sessions that lapsed and are not swept yet count as they ended.
+        let (mut closed_unswept, mut expired_unswept) = (0, 0);
         self.core.map.for_each(self.now(), |slot, is_live| {
+            let session = slot.lock();
             if is_live {
-                let kind = slot.lock().kind;
                 live[SessionType::ALL
                     .iter()
-                    .position(|k| *k == kind)
+                    .position(|k| *k == session.kind)
                     .unwrap_or(0)] += 1;
-            } else {
+            } else if session.lapsed_end() == End::Expired {
                 expired_unswept += 1;
+            } else {
+                closed_unswept += 1;
             }
         });
         let c = &self.core.counters;
@@ -193,7 +196,7 @@ impl Registry {
              \"accessLogWriteFailures\":{},\"eventsDelivered\":{},\"accessLogError\":",
             live.iter().sum::<u64>(),
             load(&c.created),
-            load(&c.closed),
+            load(&c.closed) + closed_unswept,
             load(&c.expired) + expired_unswept,
             load(&c.identifier_changes),
             load(&self.core.events.log_failures),

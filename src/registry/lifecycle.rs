@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use super::{Registry, not_found, require_web};
 use crate::clock::iso8601;
 use crate::create_options::CreateOptions;
-use crate::error::{Error, Result};
-use crate::events::{Detail, EventKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{CloseReason, Detail, End, EventKind};
 use crate::id::SessionId;
 use crate::session::{HostType, Session, SessionState, SessionType};
 use crate::storage::Storage;
@@ -49,8 +49,9 @@ impl Registry {
             }
         }
         let session = self.new_session(options);
+        let client = session.client_id;
         self.core.counters.created.fetch_add(1, Ordering::AcqRel);
-        Ok(self.core.map.insert_reserved(session, |session| {
+        let id = self.core.map.insert_reserved(session, |session| {
             self.core
                 .emit(EventKind::Created, session, session.created, || {
                     Detail::Created {
@@ -60,7 +61,9 @@ impl Registry {
                         application: session.client_application(),
                     }
                 })
-        }))
+        });
+        self.core.clients.set(client, id);
+        Ok(id)
     }
 
     fn new_session(&self, options: CreateOptions) -> Session {
@@ -97,22 +100,28 @@ impl Registry {
             storage_version: 0,
             app: options.app,
             files: Vec::new(),
+            client_id: crate::client_index::next_client_id(),
+            extras: None,
         }
     }
 
     /// Closes a session; `NotFound` if it is not live (an expired one is removed all the same,
     /// and counted as expired).
     pub fn close(&self, id: SessionId) -> Result<()> {
+        self.end(id, CloseReason::Host)
+    }
+
+    /// Takes a session out of the registry, closed for `reason`; `NotFound` if it is not live
+    /// (one that lapsed is removed all the same, and accounted for as it ended).
+    pub(super) fn end(&self, id: SessionId, reason: CloseReason) -> Result<()> {
         let now = self.now();
-        let (session, live) = self.core.map.remove(id, now).ok_or_else(|| not_found(id))?;
+        let (session, live) = self.core.map.remove(id, now).ok_or_else(not_found)?;
         if !live {
-            self.core.expired(std::iter::once(&session), now);
+            self.core.ended(&session, now, session.lapsed_end());
             self.core.events.drain();
-            return Err(not_found(id));
+            return Err(not_found());
         }
-        self.core.counters.closed.fetch_add(1, Ordering::AcqRel);
-        self.core
-            .emit(EventKind::Closed, &session, now, || Detail::Closed);
+        self.core.ended(&session, now, End::Closed(reason));
         {
             let mut singletons = self.singletons.lock();
             for slot in singletons.iter_mut() {
@@ -146,6 +155,12 @@ impl Registry {
         let state = SessionState::parse(state)?;
         self.change(id, |a| {
             let old = a.session.state;
+            if old == SessionState::Disconnecting {
+                return Err(Error::new(
+                    ErrorKind::BadState,
+                    "the session is being disconnected: its state stays \"disconnecting\"",
+                ));
+            }
             a.session.state = state;
             a.activity();
             if old != state {
@@ -214,5 +229,11 @@ impl Registry {
     /// Sessions held in memory: the live ones and the expired ones not yet swept.
     pub fn held_sessions(&self) -> u64 {
         self.core.map.entries()
+    }
+
+    /// Entries of the client-number index: one per session held (for tests and diagnostics
+    /// that the bookkeeping keeps nothing of a session gone).
+    pub fn held_clients(&self) -> u64 {
+        self.core.clients.len() as u64
     }
 }

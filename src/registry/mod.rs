@@ -4,9 +4,11 @@
 //! This file holds the registry's state, its settings and roles, and the ways every operation
 //! reaches a session; the operations themselves are split by concern: `lifecycle` (create,
 //! close, activity, expiry), `identity` (identifier, user name, privileges), `admin` (files,
-//! listings, events, statistics) and `storage`.
+//! listings, events, statistics), `clients` (an administrator's messages and disconnections)
+//! and `storage`.
 
 mod admin;
+mod clients;
 mod identity;
 mod lifecycle;
 mod storage;
@@ -20,9 +22,10 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde_json::Value;
 
 use crate::access_log::AccessLog;
+use crate::client_index::ClientIndex;
 use crate::clock::{Clock, Millis};
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{Detail, Dispatcher, Event, EventKind};
+use crate::events::{Detail, Dispatcher, End, Event, EventKind};
 use crate::id::SessionId;
 use crate::roles::RolesTable;
 use crate::session::Session;
@@ -48,6 +51,8 @@ struct Core {
     clock: Clock,
     events: Dispatcher,
     counters: Counters,
+    /// Client number → session ID, for every session in the map.
+    clients: ClientIndex,
 }
 
 /// Counters since the registry started (or was reset).
@@ -73,31 +78,38 @@ impl Counters {
 }
 
 impl Core {
-    /// Removes the expired sessions, queueing their events (the caller drains them once it
-    /// holds no lock); returns how many.
+    /// Removes the sessions that are no longer live (expired, or disconnected when their
+    /// grace time passed), queueing their events (the caller drains them once it holds no
+    /// lock); returns how many.
     fn sweep(&self) -> u64 {
         let now = self.clock.now();
         let mut removed = self.map.sweep(now);
-        self.expired(removed.iter_mut().map(|slot| &*slot.session_mut()), now)
+        for slot in &mut removed {
+            let session = slot.session_mut();
+            self.ended(session, now, session.lapsed_end());
+        }
+        removed.len() as u64
     }
 
-    /// Counts (and tells listeners of) sessions removed because they had expired.
-    fn expired<'a>(&self, sessions: impl Iterator<Item = &'a Session>, now: Millis) -> u64 {
-        let mut count = 0;
-        let listening = self.events.listening();
-        for session in sessions {
-            count += 1;
-            if listening {
-                let detail = Detail::Expired {
+    /// Accounts for a session taken out of the map: counts it, tells listeners how it ended,
+    /// and forgets it in the indexes. Call it with no shard or session lock held.
+    fn ended(&self, session: &Session, now: Millis, end: End) {
+        match end {
+            End::Closed(reason) => {
+                self.counters.closed.fetch_add(1, Ordering::AcqRel);
+                self.emit(EventKind::Closed, session, now, || Detail::Closed {
+                    reason,
+                });
+            }
+            End::Expired => {
+                self.counters.expired.fetch_add(1, Ordering::AcqRel);
+                self.emit(EventKind::Expired, session, now, || Detail::Expired {
                     last_activity: session.last_activity,
                     idle_timeout: session.idle_timeout,
-                };
-                self.events
-                    .push(Event::new(EventKind::Expired, session, now, detail));
+                });
             }
         }
-        self.counters.expired.fetch_add(count, Ordering::AcqRel);
-        count
+        self.clients.remove(session.client_id);
     }
 
     /// Queues an event about `session` (whose lock the caller holds), if anyone listens.
@@ -285,6 +297,7 @@ impl Registry {
         *self.sweeper.lock() = None;
         self.core.events.reset();
         self.core.map.clear();
+        self.core.clients.clear();
         self.core.counters.reset();
         *self.singletons.lock() = [None, None];
         self.file_ids.lock().clear();
@@ -317,7 +330,7 @@ impl Registry {
                 };
                 f(&mut access)
             })
-            .unwrap_or_else(|| Err(not_found(id)))
+            .unwrap_or_else(|| Err(not_found()))
     }
 
     /// As [`Registry::access`], for a change that may make events: delivers them afterwards,
@@ -360,6 +373,7 @@ fn require_web(session: &Session, what: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn not_found(id: SessionId) -> Error {
-    Error::new(ErrorKind::NotFound, format!("no live session {id}"))
+/// A session ID that reaches no live session. The ID is a bearer token: no message repeats it.
+pub(crate) fn not_found() -> Error {
+    Error::new(ErrorKind::NotFound, "no live session has this ID")
 }

@@ -123,9 +123,7 @@ impl Registry {
         if UPDATING.with(|u| u.borrow().contains(&key)) {
             return Err(Error::new(
                 ErrorKind::Reentrant,
-                format!(
-                    "session {id}: a storage call from inside its own update callback is refused"
-                ),
+                "a storage call on a session from inside its own update callback is refused",
             ));
         }
         Ok(())

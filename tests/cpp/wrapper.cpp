@@ -67,6 +67,15 @@ int main() {
         web.attach_file(R"({"filename":"Survey"})");
         EXPECT(sessmgr::clients_list().find(R"("userName":"ann@kiosk-3")") != std::string::npos);
         web.detach_file("Survey");
+        // Clients by number: a message, taken once.
+        const std::uint64_t client = web.client_id();
+        EXPECT(client > 0);
+        EXPECT(sessmgr::clients_list().find("\"id\":\"" + std::to_string(client) + "\"") != std::string::npos);
+        EXPECT(sessmgr::clients_list().find(web.id()) == std::string::npos);
+        sessmgr::send_message(client, "hello");
+        EXPECT(web.take_messages().find(R"("text":"hello")") != std::string::npos);
+        EXPECT(web.take_messages() == R"({"messages":[]})");
+        EXPECT(status_of([] { sessmgr::disconnect_client(0); }) == SESSMGR_INVALID_ARGUMENT);
 
         sessmgr::Session remote = sessmgr::Session::create(R"({"type":"remote","userName":"Designer"})");
         EXPECT(remote.has_privilege("anything"));

@@ -55,9 +55,11 @@ __all__ = [
     "clock_advance",
     "configure",
     "create_session",
+    "disconnect_client",
     "load_roles",
     "parse_date",
     "reset",
+    "send_message",
     "session_count",
     "session_info",
     "sessions_list",
@@ -157,6 +159,26 @@ def reset() -> None:
     """Closes every session and restores every default."""
     check(lib.sessmgr_reset())
     set_event_handler(None)
+
+
+def send_message(client_id: int, message_text: str) -> None:
+    """Queues a message for a client, named by its client number (``Session.client_id``)."""
+    check(lib.sessmgr_client_send_message(_client_number(client_id), _native.text(message_text, "text")))
+
+
+def disconnect_client(client_id: int, message: Optional[str] = None, grace_seconds: int = 0) -> None:
+    """FileMaker's *Disconnect client*: closes the client's session after ``grace_seconds``
+    (0: at once), with an optional message it can show meanwhile."""
+    if not 0 <= grace_seconds < 2**32:
+        raise InvalidArgumentError(f"grace time {grace_seconds} is out of range", 2)
+    text = None if message is None else _native.text(message, "message")
+    check(lib.sessmgr_client_disconnect(_client_number(client_id), text, grace_seconds))
+
+
+def _client_number(client_id: int) -> int:
+    if not 0 <= client_id < 2**64:
+        raise InvalidArgumentError(f"client number {client_id} is out of range", 2)
+    return client_id
 
 
 def clock_advance(seconds: int) -> None:

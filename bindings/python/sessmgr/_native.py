@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from ctypes import POINTER, c_bool, c_char_p, c_int32, c_int64, c_uint64, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_int32, c_int64, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any, Callable
 
@@ -60,6 +60,10 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_clients_list": (Status, [TEXT_OUT]),
     "sessmgr_session_attach_file": (Status, [c_char_p, c_char_p]),
     "sessmgr_session_detach_file": (Status, [c_char_p, c_char_p]),
+    "sessmgr_session_get_client_id": (Status, [c_char_p, POINTER(c_uint64)]),
+    "sessmgr_client_send_message": (Status, [c_uint64, c_char_p]),
+    "sessmgr_session_take_messages": (Status, [c_char_p, TEXT_OUT]),
+    "sessmgr_client_disconnect": (Status, [c_uint64, c_char_p, c_uint32]),
     "sessmgr_set_event_handler": (Status, [EVENT_FN, c_void_p]),
     "sessmgr_stats": (Status, [TEXT_OUT]),
 }

@@ -184,6 +184,19 @@ class Session:
     def detach_file(self, filename: str) -> None:
         check(lib.sessmgr_session_detach_file(self._id, text(filename, "filename")))
 
+    @property
+    def client_id(self) -> int:
+        """The client number administrators see (the ``id`` of ``clients_list``): not a secret,
+        unlike the session ID."""
+        client = ctypes.c_uint64()
+        check(lib.sessmgr_session_get_client_id(self._id, ctypes.byref(client)))
+        return client.value
+
+    def take_messages(self) -> list[dict]:
+        """The messages administrators sent this client, oldest first, each handed out once:
+        ``{"time", "text"}``, with ``"disconnectAt"`` on a disconnection's notice."""
+        return json.loads(call_text(lib.sessmgr_session_take_messages, self._id))["messages"]
+
     def touch(self) -> None:
         """Records activity: the idle timeout starts again."""
         check(lib.sessmgr_session_touch(self._id))

@@ -210,3 +210,26 @@ def test_library_not_found_says_where_it_looked(tmp_path):
     assert result.returncode != 0
     assert "LibraryNotFoundError" in result.stderr
     assert "nowhere.so" in result.stderr and "SESSMGR_LIBRARY" in result.stderr
+
+
+def test_clients_by_number_messages_and_disconnection():
+    s = sessmgr.create_session()
+    client = s.client_id
+    assert client > 0
+    listed = sessmgr.clients_list()["response"]["clients"]
+    assert [c["id"] for c in listed] == [str(client)]
+    assert s.id not in json.dumps(listed)
+    sessmgr.send_message(client, "The server restarts at noon.")
+    assert [m["text"] for m in s.take_messages()] == ["The server restarts at noon."]
+    assert s.take_messages() == []
+    sessmgr.disconnect_client(client, "Please save your work.", grace_seconds=60)
+    assert s.info["state"] == "disconnecting"
+    notice = s.take_messages()[0]
+    assert notice["text"] == "Please save your work." and "disconnectAt" in notice
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        sessmgr.disconnect_client(client, grace_seconds=-1)
+    with pytest.raises(sessmgr.NotFoundError):
+        sessmgr.send_message(client + 1000, "nobody")
+    sessmgr.disconnect_client(client)
+    with pytest.raises(sessmgr.NotFoundError):
+        s.touch()
