@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("merge_patch", merge_patch),
     ("identifier", identifier),
     ("attach_file", attach_file),
+    ("lifetime_end", lifetime_end),
 ];
 
 /// The input as C would see it: up to its first NUL.
@@ -519,5 +520,52 @@ pub fn attach_file(data: &[u8]) {
             "detached a file that was never attached"
         );
         assert_eq!(snapshot(), before, "a refused detach changed something");
+    }
+}
+
+/// An absolute end as a host would pass it: kept as the instant chrono reads in it (RFC 3339,
+/// to the millisecond, 1970 to 9999) and read back in the library's form, or refused with the
+/// old end kept.
+pub fn lifetime_end(data: &[u8]) {
+    fresh();
+    let id = create(None);
+    let get = || {
+        let mut out = ptr::null_mut();
+        let status =
+            not_internal(unsafe { sessmgr_session_get_lifetime_end(id.as_ptr(), &mut out) });
+        (status == SESSMGR_OK).then(|| take(out))
+    };
+    ok(unsafe { sessmgr_session_set_lifetime_end(id.as_ptr(), c"9000-01-01T00:00:00Z".as_ptr()) });
+    let before = get();
+    let text = c_text(data);
+    let status =
+        not_internal(unsafe { sessmgr_session_set_lifetime_end(id.as_ptr(), text.as_ptr()) });
+    let reference = text
+        .to_str()
+        .ok()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .filter(|d| d.timestamp_subsec_nanos() % 1_000_000 == 0)
+        .map(|d| d.timestamp_millis())
+        .filter(|ms| (0..=253_402_300_799_999).contains(ms));
+    match reference {
+        Some(ms) => {
+            assert_eq!(status, SESSMGR_OK, "refused {text:?}");
+            let written = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let mut info = ptr::null_mut();
+            let live = not_internal(unsafe { sessmgr_session_info(id.as_ptr(), &mut info) });
+            if live == SESSMGR_OK {
+                take(info);
+                assert_eq!(get(), Some(written));
+            } else {
+                // A date already past ends the session at once.
+                assert_eq!(live, SESSMGR_NOT_FOUND);
+            }
+        }
+        None => {
+            assert_ne!(status, SESSMGR_OK, "accepted {text:?}");
+            assert_eq!(get(), before, "a refused date replaced the end");
+        }
     }
 }

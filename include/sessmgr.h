@@ -270,8 +270,9 @@ void sessmgr_string_free(char *text);
  * Changes settings: a JSON object with any of `defaultIdleTimeout`, `minIdleTimeout`
  * (minutes), `clock` ("system" or "manual"), `maxSessions`, `maxStorageBytes`,
  * `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps
- * when it starts, then on the interval) and `roles` (a roles.json object). Keys not given keep
- * their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
+ * when it starts, then on the interval), `maxLifetime` (minutes from creation after which a web
+ * or rest session ends however active; 0 = never), the other limits the README lists, and
+ * `roles` (a roles.json object). Keys not given keep their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
  * Stopping or replacing the sweeper does not wait for an event handler it is running: that
  * call ends on the sweeper's thread, which then exits, and no further sweep starts.
  *
@@ -385,8 +386,9 @@ sessmgr_status sessmgr_session_is_guest(const char *id, bool *result);
  * Creates a session. `options_json` is NULL (a web guest) or a JSON object with any of
  * `type` ("web", "rest", "remote", "storedProcedure", "standalone"), `userName` (not for web
  * and rest: `sessmgr_session_set_privileges` sets it), `machineName`, `systemUserName`,
- * `IPAddress`, `hostType` ("windows", "mac", "browser"), `persistentID`, and `idleTimeout`
- * (minutes; web and rest only). `*id` receives the new session's ID in its canonical form, 32
+ * `IPAddress`, `hostType` ("windows", "mac", "browser"), `persistentID`, `idleTimeout` and
+ * `maxLifetime` (minutes, web and rest only; a `maxLifetime` of 0 gives this session no
+ * absolute end, whatever the setting). `*id` receives the new session's ID in its canonical form, 32
  * uppercase hex digits (the only form the library hands out; calls also accept lower case and
  * the dashed UUID form, see the ID convention at the top); free it with `sessmgr_string_free`.
  * Creating a storedProcedure or standalone session when one exists gives the existing one's ID.
@@ -481,14 +483,39 @@ sessmgr_status sessmgr_session_set_idle_timeout(const char *id, int32_t minutes)
 sessmgr_status sessmgr_session_get_idle_timeout(const char *id, int32_t *minutes);
 
 /**
- * `*date` receives when a web or rest session expires if left idle (last activity + idle
- * timeout), as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Free it with `sessmgr_string_free`. Other types:
- * `SESSMGR_NOT_SUPPORTED`.
+ * `*date` receives when a web or rest session expires if left idle: the earlier of last
+ * activity + idle timeout and its absolute end (`maxLifetime`, or
+ * `sessmgr_session_set_lifetime_end`), as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Free it with
+ * `sessmgr_string_free`. Other types: `SESSMGR_NOT_SUPPORTED`.
  *
  * # Safety
  * `id` is NULL or a NUL-terminated string; `date` is NULL or valid for writing.
  */
 sessmgr_status sessmgr_session_get_expiration_date(const char *id, char **date);
+
+/**
+ * `*date` receives a web or rest session's absolute end, which activity never moves
+ * (`maxLifetime` after its creation, or what `sessmgr_session_set_lifetime_end` set), as
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ`; `SESSMGR_NO_VALUE` when it has none. Free it with
+ * `sessmgr_string_free`. Other types: `SESSMGR_NOT_SUPPORTED`.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string; `date` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_session_get_lifetime_end(const char *id, char **date);
+
+/**
+ * Fixes a web or rest session's absolute end ("remember me until"): `date` is an RFC 3339 date
+ * (`2026-12-31T23:59:59.999Z`, or with an offset), kept to the millisecond and read back
+ * exactly; NULL clears it (the session then has none, whatever `maxLifetime` gave it). Activity
+ * never moves it; ID rotation keeps it. A date already past ends the session at once. A date
+ * that is not RFC 3339, is finer than a millisecond or lies outside 1970 … 9999 is
+ * `SESSMGR_INVALID_ARGUMENT`. Counts as activity. Other types: `SESSMGR_NOT_SUPPORTED`.
+ *
+ * # Safety
+ * `id` and `date` are NULL or NUL-terminated strings.
+ */
+sessmgr_status sessmgr_session_set_lifetime_end(const char *id, const char *date);
 
 /**
  * `*json` receives the JSON text stored at `pointer`; a stored `null` is "null", and nothing

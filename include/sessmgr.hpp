@@ -17,6 +17,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -211,6 +212,20 @@ public:
     }
     std::string expiration_date() const {
         return detail::text_out([&](char **out) { return sessmgr_session_get_expiration_date(id_.c_str(), out); });
+    }
+    /** The absolute end, which activity never moves; empty when the session has none. */
+    std::optional<std::string> lifetime_end() const {
+        detail::OwnedText out;
+        sessmgr_status status = sessmgr_session_get_lifetime_end(id_.c_str(), &out.text);
+        if (status == SESSMGR_NO_VALUE) {
+            return std::nullopt;
+        }
+        detail::check(status);
+        return out.str();
+    }
+    /** Fixes the absolute end (an RFC 3339 date), or clears it (std::nullopt). */
+    void set_lifetime_end(const std::optional<std::string> &date) const {
+        detail::check(sessmgr_session_set_lifetime_end(id_.c_str(), date ? date->c_str() : nullptr));
     }
 
     std::string storage_get(const std::string &pointer = std::string()) const {

@@ -97,6 +97,34 @@ pub fn push_iso8601(text: &mut String, ms: Millis) {
     text.push_str(std::str::from_utf8(&out).unwrap_or_default());
 }
 
+/// Reads an RFC 3339 date (`2026-12-31T23:59:59.999Z`, or with an offset such as `+01:00`, and
+/// with up to three digits of a second) as milliseconds since the epoch, between 1970 and 9999:
+/// what [`iso8601`] writes reads back to the same millisecond. A finer time, which could not be
+/// kept exactly, is refused.
+pub fn parse_iso8601(text: &str) -> Result<Millis> {
+    let shape = "an RFC 3339 date such as 2026-12-31T23:59:59.999Z";
+    let date = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
+        Error::invalid(format!(
+            "\"{}\" is not {shape} ({e})",
+            crate::id::truncate_for_message(text)
+        ))
+    })?;
+    if date.timestamp_subsec_nanos() % 1_000_000 != 0 {
+        return Err(Error::invalid(format!(
+            "\"{}\" is finer than a millisecond, which cannot be kept exactly",
+            crate::id::truncate_for_message(text)
+        )));
+    }
+    let ms = date.timestamp_millis();
+    if !(0..=MAX_MILLIS).contains(&ms) {
+        return Err(Error::invalid(format!(
+            "\"{}\" is out of range (1970 to 9999, UTC)",
+            crate::id::truncate_for_message(text)
+        )));
+    }
+    Ok(ms)
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (Howard Hinnant's
 /// algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -139,6 +167,45 @@ mod tests {
             assert_eq!(iso8601(ms), expected);
         }
         assert_eq!(iso8601(-5), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parses_what_it_writes_and_refuses_what_it_cannot_keep() {
+        for ms in [0, 1_725_962_154_787, MAX_MILLIS, 951_868_799_999] {
+            assert_eq!(parse_iso8601(&iso8601(ms)).unwrap(), ms);
+        }
+        assert_eq!(
+            parse_iso8601("2024-09-10T11:55:54.787+02:00").unwrap(),
+            1_725_962_154_787
+        );
+        assert_eq!(
+            parse_iso8601("2024-09-10T09:55:54Z").unwrap(),
+            1_725_962_154_000
+        );
+        assert_eq!(
+            parse_iso8601("2024-09-10T09:55:54.7870Z").unwrap(),
+            1_725_962_154_787
+        );
+        // RFC 3339 lets a space stand for the T.
+        assert_eq!(
+            parse_iso8601("2024-09-10 09:55:54Z").unwrap(),
+            1_725_962_154_000
+        );
+        for bad in [
+            "",
+            "2024-09-10",
+            "2024-09-10T09:55:54",
+            "2024-09-10T09:55:54.7871Z",
+            "1969-12-31T23:59:59.999Z",
+            "10000-01-01T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+        ] {
+            assert_eq!(
+                parse_iso8601(bad).unwrap_err().kind,
+                ErrorKind::InvalidArgument,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct CreateOptions {
     pub persistent_id_given: bool,
     /// Minutes, web and REST only.
     pub idle_timeout: Option<i32>,
+    /// Minutes from creation (0: none), web and REST only; `None`: the configured default.
+    pub max_lifetime: Option<i32>,
     /// FileMaker's client details, if any was given.
     pub app: Option<Box<AppDetails>>,
 }
@@ -32,6 +34,7 @@ impl Default for CreateOptions {
             machine_name_given: false,
             persistent_id_given: false,
             idle_timeout: None,
+            max_lifetime: None,
             app: None,
         }
     }
@@ -84,26 +87,10 @@ impl CreateOptions {
                     options.persistent_id_given = true;
                 }
                 "idleTimeout" => {
-                    if !options.kind.is_web() {
-                        return Err(Error::not_supported(format!(
-                            "\"idleTimeout\": a {} session has no idle timeout",
-                            options.kind.name()
-                        )));
-                    }
-                    options.idle_timeout = Some(match value.as_i64() {
-                        Some(n) if (0..=i32::MAX as i64).contains(&n) => n as i32,
-                        _ if value.is_number() => {
-                            return Err(Error::invalid(format!(
-                                "\"idleTimeout\": {value} is out of range (0 to {} minutes)",
-                                i32::MAX
-                            )));
-                        }
-                        _ => {
-                            return Err(Error::invalid(
-                                "\"idleTimeout\" must be an integer (minutes)",
-                            ));
-                        }
-                    });
+                    options.idle_timeout = Some(minutes(key, value, options.kind, "idle timeout")?)
+                }
+                "maxLifetime" => {
+                    options.max_lifetime = Some(minutes(key, value, options.kind, "lifetime")?)
                 }
                 "appVersion" => app(&mut options.app).app_version = string_field(key, value)?,
                 "appLanguage" => app(&mut options.app).app_language = string_field(key, value)?,
@@ -124,6 +111,26 @@ impl CreateOptions {
             }
         }
         Ok(options)
+    }
+}
+
+/// Minutes (0 to 2³¹−1) for a web or REST session; `NotSupported` for the other types.
+fn minutes(key: &str, value: &Value, kind: SessionType, what: &str) -> Result<i32> {
+    if !kind.is_web() {
+        return Err(Error::not_supported(format!(
+            "\"{key}\": a {} session has no {what}",
+            kind.name()
+        )));
+    }
+    match value.as_i64() {
+        Some(n) if (0..=i32::MAX as i64).contains(&n) => Ok(n as i32),
+        _ if value.is_number() => Err(Error::invalid(format!(
+            "\"{key}\": {value} is out of range (0 to {} minutes)",
+            i32::MAX
+        ))),
+        _ => Err(Error::invalid(format!(
+            "\"{key}\" must be an integer (minutes)"
+        ))),
     }
 }
 

@@ -63,11 +63,29 @@ impl CloseReason {
     }
 }
 
+/// Why a session expired (the `reason` of an `expired` event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpiryReason {
+    /// Idle for its idle timeout.
+    Idle,
+    /// Its absolute end came (`maxLifetime`, or one set with `set_lifetime_end`).
+    Lifetime,
+}
+
+impl ExpiryReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExpiryReason::Idle => "idle",
+            ExpiryReason::Lifetime => "lifetime",
+        }
+    }
+}
+
 /// How a session left the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
     Closed(CloseReason),
-    Expired,
+    Expired(ExpiryReason),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,8 +100,11 @@ pub enum Detail {
         reason: CloseReason,
     },
     Expired {
+        reason: ExpiryReason,
         last_activity: Millis,
         idle_timeout: i32,
+        /// The absolute end, for an expiry of reason `Lifetime`.
+        lifetime_end: Option<Millis>,
     },
     /// Identifier or state: the value before and after.
     Changed {
@@ -176,12 +197,18 @@ impl Event {
             }
             Detail::Closed { reason } => push_field(&mut out, false, "reason", reason.name()),
             Detail::Expired {
+                reason,
                 last_activity,
                 idle_timeout,
+                lifetime_end,
             } => {
                 push_date_field(&mut out, false, "lastActivity", *last_activity);
                 out.push_str(",\"idleTimeout\":");
                 out.push_str(&idle_timeout.to_string());
+                push_field(&mut out, false, "reason", reason.name());
+                if let (ExpiryReason::Lifetime, Some(end)) = (reason, lifetime_end) {
+                    push_date_field(&mut out, false, "lifetimeEnd", *end);
+                }
             }
             Detail::Changed { old, new } => {
                 push_field(&mut out, false, "old", old);
@@ -257,8 +284,17 @@ impl Event {
                 quoted(&new.join(", "))
             ),
             Detail::Expired {
+                reason: ExpiryReason::Lifetime,
+                lifetime_end: Some(end),
+                ..
+            } => format!(
+                "Client {client} session expired: its lifetime ended at {}.",
+                quoted(&iso8601(*end))
+            ),
+            Detail::Expired {
                 last_activity,
                 idle_timeout,
+                ..
             } => format!(
                 "Client {client} session expired: last activity {}, idle timeout {} minutes.",
                 quoted(&iso8601(*last_activity)),

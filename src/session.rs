@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::client::{AppDetails, AttachedFile, Message};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::events::{CloseReason, End, ExpiryReason};
 use crate::id::SessionId;
 use crate::json_text::{push_date_field, push_field};
 use crate::names::Query;
@@ -169,6 +170,8 @@ pub struct Session {
     pub files: Vec<AttachedFile>,
     /// The number administrators name this client by (see `client_index`).
     pub client_id: u64,
+    /// A web or REST session's absolute end, whatever its activity (`maxLifetime`, or set).
+    pub lifetime_end: Option<Millis>,
     /// What few sessions have; `None` for most.
     pub extras: Option<Box<Extras>>,
 }
@@ -204,23 +207,31 @@ impl Session {
             app: None,
             files: Vec::new(),
             client_id: crate::client_index::next_client_id(),
+            lifetime_end: None,
             extras: None,
         }
     }
 
     /// When the session ends if nothing else happens: a web or REST session when idle for its
-    /// timeout, any session when a disconnection under way comes due; `None` for a session of
-    /// another type with no disconnection under way.
+    /// timeout or at its absolute end, any session when a disconnection under way comes due;
+    /// `None` for a session of another type with no disconnection under way.
     pub fn expires_at(&self) -> Option<Millis> {
+        self.first_end().map(|at| at.min(crate::clock::MAX_MILLIS))
+    }
+
+    fn first_end(&self) -> Option<Millis> {
+        let (idle, lifetime, disconnect) = self.ends();
+        [idle, lifetime, disconnect].into_iter().flatten().min()
+    }
+
+    /// The three ways the session can end by itself: idle expiry, absolute end, disconnection.
+    fn ends(&self) -> (Option<Millis>, Option<Millis>, Option<Millis>) {
         let idle = self.kind.is_web().then(|| {
             self.last_activity
                 .saturating_add(self.idle_timeout as i64 * 60_000)
-                .min(crate::clock::MAX_MILLIS)
         });
-        match (idle, self.disconnect_at()) {
-            (Some(idle), Some(disconnect)) => Some(idle.min(disconnect)),
-            (idle, disconnect) => idle.or(disconnect),
-        }
+        let lifetime = self.lifetime_end.filter(|_| self.kind.is_web());
+        (idle, lifetime, self.disconnect_at())
     }
 
     pub fn disconnect_at(&self) -> Option<Millis> {
@@ -232,18 +243,17 @@ impl Session {
         self.extras.get_or_insert_with(Box::default)
     }
 
-    /// How a session that is no longer live ended: closed by a disconnection that came due
-    /// first, or expired.
-    pub fn lapsed_end(&self) -> crate::events::End {
-        let idle = self.kind.is_web().then(|| {
-            self.last_activity
-                .saturating_add(self.idle_timeout as i64 * 60_000)
-        });
-        match self.disconnect_at() {
-            Some(at) if idle.is_none_or(|idle| at <= idle) => {
-                crate::events::End::Closed(crate::events::CloseReason::Disconnected)
-            }
-            _ => crate::events::End::Expired,
+    /// How a session that is no longer live ended: by whichever of its ends came first (a
+    /// disconnection before an absolute end before idleness, when they fall together).
+    pub fn lapsed_end(&self) -> End {
+        let (_, lifetime, disconnect) = self.ends();
+        let first = self.first_end();
+        if disconnect.is_some() && disconnect == first {
+            End::Closed(CloseReason::Disconnected)
+        } else if lifetime.is_some() && lifetime == first {
+            End::Expired(ExpiryReason::Lifetime)
+        } else {
+            End::Expired(ExpiryReason::Idle)
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Settings {
     pub max_file_names: u64,
     /// 0: no background sweeper.
     pub sweep_interval_seconds: u64,
+    /// Minutes from creation after which a web or REST session ends, however active; 0: never.
+    pub max_lifetime: i32,
     /// `None`: no access log.
     pub access_log: Option<AccessLogSettings>,
 }
@@ -50,6 +52,7 @@ impl Default for Settings {
             max_attached_files: 64,
             max_file_names: 10_000,
             sweep_interval_seconds: 0,
+            max_lifetime: 0,
             access_log: None,
         }
     }
@@ -66,6 +69,7 @@ pub(crate) const MAX_PRIVILEGES_GRANTED_RANGE: (i64, i64) = (1, 65_536);
 pub(crate) const MAX_ATTACHED_FILES_RANGE: (i64, i64) = (1, 65_536);
 pub(crate) const MAX_FILE_NAMES_RANGE: (i64, i64) = (1, 1_000_000);
 pub(crate) const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
+pub(crate) const MAX_LIFETIME_RANGE: (i64, i64) = (0, i32::MAX as i64);
 
 /// What one `configure` call asks for: the settings it leaves, and a roles file if it has one.
 #[derive(Debug)]
@@ -132,6 +136,9 @@ impl Settings {
                 "sweepIntervalSeconds" => {
                     settings.sweep_interval_seconds =
                         integer(key, value, SWEEP_INTERVAL_RANGE)? as u64
+                }
+                "maxLifetime" => {
+                    settings.max_lifetime = integer(key, value, MAX_LIFETIME_RANGE)? as i32
                 }
                 "roles" => roles = Some(RolesTable::parse(value)?),
                 "accessLog" => settings.access_log = access_log(value)?,
@@ -223,6 +230,7 @@ pub struct LiveSettings {
     max_privileges_granted: AtomicU64,
     max_attached_files: AtomicU64,
     max_file_names: AtomicU64,
+    max_lifetime: AtomicU64,
 }
 
 impl LiveSettings {
@@ -244,6 +252,8 @@ impl LiveSettings {
             .store(s.max_attached_files, Ordering::Release);
         self.max_file_names
             .store(s.max_file_names, Ordering::Release);
+        self.max_lifetime
+            .store(s.max_lifetime as u64, Ordering::Release);
     }
 
     /// `minutes` raised to the minimum idle timeout.
@@ -281,6 +291,11 @@ impl LiveSettings {
 
     pub fn max_file_names(&self) -> usize {
         self.max_file_names.load(Ordering::Acquire) as usize
+    }
+
+    /// Minutes; 0 for none.
+    pub fn max_lifetime(&self) -> i32 {
+        self.max_lifetime.load(Ordering::Acquire) as i32
     }
 }
 

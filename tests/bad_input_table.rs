@@ -272,6 +272,20 @@ fn functions() -> Vec<Function> {
             |i, _t, n| with_outs(|o| unsafe { sessmgr_session_get_expiration_date(i, o.text(n)) })
         ),
         f!(
+            sessmgr_session_get_lifetime_end,
+            true,
+            Text::None,
+            c"",
+            |i, _t, n| with_outs(|o| unsafe { sessmgr_session_get_lifetime_end(i, o.text(n)) })
+        ),
+        f!(
+            sessmgr_session_set_lifetime_end,
+            true,
+            Text::Plain,
+            c"2030-01-01T00:00:00.000Z",
+            |i, t, _n| unsafe { sessmgr_session_set_lifetime_end(i, t) }
+        ),
+        f!(
             sessmgr_session_set_privileges,
             true,
             Text::Json,

@@ -317,11 +317,54 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             sessmgr_session_get_client_id(id, &mut 0)
         );
         case!(
+            "sessmgr_session_get_lifetime_end",
+            expected,
+            sessmgr_session_get_lifetime_end(id, t())
+        );
+        case!(
+            "sessmgr_session_set_lifetime_end",
+            expected,
+            sessmgr_session_set_lifetime_end(id, c"2030-01-01T00:00:00Z".as_ptr())
+        );
+        case!(
             "sessmgr_session_take_messages",
             expected,
             sessmgr_session_take_messages(id, t())
         );
     }
+    // An absolute end: no absolute end yet, a type without one, and dates that are not dates.
+    case!(
+        "sessmgr_session_get_lifetime_end",
+        SESSMGR_NO_VALUE,
+        sessmgr_session_get_lifetime_end(web, t())
+    );
+    case!(
+        "sessmgr_session_get_lifetime_end",
+        NOT_SUPPORTED,
+        sessmgr_session_get_lifetime_end(remote, t())
+    );
+    case!(
+        "sessmgr_session_get_lifetime_end",
+        NULL,
+        sessmgr_session_get_lifetime_end(web, ptr::null_mut())
+    );
+    for date in [
+        BAD_UTF8.as_ptr(),
+        c"2030-01-01".as_ptr(),
+        c"2030-01-01T00:00:00.0001Z".as_ptr(),
+        c"1969-01-01T00:00:00Z".as_ptr(),
+    ] {
+        case!(
+            "sessmgr_session_set_lifetime_end",
+            INVALID,
+            sessmgr_session_set_lifetime_end(web, date)
+        );
+    }
+    case!(
+        "sessmgr_session_set_lifetime_end",
+        NOT_SUPPORTED,
+        sessmgr_session_set_lifetime_end(remote, ptr::null())
+    );
     // The functions that name a client by number: 0, a number no client has, then their text.
     let mut client = 0u64;
     assert_eq!(

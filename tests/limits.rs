@@ -51,13 +51,14 @@ fn defaults_are_published_and_each_limit_has_a_range() {
     assert_eq!(settings.max_file_names, 10_000);
     let r = Registry::new();
     for (key, below, above) in [
-        ("maxSessions", 0, 100_000_001),
+        ("maxSessions", 0_i64, 100_000_001),
         ("maxStorageBytes", 1, (1 << 30) + 1),
         ("maxIdentifierBytes", 0, (1 << 20) + 1),
         ("maxJsonDepth", 0, 128),
         ("maxPrivilegesGranted", 0, 65_537),
         ("maxAttachedFiles", 0, 65_537),
         ("maxFileNames", 0, 1_000_001),
+        ("maxLifetime", -1, 2_147_483_648),
     ] {
         for value in [below, above] {
             let error = r.configure(&format!("{{\"{key}\": {value}}}")).unwrap_err();

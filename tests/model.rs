@@ -35,6 +35,9 @@ enum Op {
     StorageSet(usize, bool, i64),
     StorageGet(usize, bool),
     StorageRemove(usize, bool),
+    /// An absolute end this many minutes from now (before now, when negative), or none.
+    SetLifetimeEnd(usize, Option<i64>),
+    LifetimeEnd(usize),
     Count,
     Sweep,
     /// Starts (true) or stops the background sweeper, which sweeps at once when started. It
@@ -61,6 +64,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (slot.clone(), any::<bool>(), -5..5i64).prop_map(|(s, k, v)| Op::StorageSet(s, k, v)),
         2 => (slot.clone(), any::<bool>()).prop_map(|(s, k)| Op::StorageGet(s, k)),
         1 => (slot.clone(), any::<bool>()).prop_map(|(s, k)| Op::StorageRemove(s, k)),
+        1 => (slot.clone(), proptest::option::of(-10..150i64))
+            .prop_map(|(s, m)| Op::SetLifetimeEnd(s, m)),
+        1 => slot.clone().prop_map(Op::LifetimeEnd),
         1 => Just(Op::Count),
         1 => Just(Op::Sweep),
         1 => any::<bool>().prop_map(Op::Sweeper),
@@ -78,13 +84,18 @@ struct Modelled {
     idle_minutes: i64,
     last_activity: i64,
     storage: BTreeMap<String, i64>,
+    /// The absolute end, web only.
+    lifetime_end: Option<i64>,
     /// Removed from the registry (closed, or closed or swept after expiring).
     gone: bool,
 }
 
 impl Modelled {
     fn live(&self, now: i64) -> bool {
-        !self.gone && (!self.web || self.last_activity + self.idle_minutes * MINUTE > now)
+        !self.gone
+            && (!self.web
+                || (self.last_activity + self.idle_minutes * MINUTE > now
+                    && self.lifetime_end.is_none_or(|end| end > now)))
     }
 
     fn expanded(&self) -> Vec<&'static str> {
@@ -104,6 +115,8 @@ impl Modelled {
 #[derive(Default)]
 struct Model {
     now: i64,
+    /// The registry's clock when `now` was 0: dates the library writes are `base + now`.
+    base: i64,
     sessions: Vec<Modelled>,
     /// Whether a background sweeper has run: it may have removed some expired sessions
     /// before an explicit sweep counts them.
@@ -140,6 +153,7 @@ impl Model {
                     idle_minutes: 60,
                     last_activity: self.now,
                     storage: BTreeMap::new(),
+                    lifetime_end: None,
                     gone: false,
                 });
                 ok()
@@ -264,6 +278,22 @@ fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
             .get(key_name(key))
             .map(|v| v.to_string())
             .ok_or(ErrorKind::NoValue),
+        Op::SetLifetimeEnd(_, minutes) => {
+            if !s.web {
+                return Err(ErrorKind::NotSupported);
+            }
+            s.lifetime_end = minutes.map(|m| now + m * MINUTE);
+            activity(s);
+            ok
+        }
+        Op::LifetimeEnd(_) => {
+            if !s.web {
+                return Err(ErrorKind::NotSupported);
+            }
+            s.lifetime_end
+                .map(|end| end.to_string())
+                .ok_or(ErrorKind::NoValue)
+        }
         Op::StorageRemove(_, key) => match s.storage.remove(key_name(key)) {
             Some(_) => {
                 activity(s);
@@ -280,7 +310,7 @@ fn key_name(first: bool) -> &'static str {
 }
 
 /// The same operation on the library.
-fn run(r: &Registry, ids: &mut Vec<SessionId>, op: &Op, slot: Option<usize>) -> Outcome {
+fn run(r: &Registry, base: i64, ids: &mut Vec<SessionId>, op: &Op, slot: Option<usize>) -> Outcome {
     let text = |result: sessmgr::Result<String>| result.map_err(|e| e.kind);
     let unit = |result: sessmgr::Result<()>| result.map(|()| String::new()).map_err(|e| e.kind);
     if let Op::Create { web } = *op {
@@ -338,6 +368,17 @@ fn run(r: &Registry, ids: &mut Vec<SessionId>, op: &Op, slot: Option<usize>) -> 
                 Op::StorageRemove(_, key) => {
                     unit(r.storage_remove(id, &format!("/{}", key_name(key))))
                 }
+                Op::SetLifetimeEnd(_, minutes) => {
+                    let date = minutes.map(|m| sessmgr::iso8601(r.now() + m * MINUTE));
+                    unit(r.set_lifetime_end(id, date.as_deref()))
+                }
+                // Read back as milliseconds since the model's start.
+                Op::LifetimeEnd(_) => text(r.lifetime_end(id)).map(|date| {
+                    let ms = chrono::DateTime::parse_from_rfc3339(&date)
+                        .unwrap()
+                        .timestamp_millis();
+                    (ms - base).to_string()
+                }),
                 _ => unreachable!(),
             }
         }
@@ -352,7 +393,7 @@ proptest! {
         let r = Registry::new();
         r.configure(r#"{"clock": "manual"}"#).unwrap();
         r.load_roles(ROLES).unwrap();
-        let mut model = Model::default();
+        let mut model = Model { base: r.now(), ..Model::default() };
         let mut ids = Vec::new();
         for (step, op) in ops.iter().enumerate() {
             let slot = match op {
@@ -362,12 +403,13 @@ proptest! {
                 Op::Close(s) | Op::Touch(s) | Op::SetIdentifier(s, _) | Op::SetLongIdentifier(s)
                 | Op::Identifier(s) | Op::SetPrivileges(s, _, _) | Op::ClearPrivileges(s)
                 | Op::HasPrivilege(s, _) | Op::IsGuest(s) | Op::SetIdleTimeout(s, _)
-                | Op::StorageSet(s, _, _) | Op::StorageGet(s, _) | Op::StorageRemove(s, _) => {
+                | Op::StorageSet(s, _, _) | Op::StorageGet(s, _) | Op::StorageRemove(s, _)
+                | Op::SetLifetimeEnd(s, _) | Op::LifetimeEnd(s) => {
                     model.pick(*s)
                 }
             };
             let expected = model.apply(op, slot);
-            let got = run(&r, &mut ids, op, slot);
+            let got = run(&r, model.base, &mut ids, op, slot);
             if let (Op::Sweep, true, Ok(got), Ok(expected)) = (op, model.background, &got, &expected) {
                 // The background sweeper may have removed some of them first.
                 let (got, expected): (u64, u64) = (got.parse().unwrap(), expected.parse().unwrap());

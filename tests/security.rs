@@ -1,6 +1,6 @@
 //! SPEC section 10 (lifecycle and security) on `Registry` instances: client numbers instead of
-//! bearer tokens, an administrator's messages and disconnections, and that no error message
-//! repeats a session ID.
+//! bearer tokens, an administrator's messages and disconnections, absolute lifetimes, and that
+//! no error message repeats a session ID.
 
 use std::sync::{Arc, Mutex};
 
@@ -319,4 +319,182 @@ fn no_error_message_repeats_a_session_id() {
         assert!(!message.contains(&live.to_string()), "{message}");
         sessmgr::UpdateOutcome::Keep
     });
+}
+
+// ----- absolute lifetime --------------------------------------------------------------------
+
+#[test]
+fn max_lifetime_ends_a_session_whatever_its_activity() {
+    let r = manual();
+    let seen = recorder(&r);
+    r.configure(r#"{"maxLifetime": 120}"#).unwrap();
+    let web = r.create(None).unwrap();
+    let rest = r
+        .create(Some(r#"{"type": "rest", "maxLifetime": 0}"#))
+        .unwrap();
+    let short = r.create(Some(r#"{"maxLifetime": 30}"#)).unwrap();
+    let remote = r.create(Some(r#"{"type": "remote"}"#)).unwrap();
+    let created = r.now();
+    assert_eq!(
+        r.lifetime_end(web).unwrap(),
+        sessmgr::iso8601(created + 120 * 60_000)
+    );
+    assert_eq!(
+        r.lifetime_end(short).unwrap(),
+        sessmgr::iso8601(created + 30 * 60_000)
+    );
+    assert_eq!(
+        kind(r.lifetime_end(rest)),
+        ErrorKind::NoValue,
+        "0 at creation: none"
+    );
+    assert_eq!(kind(r.lifetime_end(remote)), ErrorKind::NotSupported);
+    // Activity every 50 minutes keeps the idle timeout from ever ending them.
+    for _ in 0..2 {
+        r.advance_clock(50 * 60).unwrap();
+        for id in [web, rest] {
+            r.touch(id).unwrap();
+        }
+        r.storage_set(web, "/k", "1").unwrap();
+    }
+    assert_eq!(
+        r.expiration_date(web).unwrap(),
+        sessmgr::iso8601(created + 120 * 60_000),
+        "the earlier of idle expiry and the absolute end"
+    );
+    assert_eq!(
+        r.lifetime_end(web).unwrap(),
+        sessmgr::iso8601(created + 120 * 60_000)
+    );
+    r.advance_clock(20 * 60).unwrap();
+    assert_eq!(kind(r.touch(web)), ErrorKind::NotFound);
+    r.touch(rest).unwrap();
+    r.info(remote).unwrap();
+    assert_eq!(r.sweep(), 2);
+    let mut expired: Vec<(String, String)> = events_of(&seen, "expired")
+        .iter()
+        .map(|e| (e["reason"].to_string(), e["lifetimeEnd"].to_string()))
+        .collect();
+    expired.sort();
+    let end = |minutes: i64| format!("\"{}\"", sessmgr::iso8601(created + minutes * 60_000));
+    assert_eq!(
+        expired,
+        [
+            ("\"lifetime\"".to_owned(), end(30)),
+            ("\"lifetime\"".to_owned(), end(120)),
+        ]
+    );
+}
+
+#[test]
+fn an_absolute_end_is_set_read_back_exactly_and_never_moved_by_activity() {
+    let r = manual();
+    let id = r.create(None).unwrap();
+    assert_eq!(kind(r.lifetime_end(id)), ErrorKind::NoValue);
+    let end = r.now() + 45 * 60_000 + 123;
+    r.set_lifetime_end(id, Some(&sessmgr::iso8601(end)))
+        .unwrap();
+    assert_eq!(r.lifetime_end(id).unwrap(), sessmgr::iso8601(end));
+    // Another offset, the same instant, read back in the library's form.
+    let stamp = sessmgr::iso8601(end);
+    let hour: i64 = stamp[11..13].parse().unwrap();
+    let shifted = format!(
+        "{}{:02}{}+01:00",
+        &stamp[..11],
+        (hour + 1) % 24,
+        &stamp[13..23]
+    );
+    if hour < 23 {
+        r.set_lifetime_end(id, Some(&shifted)).unwrap();
+        assert_eq!(r.lifetime_end(id).unwrap(), stamp);
+    }
+    for _ in 0..3 {
+        r.advance_clock(60).unwrap();
+        r.touch(id).unwrap();
+        r.storage_set(id, "/n", "1").unwrap();
+        r.set_identifier(id, "x").unwrap();
+    }
+    assert_eq!(r.lifetime_end(id).unwrap(), stamp);
+    // Refusals change nothing.
+    for bad in [
+        "tomorrow",
+        "2026-12-31",
+        "2026-12-31T23:59:59.9999Z",
+        "1969-12-31T23:59:59Z",
+    ] {
+        assert_eq!(
+            kind(r.set_lifetime_end(id, Some(bad))),
+            ErrorKind::InvalidArgument,
+            "{bad}"
+        );
+    }
+    assert_eq!(r.lifetime_end(id).unwrap(), stamp);
+    // Cleared: the idle timeout alone ends it.
+    r.set_lifetime_end(id, None).unwrap();
+    assert_eq!(kind(r.lifetime_end(id)), ErrorKind::NoValue);
+    let remote = r.create(Some(r#"{"type": "remote"}"#)).unwrap();
+    assert_eq!(
+        kind(r.set_lifetime_end(remote, None)),
+        ErrorKind::NotSupported
+    );
+}
+
+#[test]
+fn an_absolute_end_brought_earlier_is_swept_then() {
+    let r = manual();
+    let seen = recorder(&r);
+    let id = r.create(None).unwrap();
+    r.set_lifetime_end(id, Some(&sessmgr::iso8601(r.now() + 5_000)))
+        .unwrap();
+    assert_eq!(
+        r.expiration_date(id).unwrap(),
+        sessmgr::iso8601(r.now() + 5_000)
+    );
+    r.advance_clock(4).unwrap();
+    assert_eq!(r.sweep(), 0);
+    r.advance_clock(1).unwrap();
+    assert_eq!(
+        r.sweep(),
+        1,
+        "filed at its new end, not its idle expiry an hour later"
+    );
+    assert_eq!(events_of(&seen, "expired")[0]["reason"], "lifetime");
+    // A date already past ends the session at once.
+    let other = r.create(None).unwrap();
+    r.set_lifetime_end(other, Some("2000-01-01T00:00:00Z"))
+        .unwrap();
+    assert_eq!(kind(r.info(other)), ErrorKind::NotFound);
+    // An idle expiry says so.
+    let idle = r.create(None).unwrap();
+    r.advance_clock(3600).unwrap();
+    assert_eq!(kind(r.info(idle)), ErrorKind::NotFound);
+    r.sweep();
+    let mut reasons: Vec<String> = events_of(&seen, "expired")
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap().to_owned())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["idle", "lifetime", "lifetime"]);
+}
+
+#[test]
+fn lifetime_settings_and_options_refuse_what_they_cannot_take() {
+    let r = manual();
+    assert_eq!(
+        kind(r.configure(r#"{"maxLifetime": -1}"#)),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        kind(r.configure(r#"{"maxLifetime": "1"}"#)),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        kind(r.create(Some(r#"{"type": "remote", "maxLifetime": 5}"#))),
+        ErrorKind::NotSupported
+    );
+    assert_eq!(
+        kind(r.create(Some(r#"{"maxLifetime": -5}"#))),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(r.session_count(), 0);
 }

@@ -37,8 +37,9 @@ pub unsafe extern "C" fn sessmgr_string_free(text: *mut c_char) {
 /// Changes settings: a JSON object with any of `defaultIdleTimeout`, `minIdleTimeout`
 /// (minutes), `clock` ("system" or "manual"), `maxSessions`, `maxStorageBytes`,
 /// `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps
-/// when it starts, then on the interval) and `roles` (a roles.json object). Keys not given keep
-/// their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
+/// when it starts, then on the interval), `maxLifetime` (minutes from creation after which a web
+/// or rest session ends however active; 0 = never), the other limits the README lists, and
+/// `roles` (a roles.json object). Keys not given keep their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
 /// Stopping or replacing the sweeper does not wait for an event handler it is running: that
 /// call ends on the sweeper's thread, which then exits, and no further sweep starts.
 ///

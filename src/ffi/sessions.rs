@@ -14,8 +14,9 @@ use super::status::sessmgr_status;
 /// Creates a session. `options_json` is NULL (a web guest) or a JSON object with any of
 /// `type` ("web", "rest", "remote", "storedProcedure", "standalone"), `userName` (not for web
 /// and rest: `sessmgr_session_set_privileges` sets it), `machineName`, `systemUserName`,
-/// `IPAddress`, `hostType` ("windows", "mac", "browser"), `persistentID`, and `idleTimeout`
-/// (minutes; web and rest only). `*id` receives the new session's ID in its canonical form, 32
+/// `IPAddress`, `hostType` ("windows", "mac", "browser"), `persistentID`, `idleTimeout` and
+/// `maxLifetime` (minutes, web and rest only; a `maxLifetime` of 0 gives this session no
+/// absolute end, whatever the setting). `*id` receives the new session's ID in its canonical form, 32
 /// uppercase hex digits (the only form the library hands out; calls also accept lower case and
 /// the dashed UUID form, see the ID convention at the top); free it with `sessmgr_string_free`.
 /// Creating a storedProcedure or standalone session when one exists gives the existing one's ID.
@@ -189,9 +190,10 @@ pub unsafe extern "C" fn sessmgr_session_get_idle_timeout(
     })
 }
 
-/// `*date` receives when a web or rest session expires if left idle (last activity + idle
-/// timeout), as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Free it with `sessmgr_string_free`. Other types:
-/// `SESSMGR_NOT_SUPPORTED`.
+/// `*date` receives when a web or rest session expires if left idle: the earlier of last
+/// activity + idle timeout and its absolute end (`maxLifetime`, or
+/// `sessmgr_session_set_lifetime_end`), as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Free it with
+/// `sessmgr_string_free`. Other types: `SESSMGR_NOT_SUPPORTED`.
 ///
 /// # Safety
 /// `id` is NULL or a NUL-terminated string; `date` is NULL or valid for writing.
@@ -205,5 +207,46 @@ pub unsafe extern "C" fn sessmgr_session_get_expiration_date(
         let (id, date) = unsafe { (session_id(id)?, out(date, "date")?) };
         *date = owned_string(registry().expiration_date(id)?)?;
         Ok(())
+    })
+}
+
+/// `*date` receives a web or rest session's absolute end, which activity never moves
+/// (`maxLifetime` after its creation, or what `sessmgr_session_set_lifetime_end` set), as
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`; `SESSMGR_NO_VALUE` when it has none. Free it with
+/// `sessmgr_string_free`. Other types: `SESSMGR_NOT_SUPPORTED`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `date` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_get_lifetime_end(
+    id: *const c_char,
+    date: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_get_lifetime_end", || {
+        // SAFETY: as this function's contract.
+        let (id, date) = unsafe { (session_id(id)?, out(date, "date")?) };
+        *date = owned_string(registry().lifetime_end(id)?)?;
+        Ok(())
+    })
+}
+
+/// Fixes a web or rest session's absolute end ("remember me until"): `date` is an RFC 3339 date
+/// (`2026-12-31T23:59:59.999Z`, or with an offset), kept to the millisecond and read back
+/// exactly; NULL clears it (the session then has none, whatever `maxLifetime` gave it). Activity
+/// never moves it; ID rotation keeps it. A date already past ends the session at once. A date
+/// that is not RFC 3339, is finer than a millisecond or lies outside 1970 … 9999 is
+/// `SESSMGR_INVALID_ARGUMENT`. Counts as activity. Other types: `SESSMGR_NOT_SUPPORTED`.
+///
+/// # Safety
+/// `id` and `date` are NULL or NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_set_lifetime_end(
+    id: *const c_char,
+    date: *const c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_set_lifetime_end", || {
+        // SAFETY: as this function's contract.
+        let (id, date) = unsafe { (session_id(id)?, optional_text(date, "date")?) };
+        registry().set_lifetime_end(id, date)
     })
 }

@@ -178,7 +178,7 @@ impl Registry {
                     .iter()
                     .position(|k| *k == session.kind)
                     .unwrap_or(0)] += 1;
-            } else if session.lapsed_end() == End::Expired {
+            } else if let End::Expired(_) = session.lapsed_end() {
                 expired_unswept += 1;
             } else {
                 closed_unswept += 1;

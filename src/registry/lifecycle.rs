@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{Registry, not_found, require_web};
-use crate::clock::iso8601;
+use crate::clock::{MAX_MILLIS, iso8601, parse_iso8601};
 use crate::create_options::CreateOptions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{CloseReason, Detail, End, EventKind};
@@ -83,6 +83,13 @@ impl Registry {
             Some(minutes) => self.live.idle_timeout(minutes),
             None => self.live.default_idle_timeout(),
         };
+        let lifetime = options
+            .max_lifetime
+            .unwrap_or_else(|| self.live.max_lifetime());
+        let lifetime_end = (kind.is_web() && lifetime > 0).then(|| {
+            now.saturating_add(i64::from(lifetime) * 60_000)
+                .min(MAX_MILLIS)
+        });
         Session {
             id: SessionId::random(),
             kind,
@@ -101,6 +108,7 @@ impl Registry {
             app: options.app,
             files: Vec::new(),
             client_id: crate::client_index::next_client_id(),
+            lifetime_end,
             extras: None,
         }
     }
@@ -205,11 +213,39 @@ impl Registry {
         })
     }
 
+    /// When the session will expire if left idle: the earlier of its idle expiry and its
+    /// absolute end (and of a disconnection under way).
     pub fn expiration_date(&self, id: SessionId) -> Result<String> {
         self.read(id, |s| {
             require_web(s, "expiration date")?;
             Ok(iso8601(s.expires_at().unwrap_or_default()))
         })
+    }
+
+    /// The session's absolute end (`maxLifetime`, or as set); `NoValue` when it has none.
+    pub fn lifetime_end(&self, id: SessionId) -> Result<String> {
+        self.read(id, |s| {
+            require_web(s, "lifetime")?;
+            s.lifetime_end
+                .map(iso8601)
+                .ok_or_else(|| Error::new(ErrorKind::NoValue, "the session has no absolute end"))
+        })
+    }
+
+    /// Fixes (an RFC 3339 date, kept to the millisecond) or clears (`None`) the session's
+    /// absolute end, whatever `maxLifetime` gave it: activity never moves it, nor does
+    /// rotation. A date already past ends the session at once. Counts as activity.
+    pub fn set_lifetime_end(&self, id: SessionId, end: Option<&str>) -> Result<()> {
+        let end = end.map(parse_iso8601).transpose()?;
+        self.change(id, |a| {
+            require_web(&a.session, "lifetime")?;
+            a.session.lifetime_end = end;
+            a.activity();
+            Ok(())
+        })?;
+        // An earlier end may come before where the sweep's index has the session.
+        self.core.map.refile_if_earlier(id);
+        Ok(())
     }
 
     /// Removes the expired sessions; returns how many.

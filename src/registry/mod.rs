@@ -101,11 +101,13 @@ impl Core {
                     reason,
                 });
             }
-            End::Expired => {
+            End::Expired(reason) => {
                 self.counters.expired.fetch_add(1, Ordering::AcqRel);
                 self.emit(EventKind::Expired, session, now, || Detail::Expired {
+                    reason,
                     last_activity: session.last_activity,
                     idle_timeout: session.idle_timeout,
+                    lifetime_end: session.lifetime_end,
                 });
             }
         }

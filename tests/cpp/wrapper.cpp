@@ -76,6 +76,13 @@ int main() {
         EXPECT(web.take_messages().find(R"("text":"hello")") != std::string::npos);
         EXPECT(web.take_messages() == R"({"messages":[]})");
         EXPECT(status_of([] { sessmgr::disconnect_client(0); }) == SESSMGR_INVALID_ARGUMENT);
+        // An absolute end, set, read back and cleared.
+        EXPECT(!web.lifetime_end().has_value());
+        web.set_lifetime_end(std::string("2031-05-06T07:08:09.123+02:00"));
+        EXPECT(web.lifetime_end() == std::optional<std::string>("2031-05-06T05:08:09.123Z"));
+        EXPECT(status_of([&] { web.set_lifetime_end(std::string("soon")); }) == SESSMGR_INVALID_ARGUMENT);
+        web.set_lifetime_end(std::nullopt);
+        EXPECT(!web.lifetime_end().has_value());
 
         sessmgr::Session remote = sessmgr::Session::create(R"({"type":"remote","userName":"Designer"})");
         EXPECT(remote.has_privilege("anything"));

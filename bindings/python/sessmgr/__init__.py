@@ -77,6 +77,7 @@ _OPTION_NAMES = {
     "host_type": "hostType",
     "persistent_id": "persistentID",
     "idle_timeout": "idleTimeout",
+    "max_lifetime": "maxLifetime",
     "app_version": "appVersion",
     "app_language": "appLanguage",
     "operating_system": "operatingSystem",
@@ -92,6 +93,11 @@ _SETTING_NAMES = {
     "max_sessions": "maxSessions",
     "max_storage_bytes": "maxStorageBytes",
     "max_identifier_bytes": "maxIdentifierBytes",
+    "max_json_depth": "maxJsonDepth",
+    "max_privileges_granted": "maxPrivilegesGranted",
+    "max_attached_files": "maxAttachedFiles",
+    "max_file_names": "maxFileNames",
+    "max_lifetime": "maxLifetime",
     "sweep_interval_seconds": "sweepIntervalSeconds",
     "roles": "roles",
     "access_log": "accessLog",
@@ -107,7 +113,7 @@ def create_session(type: str = "web", **options: Any) -> Session:
     """Creates a session: ``type`` is "web" (a guest, the default), "rest", "remote",
     "storedProcedure" or "standalone"; other options in snake case (``user_name``,
     ``machine_name``, ``system_user_name``, ``ip_address``, ``host_type``, ``persistent_id``,
-    ``idle_timeout``, ``app_version``, …). Unknown options raise InvalidArgumentError."""
+    ``idle_timeout``, ``max_lifetime``, ``app_version``, …). Unknown options raise InvalidArgumentError."""
     body: dict[str, Any] = {"type": type}
     for name, value in options.items():
         if name not in _OPTION_NAMES:

@@ -51,6 +51,8 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_session_set_idle_timeout": (Status, [c_char_p, c_int32]),
     "sessmgr_session_get_idle_timeout": (Status, [c_char_p, POINTER(c_int32)]),
     "sessmgr_session_get_expiration_date": (Status, [c_char_p, TEXT_OUT]),
+    "sessmgr_session_get_lifetime_end": (Status, [c_char_p, TEXT_OUT]),
+    "sessmgr_session_set_lifetime_end": (Status, [c_char_p, c_char_p]),
     "sessmgr_storage_get": (Status, [c_char_p, c_char_p, TEXT_OUT]),
     "sessmgr_storage_set": (Status, [c_char_p, c_char_p, c_char_p]),
     "sessmgr_storage_remove": (Status, [c_char_p, c_char_p]),

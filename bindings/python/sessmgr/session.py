@@ -167,6 +167,29 @@ class Session:
         """When the session expires if left idle (UTC)."""
         return parse_date(call_text(lib.sessmgr_session_get_expiration_date, self._id))
 
+    @property
+    def lifetime_end(self) -> Optional[datetime]:
+        """The absolute end, which activity never moves (``max_lifetime`` after creation, or as
+        set); None when there is none."""
+        try:
+            return parse_date(call_text(lib.sessmgr_session_get_lifetime_end, self._id))
+        except NoValueError:
+            return None
+
+    @lifetime_end.setter
+    def lifetime_end(self, end: Optional[datetime]) -> None:
+        """Fixes the absolute end ("remember me until"; an aware datetime, kept to the
+        millisecond) or clears it (None)."""
+        if end is None:
+            check(lib.sessmgr_session_set_lifetime_end(self._id, None))
+            return
+        if end.tzinfo is None:
+            raise InvalidArgumentError("the end must be an aware datetime (with a time zone)", 2)
+        if end.microsecond % 1000:
+            raise InvalidArgumentError("the end is finer than a millisecond, which cannot be kept exactly", 2)
+        text_end = end.isoformat(timespec="milliseconds")
+        check(lib.sessmgr_session_set_lifetime_end(self._id, text(text_end, "end")))
+
     # -- storage, files, life ------------------------------------------------------------------
 
     @property

@@ -233,3 +233,27 @@ def test_clients_by_number_messages_and_disconnection():
     sessmgr.disconnect_client(client)
     with pytest.raises(sessmgr.NotFoundError):
         s.touch()
+
+
+def test_absolute_lifetime():
+    from datetime import datetime, timedelta, timezone
+
+    sessmgr.configure(clock="manual", max_lifetime=120)
+    s = sessmgr.create_session()
+    assert s.lifetime_end is not None
+    assert s.expiration_date <= s.lifetime_end
+    forever = sessmgr.create_session(max_lifetime=0)
+    assert forever.lifetime_end is None
+    end = datetime(2031, 5, 6, 7, 8, 9, 123000, tzinfo=timezone(timedelta(hours=2)))
+    forever.lifetime_end = end
+    assert forever.lifetime_end == end
+    assert forever.lifetime_end.tzinfo == timezone.utc
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        forever.lifetime_end = datetime(2031, 1, 1)
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        forever.lifetime_end = end + timedelta(microseconds=1)
+    assert forever.lifetime_end == end
+    forever.lifetime_end = None
+    assert forever.lifetime_end is None
+    with pytest.raises(sessmgr.NotSupportedError):
+        sessmgr.create_session("remote", max_lifetime=5)
