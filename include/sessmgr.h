@@ -407,6 +407,23 @@ sessmgr_status sessmgr_session_create(const char *options_json, char **id);
 sessmgr_status sessmgr_session_close(const char *id);
 
 /**
+ * Gives a web or rest session a new random ID (anti-fixation: call it at login), keeping
+ * everything else: storage, grant, identifier, user name, creation time, idle timeout and
+ * absolute end, attached files, messages, client number. `privileges` (NULL: keep the grant)
+ * is applied as `sessmgr_session_set_privileges` would, in the same step, so the old ID never
+ * holds the new grant; names not declared are ignored. The old ID is dead when this returns,
+ * unless `rotationGraceSeconds` is set: then it reaches the same session for that long (for
+ * requests already in flight), and never after. `*new_id` receives the new ID; free it with
+ * `sessmgr_string_free`. Other types: `SESSMGR_NOT_SUPPORTED`. An `idRotated` event (with
+ * `previousID`) and an access-log line (code 9005, which holds neither ID) tell of it.
+ *
+ * # Safety
+ * `id` and `privileges` are NULL or NUL-terminated strings; `new_id` is NULL or valid for
+ * writing.
+ */
+sessmgr_status sessmgr_session_rotate_id(const char *id, const char *privileges, char **new_id);
+
+/**
  * Records activity on a session (a host calls it once per request): a web or rest session's
  * idle timeout starts again.
  *

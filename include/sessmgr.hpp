@@ -162,6 +162,18 @@ public:
         return id_;
     }
 
+    /**
+     * Gives the session a new random ID (call it at login), keeping everything else; with
+     * `privileges`, the grant is replaced in the same step. This object follows the session:
+     * returns the new ID, which id() now gives.
+     */
+    const std::string &rotate_id(const std::optional<std::string> &privileges = std::nullopt) {
+        id_ = detail::text_out([&](char **out) {
+            return sessmgr_session_rotate_id(id_.c_str(), privileges ? privileges->c_str() : nullptr, out);
+        });
+        return id_;
+    }
+
     /** Closes the session now (throws if it was not live). */
     void close() {
         owned_ = false;

@@ -28,6 +28,7 @@ pub enum EventKind {
     StateChanged,
     FileAttached,
     FileDetached,
+    IdRotated,
 }
 
 impl EventKind {
@@ -41,6 +42,7 @@ impl EventKind {
             EventKind::StateChanged => "stateChanged",
             EventKind::FileAttached => "fileAttached",
             EventKind::FileDetached => "fileDetached",
+            EventKind::IdRotated => "idRotated",
         }
     }
 }
@@ -120,6 +122,10 @@ pub enum Detail {
         account_name: String,
         privset_name: String,
     },
+    /// The session's ID before a rotation (the event's `ID` is the new one).
+    Rotated {
+        previous: SessionId,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,6 +175,7 @@ impl Event {
             (EventKind::PrivilegesChanged, _) => 9002,
             (EventKind::StateChanged, _) => 9003,
             (EventKind::Expired, _) => 9004,
+            (EventKind::IdRotated, _) => 9005,
         }
     }
 
@@ -229,15 +236,21 @@ impl Event {
                 push_field(&mut out, false, "accountName", account_name);
                 push_field(&mut out, false, "privsetName", privset_name);
             }
+            Detail::Rotated { previous } => {
+                let previous = previous.to_hex();
+                let previous = std::str::from_utf8(&previous).unwrap_or_default();
+                push_field(&mut out, false, "previousID", previous);
+            }
         }
         out.push('}');
         out
     }
 
-    /// The access log's message, every value quoted and escaped.
+    /// The access log's message, every value quoted and escaped. It never holds a session ID.
     pub fn log_message(&self) -> String {
         let client = quoted(&self.client);
         match &self.detail {
+            Detail::Rotated { .. } => format!("Client {client} session ID rotated."),
             Detail::Created {
                 origin,
                 application,

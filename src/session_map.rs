@@ -1,6 +1,10 @@
 //! The sessions themselves: a sharded map from ID to slot, each session behind its own lock,
 //! with its expiry time readable without taking that lock, and an index of expiry times so that
 //! a sweep costs what the sessions due cost, not what every session costs.
+//!
+//! The map also keeps the index from client number to ID (every change of a session's place
+//! in the map changes it too), and, after an ID rotation with a grace time, the old ID as an
+//! alias of the client for that long.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -9,12 +13,23 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
+use crate::client_index::ClientIndex;
 use crate::clock::Millis;
 use crate::id::SessionId;
 use crate::session::Session;
 
 /// Enough shards that two threads rarely meet on one: the IDs spread evenly over them.
 const SHARDS: usize = 64;
+
+/// The client an old ID (in `shard`, its own) reaches during its grace time. A miss on a shard
+/// with no aliases costs one empty-map check.
+fn alias_client(shard: &ShardData, id: SessionId, now: Millis) -> Option<u64> {
+    if shard.aliases.is_empty() {
+        return None;
+    }
+    let alias = shard.aliases.get(&id.value()).filter(|a| a.until > now)?;
+    Some(alias.client)
+}
 
 /// Expiry of a session that never expires.
 pub(crate) const NEVER: Millis = Millis::MAX;
@@ -84,10 +99,19 @@ impl Hasher for IdHasher {
 
 type Slots = HashMap<u128, Box<Slot>, BuildHasherDefault<IdHasher>>;
 
+/// An old ID that still reaches its session, by client number, until a time.
+#[derive(Clone, Copy)]
+struct Alias {
+    client: u64,
+    until: Millis,
+}
+
 /// What one shard holds.
 #[derive(Default)]
 struct ShardData {
     slots: Slots,
+    /// Old IDs of rotated sessions, during their grace time (few: one per recent rotation).
+    aliases: HashMap<u128, Alias, BuildHasherDefault<IdHasher>>,
     /// Sessions that expire, by the second they were filed under. Filing is lazy: activity
     /// only ever moves an expiry later, so a session filed too early is filed again when its
     /// second comes; a closed one is dropped then (or when the index is compacted).
@@ -150,6 +174,8 @@ pub struct SessionMap {
     shards: Box<[Shard]>,
     /// Entries in the map, expired or not.
     entries: AtomicU64,
+    /// Client number → ID of every session in the map; changed under the shard's write lock.
+    clients: ClientIndex,
 }
 
 impl Default for SessionMap {
@@ -157,6 +183,7 @@ impl Default for SessionMap {
         SessionMap {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             entries: AtomicU64::new(0),
+            clients: ClientIndex::default(),
         }
     }
 }
@@ -166,14 +193,118 @@ impl SessionMap {
         &self.shards[id.shard(SHARDS)]
     }
 
-    /// Runs `f` on the live session `id`, with its shard read-locked; `None` when there is none.
+    /// Runs `f` on the live session `id` (or that an old ID in its grace time reaches), with
+    /// its shard read-locked; `None` when there is none.
     pub fn with<R>(&self, id: SessionId, now: Millis, f: impl FnOnce(&Slot) -> R) -> Option<R> {
+        let client = {
+            let shard = self.shard(id).read();
+            match shard.slots.get(&id.value()) {
+                Some(slot) => return slot.is_live(now).then(|| f(slot)),
+                None => alias_client(&shard, id, now)?,
+            }
+        };
+        // The old ID's client, under its current ID (looked up again while it is rotated away
+        // in between: each miss means another rotation finished).
+        let mut tried = None;
+        loop {
+            let current = self.clients.get(client)?;
+            if tried == Some(current) {
+                return None;
+            }
+            tried = Some(current);
+            let shard = self.shard(current).read();
+            if let Some(slot) = shard.slots.get(&current.value()) {
+                return slot.is_live(now).then(|| f(slot));
+            }
+        }
+    }
+
+    /// `id`, or the current ID of the session an old ID in its grace time reaches.
+    pub fn resolve(&self, id: SessionId, now: Millis) -> SessionId {
         let shard = self.shard(id).read();
-        let slot = shard
-            .slots
-            .get(&id.value())
-            .filter(|slot| slot.is_live(now))?;
-        Some(f(slot))
+        if shard.slots.contains_key(&id.value()) {
+            return id;
+        }
+        alias_client(&shard, id, now)
+            .and_then(|client| self.clients.get(client))
+            .unwrap_or(id)
+    }
+
+    /// The ID of a client's session, if it is in the map.
+    pub fn client_session(&self, client: u64) -> Option<SessionId> {
+        self.clients.get(client)
+    }
+
+    /// Entries of the client index (one per session held).
+    pub fn clients_held(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Gives the live session `id` (or the one an old ID reaches) a new random ID, once `f`
+    /// (which sees it in place, with its new ID, and may refuse) agrees; the old ID reaches it
+    /// until `grace_until` if that is later than `now`. Returns the new ID and `f`'s answer;
+    /// `None` when there is no such live session. The session's client number stays.
+    pub fn rekey<R>(
+        &self,
+        id: SessionId,
+        now: Millis,
+        grace_until: Millis,
+        f: impl FnOnce(&Slot, SessionId) -> crate::error::Result<R>,
+    ) -> Option<crate::error::Result<(SessionId, R)>> {
+        let mut old = self.resolve(id, now);
+        loop {
+            let new = SessionId::random();
+            let (a, b) = (old.shard(SHARDS), new.shard(SHARDS));
+            // Both shards for writing, the lower first (one lock when they are the same).
+            let mut low = self.shards[a.min(b)].write();
+            let mut high = (a != b).then(|| self.shards[a.max(b)].write());
+            let (from, to): (&mut ShardData, Option<&mut ShardData>) = match (a.cmp(&b), &mut high)
+            {
+                (std::cmp::Ordering::Less, Some(high)) => (&mut low, Some(high)),
+                (std::cmp::Ordering::Greater, Some(high)) => (high, Some(&mut low)),
+                _ => (&mut low, None),
+            };
+            let taken = match &to {
+                Some(to) => to.slots.contains_key(&new.value()),
+                None => new == old || from.slots.contains_key(&new.value()),
+            };
+            if taken {
+                continue;
+            }
+            let Some(slot) = from.slots.get(&old.value()) else {
+                // Rotated away in between (another rotation finished): follow it.
+                drop(high);
+                drop(low);
+                let again = self.resolve(id, now);
+                if again == old {
+                    return None;
+                }
+                old = again;
+                continue;
+            };
+            if !slot.is_live(now) {
+                return None;
+            }
+            let answer = match f(slot, new) {
+                Ok(answer) => answer,
+                Err(e) => return Some(Err(e)),
+            };
+            let mut slot = from.slots.remove(&old.value()).expect("looked up above");
+            let client = {
+                let session = slot.session_mut();
+                session.id = new;
+                session.client_id
+            };
+            if grace_until > now {
+                let until = grace_until;
+                from.aliases.insert(old.value(), Alias { client, until });
+            }
+            let to = to.unwrap_or(from);
+            to.expiry.file(new.value(), &slot);
+            to.slots.insert(new.value(), slot);
+            self.clients.set(client, new);
+            return Some(Ok((new, answer)));
+        }
     }
 
     /// Entries in the map, counting expired ones not yet swept.
@@ -207,6 +338,7 @@ impl SessionMap {
                 continue;
             }
             inserted(&session);
+            self.clients.set(session.client_id, id);
             let slot = Box::new(Slot {
                 expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
                 filed_at: AtomicI64::new(NEVER),
@@ -218,13 +350,24 @@ impl SessionMap {
         }
     }
 
-    /// Removes `id`; returns the session if it was there, and whether it was still live.
+    /// Removes `id` (or the session an old ID in its grace time reaches); returns the session
+    /// if it was there, and whether it was still live.
     pub fn remove(&self, id: SessionId, now: Millis) -> Option<(Session, bool)> {
-        let slot = {
-            let mut shard = self.shard(id).write();
-            let slot = shard.slots.remove(&id.value())?;
-            shard.compact_if_stale();
-            slot
+        let mut current = self.resolve(id, now);
+        let slot = loop {
+            let mut shard = self.shard(current).write();
+            if let Some(slot) = shard.slots.remove(&current.value()) {
+                self.clients.remove(slot.session.lock().client_id);
+                shard.compact_if_stale();
+                break slot;
+            }
+            drop(shard);
+            // Rotated away in between (another rotation finished): follow it.
+            let again = self.resolve(id, now);
+            if again == current {
+                return None;
+            }
+            current = again;
         };
         self.entries.fetch_sub(1, Ordering::AcqRel);
         let live = slot.is_live(now);
@@ -233,9 +376,10 @@ impl SessionMap {
 
     /// Files a session again if its expiry moved earlier than where the index has it (a
     /// shorter idle timeout); later moves need nothing.
-    pub fn refile_if_earlier(&self, id: SessionId) {
+    pub fn refile_if_earlier(&self, id: SessionId, now: Millis) {
+        let id = self.resolve(id, now);
         let mut shard = self.shard(id).write();
-        let ShardData { slots, expiry } = &mut *shard;
+        let ShardData { slots, expiry, .. } = &mut *shard;
         if let Some(slot) = slots.get(&id.value()) {
             let expires_at = slot.expires_at();
             if expires_at != NEVER && second(expires_at) < slot.filed_at.load(Ordering::Acquire) {
@@ -253,17 +397,25 @@ impl SessionMap {
         let mut removed = Vec::new();
         let due_until = second(now);
         for shard in self.shards.iter() {
-            let due = shard
-                .read()
-                .expiry
-                .by_second
-                .first_key_value()
-                .is_some_and(|(at, _)| *at <= due_until);
+            let due = {
+                let shard = shard.read();
+                let sessions_due = shard
+                    .expiry
+                    .by_second
+                    .first_key_value()
+                    .is_some_and(|(at, _)| *at <= due_until);
+                sessions_due || !shard.aliases.is_empty()
+            };
             if !due {
                 continue;
             }
             let mut shard = shard.write();
-            let ShardData { slots, expiry } = &mut *shard;
+            let ShardData {
+                slots,
+                expiry,
+                aliases,
+            } = &mut *shard;
+            aliases.retain(|_, alias| alias.until > now);
             let later = expiry.by_second.split_off(&(due_until + 1));
             let due = std::mem::replace(&mut expiry.by_second, later);
             for (at, ids) in due {
@@ -279,7 +431,9 @@ impl SessionMap {
                     if slot.is_live(now) {
                         expiry.file(id, slot);
                     } else {
-                        removed.push(entry.remove());
+                        let slot = entry.remove();
+                        self.clients.remove(slot.session.lock().client_id);
+                        removed.push(slot);
                     }
                 }
             }
@@ -316,6 +470,7 @@ impl SessionMap {
                 .fetch_sub(shard.slots.len() as u64, Ordering::AcqRel);
             *shard = ShardData::default();
         }
+        self.clients.clear();
     }
 }
 

@@ -34,6 +34,8 @@ pub struct Settings {
     pub sweep_interval_seconds: u64,
     /// Minutes from creation after which a web or REST session ends, however active; 0: never.
     pub max_lifetime: i32,
+    /// Seconds an old ID still reaches its session after a rotation; 0: not at all.
+    pub rotation_grace_seconds: u64,
     /// `None`: no access log.
     pub access_log: Option<AccessLogSettings>,
 }
@@ -53,6 +55,7 @@ impl Default for Settings {
             max_file_names: 10_000,
             sweep_interval_seconds: 0,
             max_lifetime: 0,
+            rotation_grace_seconds: 0,
             access_log: None,
         }
     }
@@ -70,6 +73,7 @@ pub(crate) const MAX_ATTACHED_FILES_RANGE: (i64, i64) = (1, 65_536);
 pub(crate) const MAX_FILE_NAMES_RANGE: (i64, i64) = (1, 1_000_000);
 pub(crate) const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
 pub(crate) const MAX_LIFETIME_RANGE: (i64, i64) = (0, i32::MAX as i64);
+pub(crate) const ROTATION_GRACE_RANGE: (i64, i64) = (0, 60);
 
 /// What one `configure` call asks for: the settings it leaves, and a roles file if it has one.
 #[derive(Debug)]
@@ -139,6 +143,10 @@ impl Settings {
                 }
                 "maxLifetime" => {
                     settings.max_lifetime = integer(key, value, MAX_LIFETIME_RANGE)? as i32
+                }
+                "rotationGraceSeconds" => {
+                    settings.rotation_grace_seconds =
+                        integer(key, value, ROTATION_GRACE_RANGE)? as u64
                 }
                 "roles" => roles = Some(RolesTable::parse(value)?),
                 "accessLog" => settings.access_log = access_log(value)?,
@@ -231,6 +239,7 @@ pub struct LiveSettings {
     max_attached_files: AtomicU64,
     max_file_names: AtomicU64,
     max_lifetime: AtomicU64,
+    rotation_grace_seconds: AtomicU64,
 }
 
 impl LiveSettings {
@@ -254,6 +263,8 @@ impl LiveSettings {
             .store(s.max_file_names, Ordering::Release);
         self.max_lifetime
             .store(s.max_lifetime as u64, Ordering::Release);
+        self.rotation_grace_seconds
+            .store(s.rotation_grace_seconds, Ordering::Release);
     }
 
     /// `minutes` raised to the minimum idle timeout.
@@ -296,6 +307,10 @@ impl LiveSettings {
     /// Minutes; 0 for none.
     pub fn max_lifetime(&self) -> i32 {
         self.max_lifetime.load(Ordering::Acquire) as i32
+    }
+
+    pub fn rotation_grace_seconds(&self) -> u64 {
+        self.rotation_grace_seconds.load(Ordering::Acquire)
     }
 }
 

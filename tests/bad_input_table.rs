@@ -201,6 +201,13 @@ fn functions() -> Vec<Function> {
             |_i, t, n| { with_outs(|o| unsafe { sessmgr_session_create(t, o.text(n)) }) }
         ),
         f!(
+            sessmgr_session_rotate_id,
+            true,
+            Text::Json,
+            c"{\"privileges\":[\"WebAdmin\"],\"userName\":\"ann\"}",
+            |i, t, n| with_outs(|o| unsafe { sessmgr_session_rotate_id(i, t, o.text(n)) })
+        ),
+        f!(
             sessmgr_session_close,
             true,
             Text::None,

@@ -210,6 +210,11 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         (BAD_UTF8.as_ptr(), INVALID),
     ] {
         case!("sessmgr_session_close", expected, sessmgr_session_close(id));
+        case!(
+            "sessmgr_session_rotate_id",
+            expected,
+            sessmgr_session_rotate_id(id, ptr::null(), t())
+        );
         case!("sessmgr_session_touch", expected, sessmgr_session_touch(id));
         case!(
             "sessmgr_session_info",
@@ -332,6 +337,32 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             sessmgr_session_take_messages(id, t())
         );
     }
+    // Rotation: its output, its privileges as set_privileges takes them, a type without it.
+    case!(
+        "sessmgr_session_rotate_id",
+        NULL,
+        sessmgr_session_rotate_id(web, ptr::null(), ptr::null_mut())
+    );
+    case!(
+        "sessmgr_session_rotate_id",
+        INVALID,
+        sessmgr_session_rotate_id(web, BAD_UTF8.as_ptr(), t())
+    );
+    case!(
+        "sessmgr_session_rotate_id",
+        JSON,
+        sessmgr_session_rotate_id(web, BAD_JSON.as_ptr(), t())
+    );
+    case!(
+        "sessmgr_session_rotate_id",
+        INVALID,
+        sessmgr_session_rotate_id(web, c"{\"privilege\":[]}".as_ptr(), t())
+    );
+    case!(
+        "sessmgr_session_rotate_id",
+        NOT_SUPPORTED,
+        sessmgr_session_rotate_id(remote, ptr::null(), t())
+    );
     // An absolute end: no absolute end yet, a type without one, and dates that are not dates.
     case!(
         "sessmgr_session_get_lifetime_end",

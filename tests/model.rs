@@ -35,6 +35,10 @@ enum Op {
     StorageSet(usize, bool, i64),
     StorageGet(usize, bool),
     StorageRemove(usize, bool),
+    /// A new ID for the session, with a grant (JSON) given in the same step, or none.
+    Rotate(usize, Option<Vec<usize>>),
+    /// A call through the session's ID before its last rotation (dead: no grace time here).
+    TouchPreviousId(usize),
     /// An absolute end this many minutes from now (before now, when negative), or none.
     SetLifetimeEnd(usize, Option<i64>),
     LifetimeEnd(usize),
@@ -67,6 +71,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (slot.clone(), proptest::option::of(-10..150i64))
             .prop_map(|(s, m)| Op::SetLifetimeEnd(s, m)),
         1 => slot.clone().prop_map(Op::LifetimeEnd),
+        2 => (slot.clone(), proptest::option::of(proptest::collection::vec(0..NAMES.len(), 0..3)))
+            .prop_map(|(s, n)| Op::Rotate(s, n)),
+        1 => slot.clone().prop_map(Op::TouchPreviousId),
         1 => Just(Op::Count),
         1 => Just(Op::Sweep),
         1 => any::<bool>().prop_map(Op::Sweeper),
@@ -86,6 +93,8 @@ struct Modelled {
     storage: BTreeMap<String, i64>,
     /// The absolute end, web only.
     lifetime_end: Option<i64>,
+    /// Whether the session's ID was ever rotated.
+    rotated: bool,
     /// Removed from the registry (closed, or closed or swept after expiring).
     gone: bool,
 }
@@ -154,6 +163,7 @@ impl Model {
                     last_activity: self.now,
                     storage: BTreeMap::new(),
                     lifetime_end: None,
+                    rotated: false,
                     gone: false,
                 });
                 ok()
@@ -278,6 +288,28 @@ fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
             .get(key_name(key))
             .map(|v| v.to_string())
             .ok_or(ErrorKind::NoValue),
+        Op::Rotate(_, ref names) => {
+            if !s.web {
+                return Err(ErrorKind::NotSupported);
+            }
+            if let Some(names) = names {
+                s.granted = names
+                    .iter()
+                    .map(|&n| NAMES[n].to_owned())
+                    .filter(|n| n != "nope")
+                    .collect();
+            }
+            s.rotated = true;
+            activity(s);
+            ok
+        }
+        Op::TouchPreviousId(_) => {
+            if s.rotated {
+                Err(ErrorKind::NotFound)
+            } else {
+                ok
+            }
+        }
         Op::SetLifetimeEnd(_, minutes) => {
             if !s.web {
                 return Err(ErrorKind::NotSupported);
@@ -310,7 +342,10 @@ fn key_name(first: bool) -> &'static str {
 }
 
 /// The same operation on the library.
-fn run(r: &Registry, base: i64, ids: &mut Vec<SessionId>, op: &Op, slot: Option<usize>) -> Outcome {
+/// Each slot's session ID, and its ID before its last rotation.
+type Ids = Vec<(SessionId, Option<SessionId>)>;
+
+fn run(r: &Registry, base: i64, ids: &mut Ids, op: &Op, slot: Option<usize>) -> Outcome {
     let text = |result: sessmgr::Result<String>| result.map_err(|e| e.kind);
     let unit = |result: sessmgr::Result<()>| result.map(|()| String::new()).map_err(|e| e.kind);
     if let Op::Create { web } = *op {
@@ -320,7 +355,7 @@ fn run(r: &Registry, base: i64, ids: &mut Vec<SessionId>, op: &Op, slot: Option<
             Some(r#"{"type": "remote", "userName": "u"}"#)
         };
         let id = r.create(options).map_err(|e| e.kind)?;
-        ids.push(id);
+        ids.push((id, None));
         return Ok(String::new());
     }
     match (op, slot) {
@@ -334,8 +369,23 @@ fn run(r: &Registry, base: i64, ids: &mut Vec<SessionId>, op: &Op, slot: Option<
         })),
         (_, None) => Err(ErrorKind::NotFound),
         (op, Some(i)) => {
-            let id = ids[i];
+            let (id, previous) = ids[i];
             match *op {
+                Op::Rotate(_, ref names) => {
+                    let grant = names.as_ref().map(|names| {
+                        let (roles, privileges): (Vec<&str>, Vec<&str>) =
+                            names.iter().map(|&n| NAMES[n]).partition(|n| *n == "R");
+                        serde_json::json!({"privileges": privileges, "roles": roles}).to_string()
+                    });
+                    let (new, _) = r.rotate_id(id, grant.as_deref()).map_err(|e| e.kind)?;
+                    ids[i] = (new, Some(id));
+                    Ok(String::new())
+                }
+                Op::TouchPreviousId(_) => match previous {
+                    Some(previous) => unit(r.touch(previous)),
+                    // Never rotated: only its live ID to call through (a read: not activity).
+                    None => unit(r.info(id).map(|_| ())),
+                },
                 Op::Close(_) => unit(r.close(id)),
                 Op::Touch(_) => unit(r.touch(id)),
                 Op::SetIdentifier(_, which) => unit(r.set_identifier(id, IDENTIFIERS[which])),
@@ -404,7 +454,8 @@ proptest! {
                 | Op::Identifier(s) | Op::SetPrivileges(s, _, _) | Op::ClearPrivileges(s)
                 | Op::HasPrivilege(s, _) | Op::IsGuest(s) | Op::SetIdleTimeout(s, _)
                 | Op::StorageSet(s, _, _) | Op::StorageGet(s, _) | Op::StorageRemove(s, _)
-                | Op::SetLifetimeEnd(s, _) | Op::LifetimeEnd(s) => {
+                | Op::SetLifetimeEnd(s, _) | Op::LifetimeEnd(s) | Op::Rotate(s, _)
+                | Op::TouchPreviousId(s) => {
                     model.pick(*s)
                 }
             };
@@ -419,7 +470,7 @@ proptest! {
             prop_assert_eq!(&got, &expected, "step {}: {:?}", step, op);
         }
         // At the end, every session's identifier and storage agree too.
-        for (i, id) in ids.iter().enumerate() {
+        for (i, (id, _)) in ids.iter().enumerate() {
             let s = &model.sessions[i];
             if s.live(model.now) {
                 prop_assert_eq!(r.identifier(*id).unwrap(), s.identifier.clone());

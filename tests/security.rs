@@ -498,3 +498,284 @@ fn lifetime_settings_and_options_refuse_what_they_cannot_take() {
     );
     assert_eq!(r.session_count(), 0);
 }
+
+// ----- ID rotation --------------------------------------------------------------------------
+
+const ROLES: &str =
+    r#"{"privileges": [{"privilege": "simple"}, {"privilege": "medium", "includes": ["simple"]}]}"#;
+
+#[test]
+fn rotation_keeps_everything_but_the_id() {
+    let r = manual();
+    r.load_roles(ROLES).unwrap();
+    r.configure(r#"{"maxLifetime": 600}"#).unwrap();
+    let old = r
+        .create(Some(r#"{"IPAddress": "192.0.2.7", "idleTimeout": 90}"#))
+        .unwrap();
+    r.set_privileges(old, r#"{"privileges": ["simple"], "userName": "ann"}"#)
+        .unwrap();
+    r.set_identifier(old, "ann@kiosk").unwrap();
+    r.storage_set(old, "/cart", "[1,2]").unwrap();
+    r.attach_file(old, r#"{"filename": "Survey"}"#).unwrap();
+    let client = r.client_id(old).unwrap();
+    r.send_message(client, "hello").unwrap();
+    let info_before = json_of(&r.info(old).unwrap());
+    let lifetime = r.lifetime_end(old).unwrap();
+    r.advance_clock(60).unwrap();
+    let (new, ignored) = r.rotate_id(old, None).unwrap();
+    assert!(ignored.is_empty());
+    assert_ne!(new, old);
+    // The old ID is dead at once.
+    assert_eq!(kind(r.info(old)), ErrorKind::NotFound);
+    assert_eq!(kind(r.storage_get(old, "")), ErrorKind::NotFound);
+    let info = json_of(&r.info(new).unwrap());
+    assert_eq!(info["ID"], new.to_string());
+    for field in [
+        "type",
+        "userName",
+        "IPAddress",
+        "creationDateTime",
+        "state",
+        "persistentID",
+    ] {
+        assert_eq!(info[field], info_before[field], "{field}");
+    }
+    assert_eq!(r.storage_get(new, "").unwrap(), r#"{"cart":[1,2]}"#);
+    assert_eq!(r.privileges(new).unwrap(), r#"["simple"]"#);
+    assert_eq!(r.identifier(new).unwrap(), "ann@kiosk");
+    assert_eq!(r.idle_timeout(new).unwrap(), 90);
+    assert_eq!(
+        r.lifetime_end(new).unwrap(),
+        lifetime,
+        "rotation does not restart it"
+    );
+    assert_eq!(r.client_id(new).unwrap(), client);
+    assert_eq!(
+        json_of(&r.take_messages(new).unwrap())["messages"][0]["text"],
+        "hello"
+    );
+    let clients = json_of(&r.clients_list());
+    assert_eq!(
+        clients["response"]["clients"][0]["guestFiles"][0]["filename"],
+        "Survey"
+    );
+    assert_eq!(r.session_count(), 1);
+    // Rotation is activity.
+    assert_eq!(
+        r.expiration_date(new).unwrap(),
+        sessmgr::iso8601(r.now() + 90 * 60_000)
+    );
+}
+
+#[test]
+fn rotation_with_a_grant_applies_it_in_the_same_step() {
+    let r = manual();
+    r.load_roles(ROLES).unwrap();
+    let seen = recorder(&r);
+    let guest = r.create(None).unwrap();
+    r.storage_set(guest, "/cart", "[7]").unwrap();
+    assert!(r.is_guest(guest).unwrap());
+    let (user, ignored) = r
+        .rotate_id(
+            guest,
+            Some(r#"{"privileges": ["medium", "nope"], "userName": "ann"}"#),
+        )
+        .unwrap();
+    assert_eq!(ignored, ["nope"]);
+    assert!(r.has_privilege(user, "simple").unwrap());
+    assert_eq!(r.user_name(user).unwrap(), "ann");
+    assert_eq!(r.storage_get(user, "/cart").unwrap(), "[7]");
+    assert_eq!(kind(r.has_privilege(guest, "simple")), ErrorKind::NotFound);
+    // The events are told under the new ID; idRotated names the old one.
+    let rotated = events_of(&seen, "idRotated");
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(rotated[0]["ID"], user.to_string());
+    assert_eq!(rotated[0]["previousID"], guest.to_string());
+    for event in ["privilegesChanged", "identifierChanged"] {
+        let found = events_of(&seen, event);
+        assert_eq!(found.len(), 1, "{event}");
+        assert_eq!(found[0]["ID"], user.to_string(), "{event}");
+    }
+    // Refusals change nothing: the old ID still works.
+    let remote = r.create(Some(r#"{"type": "remote"}"#)).unwrap();
+    assert_eq!(kind(r.rotate_id(remote, None)), ErrorKind::NotSupported);
+    r.info(remote).unwrap();
+    assert_eq!(
+        kind(r.rotate_id(user, Some("{\"bad\": 1}"))),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(kind(r.rotate_id(user, Some("{"))), ErrorKind::InvalidJson);
+    let long = format!("[\"{}\"]", "x".repeat(1025));
+    assert_eq!(
+        kind(r.rotate_id(user, Some(&long))),
+        ErrorKind::LimitExceeded
+    );
+    assert!(r.has_privilege(user, "medium").unwrap());
+    assert_eq!(events_of(&seen, "idRotated").len(), 1);
+    let unknown = SessionId::parse("3C81A8D7AFE64C2E9CCFFCDC35DC52F5").unwrap();
+    assert_eq!(kind(r.rotate_id(unknown, None)), ErrorKind::NotFound);
+}
+
+#[test]
+fn during_the_grace_time_the_old_id_reaches_the_session_and_never_after() {
+    let r = manual();
+    assert_eq!(
+        kind(r.configure(r#"{"rotationGraceSeconds": 61}"#)),
+        ErrorKind::InvalidArgument
+    );
+    r.configure(r#"{"rotationGraceSeconds": 30}"#).unwrap();
+    let first = r.create(None).unwrap();
+    let (second, _) = r.rotate_id(first, None).unwrap();
+    r.storage_set(first, "/via", "\"old\"").unwrap();
+    assert_eq!(r.storage_get(second, "/via").unwrap(), "\"old\"");
+    assert_eq!(json_of(&r.info(first).unwrap())["ID"], second.to_string());
+    r.advance_clock(20).unwrap();
+    // Rotating through the old ID rotates the session again; both old IDs still reach it.
+    let (third, _) = r.rotate_id(first, None).unwrap();
+    for id in [first, second, third] {
+        assert_eq!(json_of(&r.info(id).unwrap())["ID"], third.to_string());
+    }
+    assert_eq!(r.session_count(), 1);
+    r.advance_clock(11).unwrap();
+    // The first alias (30 s after its rotation) is gone; the second has 19 s left.
+    assert_eq!(kind(r.info(first)), ErrorKind::NotFound);
+    assert_eq!(kind(r.storage_set(first, "/via", "1")), ErrorKind::NotFound);
+    r.touch(second).unwrap();
+    r.advance_clock(20).unwrap();
+    assert_eq!(kind(r.touch(second)), ErrorKind::NotFound);
+    r.touch(third).unwrap();
+    // A sweep forgets the expired aliases; closing through a live alias closes the session.
+    r.sweep();
+    let (fourth, _) = r.rotate_id(third, None).unwrap();
+    r.close(third).unwrap();
+    assert_eq!(kind(r.info(fourth)), ErrorKind::NotFound);
+    assert_eq!(r.session_count(), 0);
+    assert_eq!(r.held_clients(), 0);
+}
+
+#[test]
+fn the_access_log_tells_a_rotation_without_either_id() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("security-rotation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Access.log");
+    let r = manual();
+    r.configure(&json!({"accessLog": {"path": path, "hostName": "fms"}}).to_string())
+        .unwrap();
+    let old = r.create(None).unwrap();
+    let (new, _) = r.rotate_id(old, Some(r#"{"userName": "ann"}"#)).unwrap();
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        log.contains("\t9005\tfms\tClient \"ann\" session ID rotated."),
+        "{log}"
+    );
+    for id in [old, new] {
+        assert!(!log.contains(&id.to_string()), "{log}");
+        assert!(!log.contains(&id.to_string().to_lowercase()), "{log}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 8 threads: 4 rotate one session over and over while 4 increment its storage through the IDs
+/// they last saw, old and new. With a grace time every increment lands; without one, a write
+/// through a dead ID is refused, never lost. Once the grace time has passed, only the last ID
+/// works; each rotation call that succeeded gave a distinct ID.
+fn rotate_under_load(grace_seconds: u64) {
+    let r = Arc::new(manual());
+    r.configure(&format!("{{\"rotationGraceSeconds\": {grace_seconds}}}"))
+        .unwrap();
+    let first = r.create(None).unwrap();
+    let client = r.client_id(first).unwrap();
+    let current = Arc::new(Mutex::new(first));
+    let issued = Arc::new(Mutex::new(vec![first]));
+    let (increments, refused) = std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let (r, current, issued) = (&r, &current, &issued);
+            scope.spawn(move || {
+                for _ in 0..200 {
+                    let id = *current.lock().unwrap();
+                    match r.rotate_id(id, None) {
+                        Ok((new, _)) => {
+                            issued.lock().unwrap().push(new);
+                            *current.lock().unwrap() = new;
+                        }
+                        // Rotated by another thread first, with no grace time.
+                        Err(e) => assert_eq!(e.kind, ErrorKind::NotFound),
+                    }
+                }
+            });
+        }
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let (r, current, issued) = (&r, &current, &issued);
+                scope.spawn(move || {
+                    let (mut landed, mut refused) = (0u64, 0u64);
+                    for i in 0..300 {
+                        let id = if i % 2 == 0 {
+                            *current.lock().unwrap()
+                        } else {
+                            let issued = issued.lock().unwrap();
+                            issued[issued.len().saturating_sub(1 + (i + t) % 3)]
+                        };
+                        let outcome = r.storage_update(id, |text| {
+                            let mut value: Value = serde_json::from_str(text).unwrap();
+                            value["n"] = (value["n"].as_u64().unwrap_or(0) + 1).into();
+                            sessmgr::UpdateOutcome::Replace(value)
+                        });
+                        match outcome {
+                            Ok(()) => landed += 1,
+                            Err(e) => {
+                                assert_eq!(e.kind, ErrorKind::NotFound);
+                                refused += 1;
+                            }
+                        }
+                    }
+                    (landed, refused)
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
+    });
+    let issued = issued.lock().unwrap().clone();
+    let last = *current.lock().unwrap();
+    let distinct: std::collections::HashSet<_> = issued.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        issued.len(),
+        "a rotation handed out an ID twice"
+    );
+    assert_eq!(r.client_id(last).unwrap(), client);
+    assert_eq!(r.session_count(), 1);
+    let stored: u64 = r.storage_get(last, "/n").map_or(0, |n| n.parse().unwrap());
+    assert_eq!(stored, increments, "a write was lost");
+    if grace_seconds > 0 {
+        assert_eq!(refused, 0, "an ID in its grace time was refused");
+    }
+    r.advance_clock(grace_seconds as i64 + 1).unwrap();
+    for id in &issued {
+        let reached = r.touch(*id).is_ok();
+        assert_eq!(
+            reached,
+            *id == last,
+            "after the grace time only the last ID works"
+        );
+    }
+    eprintln!(
+        "grace {grace_seconds} s: {} rotations, {increments} increments landed, {refused} refused",
+        issued.len() - 1
+    );
+}
+
+#[test]
+fn rotating_under_load_with_a_grace_time_loses_nothing() {
+    rotate_under_load(10);
+}
+
+#[test]
+fn rotating_under_load_without_a_grace_time_loses_nothing() {
+    rotate_under_load(0);
+}

@@ -41,6 +41,7 @@ struct Tally {
     increments: Vec<u64>,
     created: u64,
     closed: u64,
+    rotations: u64,
     operations: u64,
 }
 
@@ -51,6 +52,7 @@ struct EventLog {
     total: u64,
     /// `closed` events of reason `disconnected`.
     disconnected: u64,
+    rotations: u64,
 }
 
 fn soak_seconds() -> f64 {
@@ -84,6 +86,17 @@ fn soak_keeps_every_invariant() {
         log.total += 1;
         if kind == "closed" && event["reason"] == "disconnected" {
             log.disconnected += 1;
+        }
+        if kind == "idRotated" {
+            // The session goes on under its new ID.
+            let previous = event["previousID"].as_str().unwrap();
+            let history = log
+                .lifecycle
+                .remove(previous)
+                .expect("rotated before it was created");
+            log.lifecycle
+                .insert(event["ID"].as_str().unwrap().to_owned(), history);
+            log.rotations += 1;
         }
         if matches!(kind.as_str(), "created" | "closed" | "expired") {
             let id = event["ID"].as_str().unwrap().to_owned();
@@ -127,9 +140,10 @@ fn soak_keeps_every_invariant() {
                 scope.spawn(move || work(r, shared, t as u64 + 1, deadline))
             })
             .collect();
-        let tallies = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        let tallies: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+        // The other threads stop before a worker's panic goes on: a failure must not hang.
         stop.store(true, Ordering::Release);
-        tallies
+        tallies.into_iter().map(|t| t.unwrap()).collect()
     });
 
     // No lost update.
@@ -174,6 +188,8 @@ fn soak_keeps_every_invariant() {
     let expired = seen.get("expired").copied().unwrap_or(0);
     assert_eq!(seen.get("created").copied().unwrap_or(0), created);
     let closed_in_all = seen.get("closed").copied().unwrap_or(0);
+    let rotations: u64 = tallies.iter().map(|t| t.rotations).sum();
+    assert_eq!(log.rotations, rotations, "one idRotated per rotation");
     assert_eq!(closed_in_all - log.disconnected, closed, "host closes");
     assert_eq!(r.session_count(), created - closed_in_all - expired);
     // Nothing is kept of a session gone: one client-number entry per session held.
@@ -184,8 +200,8 @@ fn soak_keeps_every_invariant() {
     let operations: u64 = tallies.iter().map(|t| t.operations).sum();
     eprintln!(
         "soak: {THREADS} threads, {:.0} s, {operations} operations, {} events; created {created}, \
-         closed {closed} (and disconnected {}), expired {expired}, live {}; clock moved {} minutes; \
-         sweeper started {} times",
+         closed {closed} (and disconnected {}), expired {expired}, live {}; {rotations} rotations; \
+         clock moved {} minutes; sweeper started {} times",
         soak_seconds(),
         log.total,
         log.disconnected,
@@ -209,7 +225,7 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
         for _ in 0..64 {
             tally.operations += 1;
             let s = rng.below(shared.len());
-            match rng.below(13) {
+            match rng.below(14) {
                 0..=3 => {
                     let result = r.storage_update(shared[s], |current| {
                         let mut value: Value = serde_json::from_str(current).unwrap();
@@ -264,6 +280,21 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                 10 => {
                     let list: Value = serde_json::from_str(&r.sessions_list()).unwrap();
                     assert!(list["sessions"].is_array());
+                }
+                12 => {
+                    // A login: one of this thread's sessions gets a new ID and a grant.
+                    if !mine.is_empty() {
+                        let at = rng.below(mine.len());
+                        match r.rotate_id(mine[at], Some(r#"{"privileges": ["b"]}"#)) {
+                            Ok((new, _)) => {
+                                mine[at] = new;
+                                tally.rotations += 1;
+                                // b includes a.
+                                assert!(r.has_privilege(new, "a").unwrap_or(true));
+                            }
+                            Err(e) => assert_eq!(e.kind, ErrorKind::NotFound), // gone meanwhile
+                        }
+                    }
                 }
                 11 => {
                     // An administrator messages and disconnects one of this thread's sessions,

@@ -51,6 +51,40 @@ pub unsafe extern "C" fn sessmgr_session_close(id: *const c_char) -> sessmgr_sta
     })
 }
 
+/// Gives a web or rest session a new random ID (anti-fixation: call it at login), keeping
+/// everything else: storage, grant, identifier, user name, creation time, idle timeout and
+/// absolute end, attached files, messages, client number. `privileges` (NULL: keep the grant)
+/// is applied as `sessmgr_session_set_privileges` would, in the same step, so the old ID never
+/// holds the new grant; names not declared are ignored. The old ID is dead when this returns,
+/// unless `rotationGraceSeconds` is set: then it reaches the same session for that long (for
+/// requests already in flight), and never after. `*new_id` receives the new ID; free it with
+/// `sessmgr_string_free`. Other types: `SESSMGR_NOT_SUPPORTED`. An `idRotated` event (with
+/// `previousID`) and an access-log line (code 9005, which holds neither ID) tell of it.
+///
+/// # Safety
+/// `id` and `privileges` are NULL or NUL-terminated strings; `new_id` is NULL or valid for
+/// writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_rotate_id(
+    id: *const c_char,
+    privileges: *const c_char,
+    new_id: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_rotate_id", || {
+        // SAFETY: as this function's contract.
+        let (id, privileges, new_id) = unsafe {
+            (
+                session_id(id)?,
+                optional_text(privileges, "privileges")?,
+                out(new_id, "new_id")?,
+            )
+        };
+        let (rotated, _ignored) = registry().rotate_id(id, privileges)?;
+        *new_id = owned_string(rotated.to_string())?;
+        Ok(())
+    })
+}
+
 /// Records activity on a session (a host calls it once per request): a web or rest session's
 /// idle timeout starts again.
 ///

@@ -33,12 +33,17 @@ impl Registry {
         loop {
             let id = self
                 .core
-                .clients
-                .get(client)
+                .map
+                .client_session(client)
                 .ok_or_else(|| client_not_found(client))?;
             match op(id) {
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    if self.core.clients.get(client).is_none_or(|now| now == id) {
+                    if self
+                        .core
+                        .map
+                        .client_session(client)
+                        .is_none_or(|now| now == id)
+                    {
                         return Err(client_not_found(client));
                     }
                 }
@@ -134,7 +139,7 @@ impl Registry {
                 Ok(())
             })?;
             // The end may now come before where the sweep's index has the session.
-            self.core.map.refile_if_earlier(id);
+            self.core.map.refile_if_earlier(id, self.now());
             Ok(())
         })
     }

@@ -89,6 +89,15 @@ impl Registry {
 
     /// Replaces the session's grant; returns the names that are not declared (and so ignored).
     pub fn set_privileges(&self, id: SessionId, text: &str) -> Result<Vec<String>> {
+        let request = self.grant_request(text)?;
+        self.change(id, |a| {
+            require_web(&a.session, "set_privileges")?;
+            Ok(self.grant(a, request))
+        })
+    }
+
+    /// Parses and checks `set_privileges`' input, before any session is touched.
+    pub(super) fn grant_request(&self, text: &str) -> Result<GrantRequest> {
         let request = GrantRequest::parse(text, self.live.max_json_depth())?;
         if let Some(name) = request
             .privileges
@@ -111,40 +120,43 @@ impl Registry {
         if let Some(name) = &request.user_name {
             check_detail("userName", name)?;
         }
-        self.change(id, |a| {
-            require_web(&a.session, "set_privileges")?;
-            let old_names = self.core.events.listening().then(|| names(&a.session));
-            // Read under the session's lock: see install_roles.
-            let table = Arc::clone(&self.roles.read());
-            let mut ignored = Vec::new();
-            let mut grant = Grant::default();
-            for name in request.privileges {
-                if table.is_privilege(&name) {
-                    grant.privileges.push(name);
-                } else {
-                    ignored.push(name);
-                }
+        Ok(request)
+    }
+
+    /// Replaces the grant of the web or rest session `a` holds, as `set_privileges` does
+    /// (activity, events); returns the names that are not declared.
+    pub(super) fn grant(&self, a: &mut Access<'_>, request: GrantRequest) -> Vec<String> {
+        let old_names = self.core.events.listening().then(|| names(&a.session));
+        // Read under the session's lock: see install_roles.
+        let table = Arc::clone(&self.roles.read());
+        let mut ignored = Vec::new();
+        let mut grant = Grant::default();
+        for name in request.privileges {
+            if table.is_privilege(&name) {
+                grant.privileges.push(name);
+            } else {
+                ignored.push(name);
             }
-            for name in request.roles {
-                if table.is_role(&name) {
-                    grant.roles.push(name);
-                } else {
-                    ignored.push(name);
-                }
+        }
+        for name in request.roles {
+            if table.is_role(&name) {
+                grant.roles.push(name);
+            } else {
+                ignored.push(name);
             }
-            a.session.grant = (!grant.is_empty()).then(|| Box::new(grant));
-            a.session.expand_under(&table);
-            if let Some(name) = request.user_name
-                && name != a.session.details.user_name
-            {
-                let old = a.session.effective_identifier().to_owned();
-                a.session.details.user_name = name;
-                self.identifier_changed(a, old);
-            }
-            a.activity();
-            self.privileges_changed(a, old_names);
-            Ok(ignored)
-        })
+        }
+        a.session.grant = (!grant.is_empty()).then(|| Box::new(grant));
+        a.session.expand_under(&table);
+        if let Some(name) = request.user_name
+            && name != a.session.details.user_name
+        {
+            let old = a.session.effective_identifier().to_owned();
+            a.session.details.user_name = name;
+            self.identifier_changed(a, old);
+        }
+        a.activity();
+        self.privileges_changed(a, old_names);
+        ignored
     }
 
     /// Removes every privilege: the session becomes a guest.

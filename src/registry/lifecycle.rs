@@ -49,7 +49,6 @@ impl Registry {
             }
         }
         let session = self.new_session(options);
-        let client = session.client_id;
         self.core.counters.created.fetch_add(1, Ordering::AcqRel);
         let id = self.core.map.insert_reserved(session, |session| {
             self.core
@@ -62,7 +61,6 @@ impl Registry {
                     }
                 })
         });
-        self.core.clients.set(client, id);
         Ok(id)
     }
 
@@ -202,7 +200,7 @@ impl Registry {
             Ok(())
         })?;
         // A shorter timeout may bring the expiry before where the sweep's index has it.
-        self.core.map.refile_if_earlier(id);
+        self.core.map.refile_if_earlier(id, self.now());
         Ok(())
     }
 
@@ -244,7 +242,7 @@ impl Registry {
             Ok(())
         })?;
         // An earlier end may come before where the sweep's index has the session.
-        self.core.map.refile_if_earlier(id);
+        self.core.map.refile_if_earlier(id, self.now());
         Ok(())
     }
 
@@ -270,6 +268,6 @@ impl Registry {
     /// Entries of the client-number index: one per session held (for tests and diagnostics
     /// that the bookkeeping keeps nothing of a session gone).
     pub fn held_clients(&self) -> u64 {
-        self.core.clients.len() as u64
+        self.core.map.clients_held() as u64
     }
 }

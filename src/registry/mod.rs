@@ -4,13 +4,14 @@
 //! This file holds the registry's state, its settings and roles, and the ways every operation
 //! reaches a session; the operations themselves are split by concern: `lifecycle` (create,
 //! close, activity, expiry), `identity` (identifier, user name, privileges), `admin` (files,
-//! listings, events, statistics), `clients` (an administrator's messages and disconnections)
-//! and `storage`.
+//! listings, events, statistics), `clients` (an administrator's messages and disconnections),
+//! `rotation` (new IDs) and `storage`.
 
 mod admin;
 mod clients;
 mod identity;
 mod lifecycle;
+mod rotation;
 mod storage;
 
 use std::collections::HashMap;
@@ -22,7 +23,6 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde_json::Value;
 
 use crate::access_log::AccessLog;
-use crate::client_index::ClientIndex;
 use crate::clock::{Clock, Millis};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Detail, Dispatcher, End, Event, EventKind};
@@ -51,8 +51,6 @@ struct Core {
     clock: Clock,
     events: Dispatcher,
     counters: Counters,
-    /// Client number → session ID, for every session in the map.
-    clients: ClientIndex,
 }
 
 /// Counters since the registry started (or was reset).
@@ -91,8 +89,8 @@ impl Core {
         removed.len() as u64
     }
 
-    /// Accounts for a session taken out of the map: counts it, tells listeners how it ended,
-    /// and forgets it in the indexes. Call it with no shard or session lock held.
+    /// Accounts for a session taken out of the map: counts it, and tells listeners how it
+    /// ended. Call it with no shard or session lock held.
     fn ended(&self, session: &Session, now: Millis, end: End) {
         match end {
             End::Closed(reason) => {
@@ -111,7 +109,6 @@ impl Core {
                 });
             }
         }
-        self.clients.remove(session.client_id);
     }
 
     /// Queues an event about `session` (whose lock the caller holds), if anyone listens.
@@ -299,7 +296,6 @@ impl Registry {
         *self.sweeper.lock() = None;
         self.core.events.reset();
         self.core.map.clear();
-        self.core.clients.clear();
         self.core.counters.reset();
         *self.singletons.lock() = [None, None];
         self.file_ids.lock().clear();

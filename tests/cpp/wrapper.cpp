@@ -83,6 +83,11 @@ int main() {
         EXPECT(status_of([&] { web.set_lifetime_end(std::string("soon")); }) == SESSMGR_INVALID_ARGUMENT);
         web.set_lifetime_end(std::nullopt);
         EXPECT(!web.lifetime_end().has_value());
+        // Rotation: the object follows its session.
+        const std::string before = web.id();
+        const std::string after = web.rotate_id(std::string(R"({"privileges":["WebAdmin"],"userName":"ann"})"));
+        EXPECT(after != before && web.id() == after && web.user_name() == "ann");
+        EXPECT(status_of([&] { sessmgr::session_info(before); }) == SESSMGR_NOT_FOUND);
 
         sessmgr::Session remote = sessmgr::Session::create(R"({"type":"remote","userName":"Designer"})");
         EXPECT(remote.has_privilege("anything"));

@@ -98,6 +98,7 @@ _SETTING_NAMES = {
     "max_attached_files": "maxAttachedFiles",
     "max_file_names": "maxFileNames",
     "max_lifetime": "maxLifetime",
+    "rotation_grace_seconds": "rotationGraceSeconds",
     "sweep_interval_seconds": "sweepIntervalSeconds",
     "roles": "roles",
     "access_log": "accessLog",

@@ -36,6 +36,7 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_session_count": (Status, [POINTER(c_uint64)]),
     "sessmgr_sessions_list": (Status, [TEXT_OUT]),
     "sessmgr_session_create": (Status, [c_char_p, TEXT_OUT]),
+    "sessmgr_session_rotate_id": (Status, [c_char_p, c_char_p, TEXT_OUT]),
     "sessmgr_session_close": (Status, [c_char_p]),
     "sessmgr_session_touch": (Status, [c_char_p]),
     "sessmgr_session_info": (Status, [c_char_p, TEXT_OUT]),

@@ -122,6 +122,20 @@ class Session:
         self.ignored_privileges = json.loads(ignored)
         return True
 
+    def rotate_id(self, privileges: Optional[Privileges] = None) -> str:
+        """Gives the session a new random ID and keeps everything else (call it at login, to
+        defeat session fixation); ``privileges``, if given, replace the grant in the same step,
+        as :meth:`set_privileges` takes them. This object follows the session: its ``id`` is the
+        new one, which is returned (set it as the new cookie). The old ID is dead, or reaches
+        the session for ``rotation_grace_seconds``."""
+        argument = None
+        if privileges is not None:
+            argument = text(privileges if isinstance(privileges, str) else json.dumps(privileges), "privileges")
+        new_id = call_text(lib.sessmgr_session_rotate_id, self._id, argument)
+        self.id = new_id
+        self._id = text(new_id, "session ID")
+        return new_id
+
     def clear_privileges(self) -> bool:
         """4D's ``.clearPrivileges()``: the session becomes a guest. False for the types
         without privileges."""

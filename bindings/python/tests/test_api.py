@@ -257,3 +257,20 @@ def test_absolute_lifetime():
     assert forever.lifetime_end is None
     with pytest.raises(sessmgr.NotSupportedError):
         sessmgr.create_session("remote", max_lifetime=5)
+
+
+def test_rotation_at_login():
+    sessmgr.load_roles(SEED_ROLES)
+    sessmgr.configure(clock="manual", rotation_grace_seconds=5)
+    s = sessmgr.create_session()
+    s.storage["cart"] = [1]
+    old = s.id
+    new = s.rotate_id({"privileges": ["medium"], "userName": "ann"})
+    assert new == s.id != old
+    assert s.has_privilege("simple") and s.user_name == "ann" and s.storage["cart"] == [1]
+    assert sessmgr.Session(old).info["ID"] == new  # in its grace time
+    sessmgr.clock_advance(6)
+    with pytest.raises(sessmgr.NotFoundError):
+        sessmgr.Session(old).touch()
+    with pytest.raises(sessmgr.NotSupportedError):
+        sessmgr.create_session("remote").rotate_id()

@@ -1,0 +1,52 @@
+//! ID rotation (anti-fixation, OWASP ASVS 3.2): the same session under a new random ID, its
+//! grant changed in the same step if the host asks, so that the old ID never holds the new
+//! privileges.
+
+use super::{Access, Registry, not_found, require_web};
+use crate::error::Result;
+use crate::events::{Detail, EventKind};
+use crate::id::SessionId;
+
+impl Registry {
+    /// Gives a web or rest session a new random ID and keeps everything else (storage, grant,
+    /// identifier, user name, creation time, timeouts and absolute end, files, messages, client
+    /// number). With `privileges`, the grant is replaced as `set_privileges` would, in the same
+    /// step. The old ID is dead at once, or reaches the session for `rotationGraceSeconds`.
+    /// Returns the new ID and the names that were not declared. Counts as activity.
+    pub fn rotate_id(
+        &self,
+        id: SessionId,
+        privileges: Option<&str>,
+    ) -> Result<(SessionId, Vec<String>)> {
+        let request = privileges
+            .map(|text| self.grant_request(text))
+            .transpose()?;
+        let now = self.now();
+        let grace = self.live.rotation_grace_seconds() as i64 * 1000;
+        let rotated = self.core.map.rekey(id, now, now + grace, |slot, new| {
+            let mut a = Access {
+                slot,
+                session: slot.lock(),
+                now,
+            };
+            require_web(&a.session, "rotate_id")?;
+            let previous = a.session.id;
+            // Every event from here on is told under the new ID.
+            a.session.id = new;
+            let ignored = match request {
+                Some(request) => self.grant(&mut a, request),
+                None => {
+                    a.activity();
+                    Vec::new()
+                }
+            };
+            self.core
+                .emit(EventKind::IdRotated, &a.session, now, || Detail::Rotated {
+                    previous,
+                });
+            Ok(ignored)
+        });
+        self.core.events.drain();
+        rotated.unwrap_or_else(|| Err(not_found()))
+    }
+}
