@@ -18,7 +18,9 @@ use std::ptr;
 
 use serde_json::{Value, json};
 use sessmgr::ffi::admin::*;
+use sessmgr::ffi::clients::*;
 use sessmgr::ffi::library::*;
+use sessmgr::ffi::otp::*;
 use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
@@ -171,6 +173,37 @@ pub fn session_id(data: &[u8]) {
             SESSMGR_OK
         );
     }
+    // The same text as a one-time passcode (the session holds one it cannot guess): refused,
+    // with nothing spent, and its message repeats none of it.
+    let mut token = ptr::null_mut();
+    ok(unsafe { sessmgr_session_create_otp(live.as_ptr(), 60, &mut token) });
+    let token = CString::new(take(token)).unwrap();
+    let before = snapshot();
+    let mut restored = ptr::null_mut();
+    let status = not_internal(unsafe { sessmgr_session_restore(text.as_ptr(), &mut restored) });
+    if text.as_bytes().eq_ignore_ascii_case(token.as_bytes())
+        || parse_dashed(text.to_bytes()).is_some_and(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    {
+        assert_eq!(status, SESSMGR_OK);
+        assert_eq!(take(restored).as_bytes(), live.as_bytes());
+    } else {
+        assert_ne!(status, SESSMGR_OK, "restored by {text:?}");
+        assert!(restored.is_null(), "a failed restore wrote its output");
+        assert_eq!(snapshot(), before, "a refused restore changed something");
+        // A bearer secret is never repeated: text that could be most of one (8 hex digits or
+        // more) is not in the message.
+        let message = unsafe { CStr::from_ptr(sessmgr_last_error()) }.to_bytes();
+        let hex = text.to_bytes();
+        if hex.len() >= 8 && hex.iter().all(u8::is_ascii_hexdigit) {
+            assert!(
+                !message.windows(hex.len()).any(|w| w == hex),
+                "the message repeats the text: {message:?}"
+            );
+        }
+        let mut again = ptr::null_mut();
+        ok(unsafe { sessmgr_session_restore(token.as_ptr(), &mut again) });
+        take(again);
+    }
 }
 
 /// The dashed 8-4-4-4-12 form of a 32-digit ID, as bytes without its four dashes.
@@ -185,7 +218,9 @@ fn parse_dashed(text: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-/// `set_privileges` input: granted and readable, or refused with the grant unchanged.
+/// `set_privileges` input: granted and readable, or refused with the grant unchanged; the same
+/// input given to `rotate_id` grants the same, under a new ID, or is refused the same way with
+/// the old ID still alive.
 pub fn set_privileges(data: &[u8]) {
     fresh();
     ok(unsafe {
@@ -216,6 +251,36 @@ pub fn set_privileges(data: &[u8]) {
             "a refused grant changed something"
         );
     }
+    let granted = privileges();
+    let other = create(None);
+    ok(unsafe { sessmgr_session_set_privileges(other.as_ptr(), c"b".as_ptr(), ptr::null_mut()) });
+    let mut rotated = ptr::null_mut();
+    let rotation = not_internal(unsafe {
+        sessmgr_session_rotate_id(other.as_ptr(), text.as_ptr(), &mut rotated)
+    });
+    assert_eq!(
+        rotation, status,
+        "rotate_id and set_privileges disagree on {text:?}"
+    );
+    let after = if rotation == SESSMGR_OK {
+        let new = CString::new(take(rotated)).unwrap();
+        let mut gone = false;
+        assert_eq!(
+            not_internal(unsafe {
+                sessmgr_session_has_privilege(other.as_ptr(), c"b".as_ptr(), &mut gone)
+            }),
+            SESSMGR_NOT_FOUND,
+            "the old ID outlived its rotation"
+        );
+        new
+    } else {
+        assert!(rotated.is_null(), "a failed rotation wrote its output");
+        other
+    };
+    assert_eq!(
+        json_out(|o| unsafe { sessmgr_session_get_privileges(after.as_ptr(), o) }),
+        granted
+    );
 }
 
 /// roles.json: loaded (and then usable), or refused with the old file still in force.
@@ -478,6 +543,28 @@ pub fn identifier(data: &[u8]) {
         } else {
             assert_eq!(get(), before, "a refused identifier replaced the old one");
         }
+    }
+    // The same text as an administrator's message: kept byte for byte and handed back once,
+    // or refused (only for its size) with nothing queued.
+    let mut client = 0u64;
+    ok(unsafe { sessmgr_session_get_client_id(id.as_ptr(), &mut client) });
+    let status = not_internal(unsafe { sessmgr_client_send_message(client, text.as_ptr()) });
+    let taken = parses(&json_out(|o| unsafe {
+        sessmgr_session_take_messages(id.as_ptr(), o)
+    }));
+    if status == SESSMGR_OK {
+        assert_eq!(
+            taken["messages"][0]["text"].as_str().map(str::as_bytes),
+            Some(text.to_bytes())
+        );
+    } else {
+        // Too long, or not UTF-8.
+        assert!(
+            (status == SESSMGR_LIMIT_EXCEEDED && text.to_bytes().len() > 4096)
+                || (status == SESSMGR_INVALID_ARGUMENT && text.to_str().is_err()),
+            "{status}"
+        );
+        assert_eq!(taken["messages"], json!([]));
     }
     let clients = parses(&json_out(|o| unsafe { sessmgr_clients_list(o) }));
     assert!(clients.is_object());

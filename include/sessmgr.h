@@ -331,6 +331,31 @@ sessmgr_status sessmgr_session_count(uint64_t *count);
 sessmgr_status sessmgr_sessions_list(char **json);
 
 /**
+ * `*token` receives a new one-time passcode for a web session (32 uppercase hex digits, random
+ * like a session ID, and as secret): usable once, for `lifespan_seconds` (0: the session's idle
+ * timeout; under 10 is raised to 10, as in 4D), and never after the session ends. At most
+ * `maxOtpsPerSession` (default 16) wait per session: more is `SESSMGR_LIMIT_EXCEEDED`. A
+ * negative lifespan is `SESSMGR_INVALID_ARGUMENT`; other types than web,
+ * `SESSMGR_NOT_SUPPORTED`. Counts as activity. Free it with `sessmgr_string_free`.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string; `token` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_session_create_otp(const char *id, int32_t lifespan_seconds, char **token);
+
+/**
+ * `*id` receives the current ID of the session a one-time passcode was made for (after an ID
+ * rotation too), and the passcode is spent. An unknown, used or expired passcode, or one whose
+ * session ended, is `SESSMGR_NOT_FOUND` (one answer for all, as in 4D) and changes nothing;
+ * text that is not 32 hex digits (or the dashed form) is `SESSMGR_INVALID_ARGUMENT`. Counts as
+ * activity. Free the ID with `sessmgr_string_free`.
+ *
+ * # Safety
+ * `token` is NULL or a NUL-terminated string; `id` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_session_restore(const char *token, char **id);
+
+/**
  * Replaces a web or rest session's privileges. `privileges` is comma-separated names
  * ("WebAdmin, simple") or JSON: a string, an array of strings, or an object
  * `{"privileges": text|array, "roles": text|array, "userName": text}`. Names are

@@ -122,6 +122,14 @@ inline void disconnect_client(std::uint64_t client_id, const std::string &messag
     detail::check(sessmgr_client_disconnect(client_id, message.empty() ? nullptr : message.c_str(), grace_seconds));
 }
 
+/**
+ * 4D's `Session.restore()`: the ID of the session a one-time passcode was made for, which it
+ * spends (see sessmgr_session_restore; Session::adopt() takes the session from it).
+ */
+inline std::string restore(const std::string &token) {
+    return detail::text_out([&](char **out) { return sessmgr_session_restore(token.c_str(), out); });
+}
+
 /** 4D's `Session info` for any session ID. */
 inline std::string session_info(const std::string &id) {
     return detail::text_out([&](char **out) { return sessmgr_session_info(id.c_str(), out); });
@@ -284,6 +292,12 @@ public:
             std::rethrow_exception(context.error);
         }
         detail::check(status);
+    }
+
+    /** 4D's `createOTP()`: a one-time passcode for this web session (0: the idle timeout). */
+    std::string create_otp(std::int32_t lifespan_seconds = 0) const {
+        return detail::text_out(
+            [&](char **out) { return sessmgr_session_create_otp(id_.c_str(), lifespan_seconds, out); });
     }
 
     /** The client number administrators see for this session. */

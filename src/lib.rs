@@ -17,6 +17,7 @@ mod json_input;
 mod json_text;
 mod names;
 mod os;
+mod otp;
 mod registry;
 mod roles;
 mod session;

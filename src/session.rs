@@ -183,6 +183,8 @@ pub struct Extras {
     pub messages: VecDeque<Message>,
     /// When an administrator's disconnection closes the session.
     pub disconnect_at: Option<Millis>,
+    /// The one-time passcodes that can restore this session.
+    pub otps: Vec<crate::otp::Otp>,
 }
 
 impl Session {

@@ -36,6 +36,8 @@ pub struct Settings {
     pub max_lifetime: i32,
     /// Seconds an old ID still reaches its session after a rotation; 0: not at all.
     pub rotation_grace_seconds: u64,
+    /// One-time passcodes one session may hold at once.
+    pub max_otps_per_session: u64,
     /// `None`: no access log.
     pub access_log: Option<AccessLogSettings>,
 }
@@ -56,6 +58,7 @@ impl Default for Settings {
             sweep_interval_seconds: 0,
             max_lifetime: 0,
             rotation_grace_seconds: 0,
+            max_otps_per_session: 16,
             access_log: None,
         }
     }
@@ -74,6 +77,7 @@ pub(crate) const MAX_FILE_NAMES_RANGE: (i64, i64) = (1, 1_000_000);
 pub(crate) const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
 pub(crate) const MAX_LIFETIME_RANGE: (i64, i64) = (0, i32::MAX as i64);
 pub(crate) const ROTATION_GRACE_RANGE: (i64, i64) = (0, 60);
+pub(crate) const MAX_OTPS_PER_SESSION_RANGE: (i64, i64) = (1, 1024);
 
 /// What one `configure` call asks for: the settings it leaves, and a roles file if it has one.
 #[derive(Debug)]
@@ -143,6 +147,10 @@ impl Settings {
                 }
                 "maxLifetime" => {
                     settings.max_lifetime = integer(key, value, MAX_LIFETIME_RANGE)? as i32
+                }
+                "maxOtpsPerSession" => {
+                    settings.max_otps_per_session =
+                        integer(key, value, MAX_OTPS_PER_SESSION_RANGE)? as u64
                 }
                 "rotationGraceSeconds" => {
                     settings.rotation_grace_seconds =
@@ -240,6 +248,7 @@ pub struct LiveSettings {
     max_file_names: AtomicU64,
     max_lifetime: AtomicU64,
     rotation_grace_seconds: AtomicU64,
+    max_otps_per_session: AtomicU64,
 }
 
 impl LiveSettings {
@@ -265,6 +274,8 @@ impl LiveSettings {
             .store(s.max_lifetime as u64, Ordering::Release);
         self.rotation_grace_seconds
             .store(s.rotation_grace_seconds, Ordering::Release);
+        self.max_otps_per_session
+            .store(s.max_otps_per_session, Ordering::Release);
     }
 
     /// `minutes` raised to the minimum idle timeout.
@@ -311,6 +322,10 @@ impl LiveSettings {
 
     pub fn rotation_grace_seconds(&self) -> u64 {
         self.rotation_grace_seconds.load(Ordering::Acquire)
+    }
+
+    pub fn max_otps_per_session(&self) -> usize {
+        self.max_otps_per_session.load(Ordering::Acquire) as usize
     }
 }
 

@@ -15,6 +15,7 @@ use std::ptr;
 use sessmgr::ffi::admin::*;
 use sessmgr::ffi::clients::*;
 use sessmgr::ffi::library::*;
+use sessmgr::ffi::otp::*;
 use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
@@ -116,6 +117,24 @@ macro_rules! f {
 /// number: the ID classes give the number of that session (NULL gives 0, which no client has,
 /// and an unknown ID a number no client has).
 static CLIENTS: std::sync::Mutex<Vec<(CString, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// For `sessmgr_session_restore`: a passcode of the session each ID class names, made afresh
+/// (it can be made only for a live web session: the others pass their ID, which no passcode
+/// has; NULL and malformed text pass through).
+fn token_of(id: *const c_char) -> *const c_char {
+    static TOKEN: std::sync::Mutex<Option<CString>> = std::sync::Mutex::new(None);
+    if id.is_null() {
+        return id;
+    }
+    let mut token = ptr::null_mut();
+    if unsafe { sessmgr_session_create_otp(id, 60, &mut token) } != SESSMGR_OK {
+        return id;
+    }
+    let owned = unsafe { CStr::from_ptr(token) }.to_owned();
+    unsafe { sessmgr_string_free(token) };
+    let mut kept = TOKEN.lock().unwrap();
+    kept.insert(owned).as_ptr()
+}
 
 fn client_of(id: *const c_char) -> u64 {
     if id.is_null() {
@@ -371,6 +390,20 @@ fn functions() -> Vec<Function> {
             c"Please save your work.",
             |i, t, _n| unsafe { sessmgr_client_disconnect(client_of(i), t, 60) }
         ),
+        f!(
+            sessmgr_session_create_otp,
+            true,
+            Text::None,
+            c"",
+            |i, _t, n| with_outs(|o| unsafe { sessmgr_session_create_otp(i, 60, o.text(n)) })
+        ),
+        f!(
+            sessmgr_session_restore,
+            true,
+            Text::None,
+            c"",
+            |i, _t, n| with_outs(|o| unsafe { sessmgr_session_restore(token_of(i), o.text(n)) })
+        ),
         f!(sessmgr_clients_list, false, Text::None, c"", |_i, _t, n| {
             with_outs(|o| unsafe { sessmgr_clients_list(o.text(n)) })
         }),
@@ -598,7 +631,9 @@ fn table() -> String {
          1,024 bytes) rather than refusing it, since it stores nothing; OK under \
          \"wrong session type\" means the function works for every type. The functions that \
          take a client number (`sessmgr_client_…`) get the client number of the session each \
-         ID class names: 0 for NULL, and a number no client has for an unknown ID.\n\n",
+         ID class names: 0 for NULL, and a number no client has for an unknown ID. \
+         `sessmgr_session_restore` gets a passcode of the session each ID class names when it \
+         has one (the web session), and the ID itself otherwise (no passcode has it).\n\n",
     );
     out += "| function |";
     for class in CLASSES {

@@ -189,6 +189,11 @@ fn administrators_view_in_c() {
 }
 
 #[test]
+fn the_login_pattern() {
+    compile_and_run("login.c");
+}
+
+#[test]
 fn stopping_the_sweeper_or_resetting_never_waits_for_a_handler() {
     compile_and_run("sweeper_stop.c");
 }

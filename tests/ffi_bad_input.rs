@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use sessmgr::ffi::admin::*;
 use sessmgr::ffi::clients::*;
 use sessmgr::ffi::library::*;
+use sessmgr::ffi::otp::*;
 use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
@@ -322,6 +323,17 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             sessmgr_session_get_client_id(id, &mut 0)
         );
         case!(
+            "sessmgr_session_create_otp",
+            expected,
+            sessmgr_session_create_otp(id, 60, t())
+        );
+        // The same texts as a passcode: no passcode has the unknown one.
+        case!(
+            "sessmgr_session_restore",
+            expected,
+            sessmgr_session_restore(id, t())
+        );
+        case!(
             "sessmgr_session_get_lifetime_end",
             expected,
             sessmgr_session_get_lifetime_end(id, t())
@@ -362,6 +374,33 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         "sessmgr_session_rotate_id",
         NOT_SUPPORTED,
         sessmgr_session_rotate_id(remote, ptr::null(), t())
+    );
+    // One-time passcodes: outputs, a negative lifespan, a type without them, and a live
+    // session's ID, which is not a passcode.
+    case!(
+        "sessmgr_session_create_otp",
+        NULL,
+        sessmgr_session_create_otp(web, 60, ptr::null_mut())
+    );
+    case!(
+        "sessmgr_session_create_otp",
+        INVALID,
+        sessmgr_session_create_otp(web, -1, t())
+    );
+    case!(
+        "sessmgr_session_create_otp",
+        NOT_SUPPORTED,
+        sessmgr_session_create_otp(remote, 60, t())
+    );
+    case!(
+        "sessmgr_session_restore",
+        NOT_FOUND,
+        sessmgr_session_restore(web, t())
+    );
+    case!(
+        "sessmgr_session_restore",
+        NULL,
+        sessmgr_session_restore(UNKNOWN.as_ptr(), ptr::null_mut())
     );
     // An absolute end: no absolute end yet, a type without one, and dates that are not dates.
     case!(

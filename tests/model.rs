@@ -39,6 +39,10 @@ enum Op {
     Rotate(usize, Option<Vec<usize>>),
     /// A call through the session's ID before its last rotation (dead: no grace time here).
     TouchPreviousId(usize),
+    /// A one-time passcode for the session, valid this many seconds (0: its idle timeout).
+    CreateOtp(usize, i32),
+    /// Restoring the passcode made `n`-th (wrapping over those made so far).
+    Restore(usize),
     /// An absolute end this many minutes from now (before now, when negative), or none.
     SetLifetimeEnd(usize, Option<i64>),
     LifetimeEnd(usize),
@@ -74,6 +78,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (slot.clone(), proptest::option::of(proptest::collection::vec(0..NAMES.len(), 0..3)))
             .prop_map(|(s, n)| Op::Rotate(s, n)),
         1 => slot.clone().prop_map(Op::TouchPreviousId),
+        2 => (slot.clone(), prop_oneof![Just(0), Just(5), Just(600), Just(7200)])
+            .prop_map(|(s, l)| Op::CreateOtp(s, l)),
+        2 => (0..8usize).prop_map(Op::Restore),
         1 => Just(Op::Count),
         1 => Just(Op::Sweep),
         1 => any::<bool>().prop_map(Op::Sweeper),
@@ -123,6 +130,8 @@ impl Modelled {
 
 #[derive(Default)]
 struct Model {
+    /// Passcodes made: the session's slot, when it expires, and whether it was spent.
+    otps: Vec<(usize, i64, bool)>,
     now: i64,
     /// The registry's clock when `now` was 0: dates the library writes are `base + now`.
     base: i64,
@@ -171,6 +180,47 @@ impl Model {
             Op::Advance(minutes) => {
                 self.now += minutes * MINUTE;
                 ok()
+            }
+            Op::Restore(n) => {
+                let now = self.now;
+                let Some(k) = (!self.otps.is_empty()).then(|| n % self.otps.len()) else {
+                    return Err(ErrorKind::NotFound);
+                };
+                let (i, expires, spent) = self.otps[k];
+                self.otps[k].2 = true;
+                if spent || expires <= now || !self.sessions[i].live(now) {
+                    return Err(ErrorKind::NotFound);
+                }
+                self.sessions[i].last_activity = now;
+                Ok(i.to_string())
+            }
+            Op::CreateOtp(_, seconds) => {
+                let Some(i) = slot else {
+                    return Err(ErrorKind::NotFound);
+                };
+                let now = self.now;
+                let s = &mut self.sessions[i];
+                if !s.live(now) {
+                    return Err(ErrorKind::NotFound);
+                }
+                if !s.web {
+                    return Err(ErrorKind::NotSupported);
+                }
+                let held = self
+                    .otps
+                    .iter()
+                    .filter(|(j, expires, spent)| *j == i && !spent && *expires > now)
+                    .count();
+                if held >= 16 {
+                    return Err(ErrorKind::LimitExceeded);
+                }
+                let lifespan = match seconds {
+                    0 => s.idle_minutes * MINUTE,
+                    given => i64::from(given).max(10) * 1000,
+                };
+                s.last_activity = now;
+                self.otps.push((i, now + lifespan, false));
+                Ok(String::new())
             }
             Op::Count => {
                 let now = self.now;
@@ -342,10 +392,15 @@ fn key_name(first: bool) -> &'static str {
 }
 
 /// The same operation on the library.
-/// Each slot's session ID, and its ID before its last rotation.
-type Ids = Vec<(SessionId, Option<SessionId>)>;
+/// Each slot's session ID, and its ID before its last rotation; the passcodes made.
+#[derive(Default)]
+struct Ids {
+    sessions: Vec<(SessionId, Option<SessionId>)>,
+    tokens: Vec<SessionId>,
+}
 
-fn run(r: &Registry, base: i64, ids: &mut Ids, op: &Op, slot: Option<usize>) -> Outcome {
+fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> Outcome {
+    let ids = &mut all.sessions;
     let text = |result: sessmgr::Result<String>| result.map_err(|e| e.kind);
     let unit = |result: sessmgr::Result<()>| result.map(|()| String::new()).map_err(|e| e.kind);
     if let Op::Create { web } = *op {
@@ -362,6 +417,17 @@ fn run(r: &Registry, base: i64, ids: &mut Ids, op: &Op, slot: Option<usize>) -> 
         (Op::Advance(minutes), _) => unit(r.advance_clock(minutes * 60)),
         (Op::Count, _) => Ok(r.session_count().to_string()),
         (Op::Sweep, _) => Ok(r.sweep().to_string()),
+        (&Op::Restore(n), _) => {
+            let Some(&token) = all.tokens.get(n % all.tokens.len().max(1)) else {
+                return Err(ErrorKind::NotFound);
+            };
+            let id = r.restore(token).map_err(|e| e.kind)?;
+            Ok(ids
+                .iter()
+                .position(|(current, _)| *current == id)
+                .unwrap()
+                .to_string())
+        }
         (&Op::Sweeper(on), _) => unit(r.configure(if on {
             r#"{"sweepIntervalSeconds": 1}"#
         } else {
@@ -379,6 +445,11 @@ fn run(r: &Registry, base: i64, ids: &mut Ids, op: &Op, slot: Option<usize>) -> 
                     });
                     let (new, _) = r.rotate_id(id, grant.as_deref()).map_err(|e| e.kind)?;
                     ids[i] = (new, Some(id));
+                    Ok(String::new())
+                }
+                Op::CreateOtp(_, seconds) => {
+                    all.tokens
+                        .push(r.create_otp(id, seconds).map_err(|e| e.kind)?);
                     Ok(String::new())
                 }
                 Op::TouchPreviousId(_) => match previous {
@@ -444,10 +515,15 @@ proptest! {
         r.configure(r#"{"clock": "manual"}"#).unwrap();
         r.load_roles(ROLES).unwrap();
         let mut model = Model { base: r.now(), ..Model::default() };
-        let mut ids = Vec::new();
+        let mut ids = Ids::default();
         for (step, op) in ops.iter().enumerate() {
             let slot = match op {
-                Op::Create { .. } | Op::Advance(_) | Op::Count | Op::Sweep | Op::Sweeper(_) => {
+                Op::Create { .. }
+                | Op::Advance(_)
+                | Op::Count
+                | Op::Sweep
+                | Op::Sweeper(_)
+                | Op::Restore(_) => {
                     None
                 }
                 Op::Close(s) | Op::Touch(s) | Op::SetIdentifier(s, _) | Op::SetLongIdentifier(s)
@@ -455,7 +531,7 @@ proptest! {
                 | Op::HasPrivilege(s, _) | Op::IsGuest(s) | Op::SetIdleTimeout(s, _)
                 | Op::StorageSet(s, _, _) | Op::StorageGet(s, _) | Op::StorageRemove(s, _)
                 | Op::SetLifetimeEnd(s, _) | Op::LifetimeEnd(s) | Op::Rotate(s, _)
-                | Op::TouchPreviousId(s) => {
+                | Op::TouchPreviousId(s) | Op::CreateOtp(s, _) => {
                     model.pick(*s)
                 }
             };
@@ -470,7 +546,7 @@ proptest! {
             prop_assert_eq!(&got, &expected, "step {}: {:?}", step, op);
         }
         // At the end, every session's identifier and storage agree too.
-        for (i, (id, _)) in ids.iter().enumerate() {
+        for (i, (id, _)) in ids.sessions.iter().enumerate() {
             let s = &model.sessions[i];
             if s.live(model.now) {
                 prop_assert_eq!(r.identifier(*id).unwrap(), s.identifier.clone());

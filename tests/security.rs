@@ -779,3 +779,179 @@ fn rotating_under_load_with_a_grace_time_loses_nothing() {
 fn rotating_under_load_without_a_grace_time_loses_nothing() {
     rotate_under_load(0);
 }
+
+// ----- one-time passcodes -------------------------------------------------------------------
+
+#[test]
+fn a_passcode_restores_its_session_once() {
+    let r = manual();
+    let id = r.create(None).unwrap();
+    let token = r.create_otp(id, 60).unwrap();
+    assert_ne!(token, id);
+    r.advance_clock(30).unwrap();
+    assert_eq!(r.restore(token).unwrap(), id);
+    // Spent: the same answer as a token that never was.
+    let spent = r.restore(token).unwrap_err();
+    assert_eq!(spent.kind, ErrorKind::NotFound);
+    assert!(
+        !spent.message.contains(&token.to_string()),
+        "{}",
+        spent.message
+    );
+    assert_eq!(r.held_passcodes(), 0);
+    // A restore is activity.
+    assert_eq!(
+        r.expiration_date(id).unwrap(),
+        sessmgr::iso8601(r.now() + 60 * 60_000)
+    );
+}
+
+#[test]
+fn a_passcode_lives_its_lifespan_at_least_ten_seconds_and_dies_with_its_session() {
+    let r = manual();
+    let id = r.create(None).unwrap();
+    let brief = r.create_otp(id, 3).unwrap();
+    let raised = r.create_otp(id, 3).unwrap();
+    let default = r.create_otp(id, 0).unwrap();
+    r.advance_clock(9).unwrap();
+    assert_eq!(r.restore(raised).unwrap(), id, "3 s is raised to 10");
+    let still = r.create_otp(id, 10).unwrap();
+    r.advance_clock(1).unwrap();
+    assert_eq!(kind(r.restore(brief)), ErrorKind::NotFound, "and no more");
+    assert_eq!(r.restore(still).unwrap(), id);
+    // 0: the session's idle timeout (60 minutes).
+    r.advance_clock(59 * 60 + 40).unwrap();
+    let token = r.create_otp(id, 0).unwrap();
+    r.advance_clock(10).unwrap();
+    assert_eq!(kind(r.restore(default)), ErrorKind::NotFound);
+    // The session ends: its passcodes with it.
+    r.close(id).unwrap();
+    assert_eq!(kind(r.restore(token)), ErrorKind::NotFound);
+    assert_eq!(r.held_passcodes(), 0);
+}
+
+#[test]
+fn a_passcode_follows_its_session_through_a_rotation() {
+    let r = manual();
+    let old = r.create(None).unwrap();
+    let token = r.create_otp(old, 60).unwrap();
+    let (new, _) = r.rotate_id(old, None).unwrap();
+    assert_eq!(r.restore(token).unwrap(), new);
+}
+
+#[test]
+fn passcodes_are_for_web_sessions_bounded_and_refusals_change_nothing() {
+    let r = manual();
+    r.configure(r#"{"maxOtpsPerSession": 2}"#).unwrap();
+    assert_eq!(
+        kind(r.configure(r#"{"maxOtpsPerSession": 0}"#)),
+        ErrorKind::InvalidArgument
+    );
+    for options in [
+        r#"{"type": "rest"}"#,
+        r#"{"type": "remote"}"#,
+        r#"{"type": "standalone"}"#,
+    ] {
+        let other = r.create(Some(options)).unwrap();
+        assert_eq!(
+            kind(r.create_otp(other, 60)),
+            ErrorKind::NotSupported,
+            "{options}"
+        );
+    }
+    let id = r.create(None).unwrap();
+    assert_eq!(kind(r.create_otp(id, -1)), ErrorKind::InvalidArgument);
+    let first = r.create_otp(id, 20).unwrap();
+    r.create_otp(id, 60).unwrap();
+    assert_eq!(kind(r.create_otp(id, 60)), ErrorKind::LimitExceeded);
+    // An expired one makes room (and leaves the index).
+    r.advance_clock(20).unwrap();
+    r.create_otp(id, 60).unwrap();
+    assert_eq!(r.held_passcodes(), 2);
+    assert_eq!(kind(r.restore(first)), ErrorKind::NotFound);
+    // Expired sessions' passcodes leave the index when they are swept.
+    r.advance_clock(3600).unwrap();
+    r.sweep();
+    assert_eq!(r.held_passcodes(), 0);
+}
+
+#[test]
+fn many_threads_restoring_one_passcode_restore_it_once() {
+    let r = Arc::new(manual());
+    let id = r.create(None).unwrap();
+    for _ in 0..50 {
+        let token = r.create_otp(id, 60).unwrap();
+        let wins: usize = std::thread::scope(|scope| {
+            let tries: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| r.restore(token).is_ok() as usize))
+                .collect();
+            tries.into_iter().map(|t| t.join().unwrap()).sum()
+        });
+        assert_eq!(wins, 1);
+    }
+}
+
+// ----- no bearer secret where people look ---------------------------------------------------
+
+#[test]
+fn the_clients_list_and_the_access_log_hold_no_session_id_or_passcode() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("security-secrets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Access.log");
+    let r = manual();
+    r.load_roles(ROLES).unwrap();
+    r.configure(
+        &json!({"accessLog": {"path": path, "hostName": "fms"}, "rotationGraceSeconds": 5})
+            .to_string(),
+    )
+    .unwrap();
+    let mut secrets: Vec<SessionId> = Vec::new();
+    for i in 0..6 {
+        let id = r
+            .create(Some(
+                &json!({"IPAddress": format!("192.0.2.{i}")}).to_string(),
+            ))
+            .unwrap();
+        secrets.push(id);
+        secrets.push(r.create_otp(id, 60).unwrap());
+        let (new, _) = r
+            .rotate_id(
+                id,
+                Some(&json!({"privileges": ["simple"], "userName": format!("u{i}")}).to_string()),
+            )
+            .unwrap();
+        secrets.push(new);
+        r.set_identifier(new, &format!("device {i}")).unwrap();
+        r.attach_file(new, r#"{"filename": "Survey"}"#).unwrap();
+        let token = r.create_otp(new, 60).unwrap();
+        secrets.push(token);
+        if i % 2 == 0 {
+            r.restore(token).unwrap();
+            r.close(new).unwrap();
+        } else {
+            r.disconnect(r.client_id(new).unwrap(), Some("bye"), 30)
+                .unwrap();
+        }
+    }
+    let listed = r.clients_list();
+    assert_eq!(
+        json_of(&listed)["response"]["clients"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    r.advance_clock(3600).unwrap();
+    r.sweep();
+    let log = std::fs::read_to_string(&path).unwrap();
+    for secret in &secrets {
+        for text in [secret.to_string(), secret.to_string().to_lowercase()] {
+            assert!(!listed.contains(&text), "the clients list holds {text}");
+            assert!(!log.contains(&text), "the access log holds {text}");
+        }
+    }
+    assert!(log.lines().count() > 40, "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -192,8 +192,10 @@ fn soak_keeps_every_invariant() {
     assert_eq!(log.rotations, rotations, "one idRotated per rotation");
     assert_eq!(closed_in_all - log.disconnected, closed, "host closes");
     assert_eq!(r.session_count(), created - closed_in_all - expired);
-    // Nothing is kept of a session gone: one client-number entry per session held.
+    // Nothing is kept of a session gone: one client-number entry per session held, and no
+    // passcode (each was restored at once, or went with its session).
     assert_eq!(r.held_clients(), r.held_sessions());
+    assert_eq!(r.held_passcodes(), 0);
     let stats: Value = serde_json::from_str(&r.stats()).unwrap();
     assert_eq!(stats["created"], created, "{stats}");
 
@@ -289,6 +291,14 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                             Ok((new, _)) => {
                                 mine[at] = new;
                                 tally.rotations += 1;
+                                // A passcode handed over and restored at once (unless the
+                                // session expired in between).
+                                if let Ok(token) = r.create_otp(new, 60) {
+                                    match r.restore(token) {
+                                        Ok(restored) => assert_eq!(restored, new),
+                                        Err(e) => assert_eq!(e.kind, ErrorKind::NotFound),
+                                    }
+                                }
                                 // b includes a.
                                 assert!(r.has_privilege(new, "a").unwrap_or(true));
                             }

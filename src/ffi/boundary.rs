@@ -117,6 +117,25 @@ pub(crate) unsafe fn session_id(ptr: *const c_char) -> Result<SessionId> {
     SessionId::parse_bytes(unsafe { CStr::from_ptr(ptr) }.to_bytes())
 }
 
+/// A one-time passcode's text, parsed as a session ID is (it has the same form), with its own
+/// name in messages; like an ID, the text is never repeated.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn passcode(ptr: *const c_char) -> Result<SessionId> {
+    if ptr.is_null() {
+        return Err(null("token"));
+    }
+    // SAFETY: as for `session_id`.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    SessionId::parse_bytes(bytes).map_err(|_| {
+        Error::invalid(format!(
+            "not a one-time passcode: {} bytes that are not 32 hex digits or the dashed UUID form",
+            bytes.len()
+        ))
+    })
+}
+
 /// An output parameter, checked before any work is done so that a NULL one changes nothing.
 ///
 /// # Safety

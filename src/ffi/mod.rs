@@ -14,6 +14,7 @@ pub mod admin;
 mod boundary;
 pub mod clients;
 pub mod library;
+pub mod otp;
 pub mod privileges;
 pub mod sessions;
 pub mod status;

@@ -5,12 +5,13 @@
 //! reaches a session; the operations themselves are split by concern: `lifecycle` (create,
 //! close, activity, expiry), `identity` (identifier, user name, privileges), `admin` (files,
 //! listings, events, statistics), `clients` (an administrator's messages and disconnections),
-//! `rotation` (new IDs) and `storage`.
+//! `rotation` (new IDs), `otp` (one-time passcodes) and `storage`.
 
 mod admin;
 mod clients;
 mod identity;
 mod lifecycle;
+mod otp;
 mod rotation;
 mod storage;
 
@@ -27,6 +28,7 @@ use crate::clock::{Clock, Millis};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Detail, Dispatcher, End, Event, EventKind};
 use crate::id::SessionId;
+use crate::otp::OtpIndex;
 use crate::roles::RolesTable;
 use crate::session::Session;
 use crate::session_map::{SessionMap, Slot};
@@ -51,6 +53,8 @@ struct Core {
     clock: Clock,
     events: Dispatcher,
     counters: Counters,
+    /// One-time passcode → the client number of the session holding it.
+    otps: OtpIndex,
 }
 
 /// Counters since the registry started (or was reset).
@@ -89,8 +93,8 @@ impl Core {
         removed.len() as u64
     }
 
-    /// Accounts for a session taken out of the map: counts it, and tells listeners how it
-    /// ended. Call it with no shard or session lock held.
+    /// Accounts for a session taken out of the map: counts it, tells listeners how it ended,
+    /// and forgets its passcodes. Call it with no shard or session lock held.
     fn ended(&self, session: &Session, now: Millis, end: End) {
         match end {
             End::Closed(reason) => {
@@ -108,6 +112,9 @@ impl Core {
                     lifetime_end: session.lifetime_end,
                 });
             }
+        }
+        for otp in session.extras.iter().flat_map(|e| &e.otps) {
+            self.otps.take(otp.token);
         }
     }
 
@@ -296,6 +303,7 @@ impl Registry {
         *self.sweeper.lock() = None;
         self.core.events.reset();
         self.core.map.clear();
+        self.core.otps.clear();
         self.core.counters.reset();
         *self.singletons.lock() = [None, None];
         self.file_ids.lock().clear();

@@ -88,6 +88,10 @@ int main() {
         const std::string after = web.rotate_id(std::string(R"({"privileges":["WebAdmin"],"userName":"ann"})"));
         EXPECT(after != before && web.id() == after && web.user_name() == "ann");
         EXPECT(status_of([&] { sessmgr::session_info(before); }) == SESSMGR_NOT_FOUND);
+        // A one-time passcode, restored once.
+        const std::string token = web.create_otp(60);
+        EXPECT(sessmgr::restore(token) == web.id());
+        EXPECT(status_of([&] { sessmgr::restore(token); }) == SESSMGR_NOT_FOUND);
 
         sessmgr::Session remote = sessmgr::Session::create(R"({"type":"remote","userName":"Designer"})");
         EXPECT(remote.has_privilege("anything"));

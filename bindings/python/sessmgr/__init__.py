@@ -59,6 +59,7 @@ __all__ = [
     "load_roles",
     "parse_date",
     "reset",
+    "restore",
     "send_message",
     "session_count",
     "session_info",
@@ -99,6 +100,7 @@ _SETTING_NAMES = {
     "max_file_names": "maxFileNames",
     "max_lifetime": "maxLifetime",
     "rotation_grace_seconds": "rotationGraceSeconds",
+    "max_otps_per_session": "maxOtpsPerSession",
     "sweep_interval_seconds": "sweepIntervalSeconds",
     "roles": "roles",
     "access_log": "accessLog",
@@ -166,6 +168,12 @@ def reset() -> None:
     """Closes every session and restores every default."""
     check(lib.sessmgr_reset())
     set_event_handler(None)
+
+
+def restore(token: str) -> Session:
+    """4D's ``Session.restore()``: the session a one-time passcode was made for, which it spends.
+    An unknown, used or expired passcode, or one whose session ended, raises NotFoundError."""
+    return Session(call_text(lib.sessmgr_session_restore, text(token, "token")))
 
 
 def send_message(client_id: int, message_text: str) -> None:

@@ -234,6 +234,14 @@ class Session:
         ``{"time", "text"}``, with ``"disconnectAt"`` on a disconnection's notice."""
         return json.loads(call_text(lib.sessmgr_session_take_messages, self._id))["messages"]
 
+    def create_otp(self, lifespan_seconds: int = 0) -> str:
+        """4D's ``createOTP()``: a one-time passcode that restores this web session once (see
+        :func:`sessmgr.restore`), for ``lifespan_seconds`` (0: the idle timeout; at least 10).
+        It is as secret as the session ID."""
+        if not 0 <= lifespan_seconds < 2**31:
+            raise InvalidArgumentError(f"lifespan {lifespan_seconds} is out of range", 2)
+        return call_text(lib.sessmgr_session_create_otp, self._id, lifespan_seconds)
+
     def touch(self) -> None:
         """Records activity: the idle timeout starts again."""
         check(lib.sessmgr_session_touch(self._id))

@@ -274,3 +274,16 @@ def test_rotation_at_login():
         sessmgr.Session(old).touch()
     with pytest.raises(sessmgr.NotSupportedError):
         sessmgr.create_session("remote").rotate_id()
+
+
+def test_one_time_passcodes():
+    s = sessmgr.create_session()
+    token = s.create_otp(60)
+    assert len(token) == 32 and token != s.id
+    assert sessmgr.restore(token) == s
+    with pytest.raises(sessmgr.NotFoundError):
+        sessmgr.restore(token)
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        sessmgr.restore("not a token")
+    with pytest.raises(sessmgr.NotSupportedError):
+        sessmgr.create_session("rest").create_otp()
