@@ -619,6 +619,29 @@ sessmgr_status sessmgr_storage_update(const char *id, sessmgr_update_fn callback
  */
 sessmgr_status sessmgr_update_set(struct sessmgr_update *update, const char *new_json);
 
+/**
+ * `*json` receives `{"clients": [row, …]}`: the live web and rest sessions whose `userName` is
+ * `user_name` (exact bytes, case-sensitive), oldest first, each row as in
+ * `sessmgr_clients_list` (its `id` the client number, never a session ID) plus
+ * `lastActivity`: what a host shows a user of their own devices, to let them end one by client
+ * number (`sessmgr_client_disconnect`). Costs what that user's sessions cost. Free it with
+ * `sessmgr_string_free`.
+ *
+ * # Safety
+ * `user_name` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_user_sessions(const char *user_name, char **json);
+
+/**
+ * Logs a user out everywhere: closes every live web and rest session whose `userName` is
+ * `user_name` (exact bytes), each with a `closed` event of reason `"userLogout"`; `*closed`
+ * (if not NULL) receives how many.
+ *
+ * # Safety
+ * `user_name` is NULL or a NUL-terminated string; `closed` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_user_close_sessions(const char *user_name, uint64_t *closed);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

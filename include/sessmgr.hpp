@@ -122,6 +122,18 @@ inline void disconnect_client(std::uint64_t client_id, const std::string &messag
     detail::check(sessmgr_client_disconnect(client_id, message.empty() ? nullptr : message.c_str(), grace_seconds));
 }
 
+/** `{"clients": [...]}`: a user's live web and rest sessions, by client number (see sessmgr_user_sessions). */
+inline std::string user_sessions(const std::string &user_name) {
+    return detail::text_out([&](char **out) { return sessmgr_user_sessions(user_name.c_str(), out); });
+}
+
+/** Logs a user out everywhere; returns how many sessions were closed. */
+inline std::uint64_t user_close_sessions(const std::string &user_name) {
+    std::uint64_t closed = 0;
+    detail::check(sessmgr_user_close_sessions(user_name.c_str(), &closed));
+    return closed;
+}
+
 /**
  * 4D's `Session.restore()`: the ID of the session a one-time passcode was made for, which it
  * spends (see sessmgr_session_restore; Session::adopt() takes the session from it).

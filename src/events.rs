@@ -54,6 +54,10 @@ pub enum CloseReason {
     Host,
     /// An administrator disconnected the client.
     Disconnected,
+    /// The host logged the user out everywhere (`user_close_sessions`).
+    UserLogout,
+    /// Another session of its user went over `maxSessionsPerUser` (policy `closeOldest`).
+    SessionLimit,
 }
 
 impl CloseReason {
@@ -61,6 +65,8 @@ impl CloseReason {
         match self {
             CloseReason::Host => "host",
             CloseReason::Disconnected => "disconnected",
+            CloseReason::UserLogout => "userLogout",
+            CloseReason::SessionLimit => "sessionLimit",
         }
     }
 }

@@ -25,6 +25,7 @@ mod session_map;
 mod settings;
 mod storage;
 mod sweeper;
+mod user_index;
 
 pub mod ffi;
 

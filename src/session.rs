@@ -259,6 +259,12 @@ impl Session {
         }
     }
 
+    /// The user a web or rest session belongs to (its `userName`, if not empty); `None` for the
+    /// other types, which belong to nobody's sessions.
+    pub fn user(&self) -> Option<&str> {
+        Some(self.details.user_name.as_str()).filter(|u| self.kind.is_web() && !u.is_empty())
+    }
+
     /// The identifier administrators see: the one set, or else the user name.
     pub fn effective_identifier(&self) -> &str {
         if self.identifier.is_empty() {

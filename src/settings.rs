@@ -38,6 +38,10 @@ pub struct Settings {
     pub rotation_grace_seconds: u64,
     /// One-time passcodes one session may hold at once.
     pub max_otps_per_session: u64,
+    /// Web and rest sessions one user name may have at once; 0: no limit.
+    pub max_sessions_per_user: u64,
+    /// What a login over `max_sessions_per_user` does.
+    pub session_limit_policy: SessionLimitPolicy,
     /// `None`: no access log.
     pub access_log: Option<AccessLogSettings>,
 }
@@ -59,9 +63,21 @@ impl Default for Settings {
             max_lifetime: 0,
             rotation_grace_seconds: 0,
             max_otps_per_session: 16,
+            max_sessions_per_user: 0,
+            session_limit_policy: SessionLimitPolicy::Refuse,
             access_log: None,
         }
     }
+}
+
+/// What a login (a grant that gives a session its user) does when the user has
+/// `maxSessionsPerUser` sessions already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionLimitPolicy {
+    /// The login fails (`LimitExceeded`) and changes nothing.
+    Refuse,
+    /// The user's least recently active session is closed to make room.
+    CloseOldest,
 }
 
 /// The bounds `configure` accepts, inclusive; published in the README.
@@ -78,6 +94,7 @@ pub(crate) const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
 pub(crate) const MAX_LIFETIME_RANGE: (i64, i64) = (0, i32::MAX as i64);
 pub(crate) const ROTATION_GRACE_RANGE: (i64, i64) = (0, 60);
 pub(crate) const MAX_OTPS_PER_SESSION_RANGE: (i64, i64) = (1, 1024);
+pub(crate) const MAX_SESSIONS_PER_USER_RANGE: (i64, i64) = (0, 1_000_000);
 
 /// What one `configure` call asks for: the settings it leaves, and a roles file if it has one.
 #[derive(Debug)]
@@ -147,6 +164,21 @@ impl Settings {
                 }
                 "maxLifetime" => {
                     settings.max_lifetime = integer(key, value, MAX_LIFETIME_RANGE)? as i32
+                }
+                "maxSessionsPerUser" => {
+                    settings.max_sessions_per_user =
+                        integer(key, value, MAX_SESSIONS_PER_USER_RANGE)? as u64
+                }
+                "sessionLimitPolicy" => {
+                    settings.session_limit_policy = match value.as_str() {
+                        Some("refuse") => SessionLimitPolicy::Refuse,
+                        Some("closeOldest") => SessionLimitPolicy::CloseOldest,
+                        _ => {
+                            return Err(Error::invalid(
+                                "\"sessionLimitPolicy\" must be \"refuse\" or \"closeOldest\"",
+                            ));
+                        }
+                    }
                 }
                 "maxOtpsPerSession" => {
                     settings.max_otps_per_session =
@@ -249,6 +281,8 @@ pub struct LiveSettings {
     max_lifetime: AtomicU64,
     rotation_grace_seconds: AtomicU64,
     max_otps_per_session: AtomicU64,
+    max_sessions_per_user: AtomicU64,
+    close_oldest: std::sync::atomic::AtomicBool,
 }
 
 impl LiveSettings {
@@ -276,6 +310,12 @@ impl LiveSettings {
             .store(s.rotation_grace_seconds, Ordering::Release);
         self.max_otps_per_session
             .store(s.max_otps_per_session, Ordering::Release);
+        self.max_sessions_per_user
+            .store(s.max_sessions_per_user, Ordering::Release);
+        self.close_oldest.store(
+            s.session_limit_policy == SessionLimitPolicy::CloseOldest,
+            Ordering::Release,
+        );
     }
 
     /// `minutes` raised to the minimum idle timeout.
@@ -326,6 +366,19 @@ impl LiveSettings {
 
     pub fn max_otps_per_session(&self) -> usize {
         self.max_otps_per_session.load(Ordering::Acquire) as usize
+    }
+
+    /// `maxSessionsPerUser` (0: no limit) and its policy.
+    pub fn session_limit(&self) -> (usize, SessionLimitPolicy) {
+        let policy = if self.close_oldest.load(Ordering::Acquire) {
+            SessionLimitPolicy::CloseOldest
+        } else {
+            SessionLimitPolicy::Refuse
+        };
+        (
+            self.max_sessions_per_user.load(Ordering::Acquire) as usize,
+            policy,
+        )
     }
 }
 

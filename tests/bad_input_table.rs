@@ -20,6 +20,7 @@ use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
 use sessmgr::ffi::storage::*;
+use sessmgr::ffi::users::*;
 
 const CLASSES: [&str; 8] = [
     "NULL",
@@ -404,6 +405,22 @@ fn functions() -> Vec<Function> {
             c"",
             |i, _t, n| with_outs(|o| unsafe { sessmgr_session_restore(token_of(i), o.text(n)) })
         ),
+        f!(
+            sessmgr_user_sessions,
+            false,
+            Text::Plain,
+            c"ann",
+            |_i, t, n| with_outs(|o| unsafe { sessmgr_user_sessions(t, o.text(n)) })
+        ),
+        f!(
+            sessmgr_user_close_sessions,
+            false,
+            Text::Plain,
+            c"ann",
+            |_i, t, n| with_outs(|o| unsafe {
+                sessmgr_user_close_sessions(t, if n { ptr::null_mut() } else { &mut o.count })
+            })
+        ),
         f!(sessmgr_clients_list, false, Text::None, c"", |_i, _t, n| {
             with_outs(|o| unsafe { sessmgr_clients_list(o.text(n)) })
         }),
@@ -628,7 +645,9 @@ fn table() -> String {
          ID no session has; the ID of a web session past its idle timeout; a standalone \
          session (the type with the fewest features). The other arguments are valid. \
          `has_privilege` answers an oversized name (false: a roles file declares no name over \
-         1,024 bytes) rather than refusing it, since it stores nothing; OK under \
+         1,024 bytes) rather than refusing it, since it stores nothing, and so do \
+         `user_sessions` and `user_close_sessions` an oversized user name (no session has \
+         one); OK under \
          \"wrong session type\" means the function works for every type. The functions that \
          take a client number (`sessmgr_client_…`) get the client number of the session each \
          ID class names: 0 for NULL, and a number no client has for an unknown ID. \

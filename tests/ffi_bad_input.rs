@@ -17,6 +17,7 @@ use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
 use sessmgr::ffi::storage::*;
+use sessmgr::ffi::users::*;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -374,6 +375,25 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         "sessmgr_session_rotate_id",
         NOT_SUPPORTED,
         sessmgr_session_rotate_id(remote, ptr::null(), t())
+    );
+    // A user's sessions: NULL and invalid UTF-8 as the user name, a NULL output.
+    for name in [null, BAD_UTF8.as_ptr()] {
+        let expected = if name.is_null() { NULL } else { INVALID };
+        case!(
+            "sessmgr_user_sessions",
+            expected,
+            sessmgr_user_sessions(name, t())
+        );
+        case!(
+            "sessmgr_user_close_sessions",
+            expected,
+            sessmgr_user_close_sessions(name, &mut 0)
+        );
+    }
+    case!(
+        "sessmgr_user_sessions",
+        NULL,
+        sessmgr_user_sessions(c"u".as_ptr(), ptr::null_mut())
     );
     // One-time passcodes: outputs, a negative lifespan, a type without them, and a live
     // session's ID, which is not a passcode.

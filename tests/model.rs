@@ -13,6 +13,7 @@ const ROLES: &str = r#"{"privileges": [{"privilege": "a", "includes": ["b"]}, {"
 const NAMES: &[&str] = &["a", "b", "R", "WebAdmin", "nope", "A"];
 const IDENTIFIERS: &[&str] = &["", "student-1", "Zoë", "x"];
 const MINUTE: i64 = 60_000;
+const USERS: &[&str] = &["ann", "bob", ""];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -39,6 +40,10 @@ enum Op {
     Rotate(usize, Option<Vec<usize>>),
     /// A call through the session's ID before its last rotation (dead: no grace time here).
     TouchPreviousId(usize),
+    /// A login: `set_privileges({"userName": …})`, which also empties the grant.
+    SetUser(usize, usize),
+    /// Logging a user out everywhere.
+    CloseUser(usize),
     /// A one-time passcode for the session, valid this many seconds (0: its idle timeout).
     CreateOtp(usize, i32),
     /// Restoring the passcode made `n`-th (wrapping over those made so far).
@@ -81,6 +86,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (slot.clone(), prop_oneof![Just(0), Just(5), Just(600), Just(7200)])
             .prop_map(|(s, l)| Op::CreateOtp(s, l)),
         2 => (0..8usize).prop_map(Op::Restore),
+        3 => (slot.clone(), 0..USERS.len()).prop_map(|(s, u)| Op::SetUser(s, u)),
+        1 => (0..USERS.len()).prop_map(Op::CloseUser),
         1 => Just(Op::Count),
         1 => Just(Op::Sweep),
         1 => any::<bool>().prop_map(Op::Sweeper),
@@ -130,6 +137,8 @@ impl Modelled {
 
 #[derive(Default)]
 struct Model {
+    /// `maxSessionsPerUser`, and whether its policy is `closeOldest`.
+    cap: Option<(usize, bool)>,
     /// Passcodes made: the session's slot, when it expires, and whether it was spent.
     otps: Vec<(usize, i64, bool)>,
     now: i64,
@@ -180,6 +189,57 @@ impl Model {
             Op::Advance(minutes) => {
                 self.now += minutes * MINUTE;
                 ok()
+            }
+            Op::CloseUser(u) => {
+                let now = self.now;
+                let mut closed = 0;
+                // Its expired sessions not swept yet go too (counted as expired, not closed).
+                for s in self.sessions.iter_mut() {
+                    if s.web && !USERS[u].is_empty() && s.user_name == USERS[u] && !s.gone {
+                        closed += u64::from(s.live(now));
+                        s.gone = true;
+                    }
+                }
+                Ok(closed.to_string())
+            }
+            Op::SetUser(_, u) => {
+                let Some(i) = slot else {
+                    return Err(ErrorKind::NotFound);
+                };
+                let now = self.now;
+                if !self.sessions[i].live(now) {
+                    return Err(ErrorKind::NotFound);
+                }
+                if !self.sessions[i].web {
+                    return Err(ErrorKind::NotSupported);
+                }
+                let user = USERS[u];
+                if let Some((max, close_oldest)) = self.cap
+                    && !user.is_empty()
+                    && self.sessions[i].user_name != user
+                {
+                    let mut members: Vec<usize> = (0..self.sessions.len())
+                        .filter(|&j| {
+                            let s = &self.sessions[j];
+                            j != i && s.web && s.user_name == user && s.live(now)
+                        })
+                        .collect();
+                    if members.len() >= max {
+                        if !close_oldest {
+                            return Err(ErrorKind::LimitExceeded);
+                        }
+                        // The least recently active go, the oldest first among equals.
+                        members.sort_by_key(|&j| (self.sessions[j].last_activity, j));
+                        for &j in &members[..=members.len() - max] {
+                            self.sessions[j].gone = true;
+                        }
+                    }
+                }
+                let s = &mut self.sessions[i];
+                s.user_name = user.to_owned();
+                s.granted.clear();
+                s.last_activity = now;
+                Ok(String::new())
             }
             Op::Restore(n) => {
                 let now = self.now;
@@ -417,6 +477,7 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
         (Op::Advance(minutes), _) => unit(r.advance_clock(minutes * 60)),
         (Op::Count, _) => Ok(r.session_count().to_string()),
         (Op::Sweep, _) => Ok(r.sweep().to_string()),
+        (&Op::CloseUser(u), _) => Ok(r.user_close_sessions(USERS[u]).to_string()),
         (&Op::Restore(n), _) => {
             let Some(&token) = all.tokens.get(n % all.tokens.len().max(1)) else {
                 return Err(ErrorKind::NotFound);
@@ -452,6 +513,10 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
                         .push(r.create_otp(id, seconds).map_err(|e| e.kind)?);
                     Ok(String::new())
                 }
+                Op::SetUser(_, u) => r
+                    .set_privileges(id, &serde_json::json!({"userName": USERS[u]}).to_string())
+                    .map(|_| String::new())
+                    .map_err(|e| e.kind),
                 Op::TouchPreviousId(_) => match previous {
                     Some(previous) => unit(r.touch(previous)),
                     // Never rotated: only its live ID to call through (a read: not activity).
@@ -510,11 +575,21 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_library_behaves_as_the_model(ops in proptest::collection::vec(op(), 1..80)) {
+    fn the_library_behaves_as_the_model(
+        ops in proptest::collection::vec(op(), 1..80),
+        cap in proptest::option::of((1..4usize, any::<bool>())),
+    ) {
         let r = Registry::new();
         r.configure(r#"{"clock": "manual"}"#).unwrap();
+        if let Some((max, close_oldest)) = cap {
+            let policy = if close_oldest { "closeOldest" } else { "refuse" };
+            r.configure(&format!(
+                "{{\"maxSessionsPerUser\": {max}, \"sessionLimitPolicy\": \"{policy}\"}}"
+            ))
+            .unwrap();
+        }
         r.load_roles(ROLES).unwrap();
-        let mut model = Model { base: r.now(), ..Model::default() };
+        let mut model = Model { base: r.now(), cap, ..Model::default() };
         let mut ids = Ids::default();
         for (step, op) in ops.iter().enumerate() {
             let slot = match op {
@@ -523,7 +598,8 @@ proptest! {
                 | Op::Count
                 | Op::Sweep
                 | Op::Sweeper(_)
-                | Op::Restore(_) => {
+                | Op::Restore(_)
+                | Op::CloseUser(_) => {
                     None
                 }
                 Op::Close(s) | Op::Touch(s) | Op::SetIdentifier(s, _) | Op::SetLongIdentifier(s)
@@ -531,7 +607,7 @@ proptest! {
                 | Op::HasPrivilege(s, _) | Op::IsGuest(s) | Op::SetIdleTimeout(s, _)
                 | Op::StorageSet(s, _, _) | Op::StorageGet(s, _) | Op::StorageRemove(s, _)
                 | Op::SetLifetimeEnd(s, _) | Op::LifetimeEnd(s) | Op::Rotate(s, _)
-                | Op::TouchPreviousId(s) | Op::CreateOtp(s, _) => {
+                | Op::TouchPreviousId(s) | Op::CreateOtp(s, _) | Op::SetUser(s, _) => {
                     model.pick(*s)
                 }
             };

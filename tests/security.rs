@@ -955,3 +955,267 @@ fn the_clients_list_and_the_access_log_hold_no_session_id_or_passcode() {
     assert!(log.lines().count() > 40, "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ----- a user's sessions --------------------------------------------------------------------
+
+fn login(r: &Registry, user: &str) -> sessmgr::Result<SessionId> {
+    let id = r.create(None).unwrap();
+    r.set_privileges(
+        id,
+        &json!({"privileges": ["simple"], "userName": user}).to_string(),
+    )
+    .map(|_| id)
+}
+
+fn listed(r: &Registry, user: &str) -> Vec<Value> {
+    json_of(&r.user_sessions(user))["clients"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_users_sessions_are_listed_by_client_number_and_closed_together() {
+    let r = manual();
+    r.load_roles(ROLES).unwrap();
+    let seen = recorder(&r);
+    let a1 = login(&r, "ann").unwrap();
+    r.advance_clock(5).unwrap();
+    let a2 = login(&r, "ann").unwrap();
+    let capital = login(&r, "Ann").unwrap();
+    let bob = login(&r, "bob").unwrap();
+    let remote = r
+        .create(Some(r#"{"type": "remote", "userName": "ann"}"#))
+        .unwrap();
+    let rows = listed(&r, "ann");
+    let numbers: Vec<Value> = rows.iter().map(|row| row["id"].clone()).collect();
+    assert_eq!(
+        numbers,
+        [
+            json!(r.client_id(a1).unwrap().to_string()),
+            json!(r.client_id(a2).unwrap().to_string())
+        ],
+        "exact bytes, oldest first, web and rest only"
+    );
+    assert_eq!(rows[0]["lastActivity"], sessmgr::iso8601(r.now() - 5000));
+    assert_eq!(rows[1]["userName"], "ann");
+    let text = r.user_sessions("ann");
+    for id in [a1, a2] {
+        assert!(!text.contains(&id.to_string()), "{text}");
+    }
+    assert_eq!(r.user_sessions("nobody"), r#"{"clients":[]}"#);
+    // Log out everywhere: only ann's web and rest sessions.
+    assert_eq!(r.user_close_sessions("ann"), 2);
+    assert_eq!(r.user_close_sessions("ann"), 0);
+    for id in [a1, a2] {
+        assert_eq!(kind(r.touch(id)), ErrorKind::NotFound);
+    }
+    for id in [capital, bob, remote] {
+        r.touch(id).unwrap();
+    }
+    let closed = events_of(&seen, "closed");
+    assert_eq!(closed.len(), 2);
+    assert!(
+        closed.iter().all(|e| e["reason"] == "userLogout"),
+        "{closed:?}"
+    );
+    assert_eq!(r.held_user_sessions(), 2, "Ann and bob");
+}
+
+#[test]
+fn a_session_changing_user_moves_between_them() {
+    let r = manual();
+    let id = login(&r, "ann").unwrap();
+    r.set_privileges(id, r#"{"userName": "bob"}"#).unwrap();
+    assert!(listed(&r, "ann").is_empty());
+    assert_eq!(listed(&r, "bob").len(), 1);
+    let (new, _) = r.rotate_id(id, Some(r#"{"userName": "cy"}"#)).unwrap();
+    assert!(listed(&r, "bob").is_empty());
+    assert_eq!(
+        listed(&r, "cy")[0]["id"],
+        r.client_id(new).unwrap().to_string()
+    );
+    // A grant without a user name keeps the user; an empty one leaves it.
+    r.set_privileges(new, "simple").unwrap();
+    assert_eq!(listed(&r, "cy").len(), 1);
+    r.set_privileges(new, r#"{"userName": ""}"#).unwrap();
+    assert!(listed(&r, "cy").is_empty());
+    assert_eq!(r.held_user_sessions(), 0);
+    // Sessions that expire leave the index when swept.
+    login(&r, "dee").unwrap();
+    r.advance_clock(3600).unwrap();
+    assert!(
+        listed(&r, "dee").is_empty(),
+        "expired sessions are not listed"
+    );
+    r.sweep();
+    assert_eq!(r.held_user_sessions(), 0);
+}
+
+#[test]
+fn the_cap_refuses_a_login_over_it_and_changes_nothing() {
+    let r = manual();
+    r.load_roles(ROLES).unwrap();
+    r.configure(r#"{"maxSessionsPerUser": 2}"#).unwrap();
+    login(&r, "ann").unwrap();
+    login(&r, "ann").unwrap();
+    let guest = r.create(None).unwrap();
+    let refused = r
+        .set_privileges(guest, r#"{"privileges": ["simple"], "userName": "ann"}"#)
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::LimitExceeded);
+    assert!(
+        refused.message.contains("maxSessionsPerUser"),
+        "{}",
+        refused.message
+    );
+    assert!(r.is_guest(guest).unwrap());
+    assert_eq!(r.user_name(guest).unwrap(), "");
+    assert_eq!(
+        kind(r.rotate_id(guest, Some(r#"{"userName": "ann"}"#))),
+        ErrorKind::LimitExceeded
+    );
+    r.info(guest).unwrap();
+    assert_eq!(listed(&r, "ann").len(), 2);
+    // A grant that keeps the user is no new login.
+    let list = json_of(&r.sessions_list());
+    let member = SessionId::parse(list["sessions"][0]["ID"].as_str().unwrap()).unwrap();
+    r.set_privileges(member, r#"{"privileges": [], "userName": "ann"}"#)
+        .unwrap();
+    // Room comes back when one leaves.
+    r.close(member).unwrap();
+    r.set_privileges(guest, r#"{"userName": "ann"}"#).unwrap();
+    assert_eq!(
+        kind(r.configure(r#"{"sessionLimitPolicy": "closeNewest"}"#)),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn the_cap_closes_the_least_recently_active_under_close_oldest() {
+    let r = manual();
+    let seen = recorder(&r);
+    r.configure(r#"{"maxSessionsPerUser": 2, "sessionLimitPolicy": "closeOldest"}"#)
+        .unwrap();
+    let first = login(&r, "ann").unwrap();
+    r.advance_clock(1).unwrap();
+    let second = login(&r, "ann").unwrap();
+    r.advance_clock(1).unwrap();
+    r.touch(first).unwrap();
+    r.advance_clock(1).unwrap();
+    let third = login(&r, "ann").unwrap();
+    assert_eq!(
+        kind(r.touch(second)),
+        ErrorKind::NotFound,
+        "the least recently active"
+    );
+    r.touch(first).unwrap();
+    r.touch(third).unwrap();
+    let closed = events_of(&seen, "closed");
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["reason"], "sessionLimit");
+    assert_eq!(closed[0]["ID"], second.to_string());
+    assert_eq!(listed(&r, "ann").len(), 2);
+    // Among equally recent sessions, the one created first goes.
+    let older = login(&r, "bob").unwrap();
+    let newer = login(&r, "bob").unwrap();
+    login(&r, "bob").unwrap();
+    assert_eq!(kind(r.touch(older)), ErrorKind::NotFound);
+    r.touch(newer).unwrap();
+}
+
+/// 8 threads log one user in at once, 250 times each, with `maxSessionsPerUser` 3, while a
+/// ninth watches: never more than 3 live, and the events add up.
+fn logins_at_once(policy: &str) {
+    let r = Arc::new(manual());
+    r.load_roles(ROLES).unwrap();
+    let seen = recorder(&r);
+    r.configure(&format!(
+        "{{\"maxSessionsPerUser\": 3, \"sessionLimitPolicy\": \"{policy}\"}}"
+    ))
+    .unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (logins, refusals, most) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut most = 0;
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                most = most.max(listed(&r, "ann").len());
+            }
+            most
+        });
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (mut ok, mut refused) = (0u64, 0u64);
+                    for _ in 0..250 {
+                        match login(&r, "ann") {
+                            Ok(_) => ok += 1,
+                            Err(e) => {
+                                assert_eq!(e.kind, ErrorKind::LimitExceeded);
+                                refused += 1;
+                            }
+                        }
+                        r.advance_clock(1).unwrap();
+                    }
+                    (ok, refused)
+                })
+            })
+            .collect();
+        let (ok, refused) = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        (ok, refused, watcher.join().unwrap())
+    });
+    assert!(most <= 3, "{most} sessions of one user were live at once");
+    let live = listed(&r, "ann");
+    assert_eq!(live.len(), 3);
+    let limit_closes = events_of(&seen, "closed")
+        .iter()
+        .filter(|e| e["reason"] == "sessionLimit")
+        .count() as u64;
+    match policy {
+        "refuse" => {
+            assert_eq!(logins, 3);
+            assert_eq!(refusals, 1997);
+            assert_eq!(limit_closes, 0);
+        }
+        _ => {
+            assert_eq!(logins, 2000);
+            assert_eq!(limit_closes, 1997);
+            // The right ones were closed: none was active after any survivor. (A session's
+            // last activity is its login, whose privilegesChanged event has its time.)
+            let login_time: std::collections::HashMap<String, String> =
+                events_of(&seen, "privilegesChanged")
+                    .iter()
+                    .map(|e| (e["ID"].to_string(), e["time"].to_string()))
+                    .collect();
+            let latest_closed = events_of(&seen, "closed")
+                .iter()
+                .map(|e| login_time[&e["ID"].to_string()].clone())
+                .max()
+                .unwrap();
+            let earliest_survivor = live
+                .iter()
+                .map(|row| row["lastActivity"].to_string())
+                .min()
+                .unwrap();
+            assert!(
+                latest_closed <= earliest_survivor,
+                "closed {latest_closed}, kept {earliest_survivor}"
+            );
+        }
+    }
+    assert_eq!(r.held_user_sessions(), 3);
+}
+
+#[test]
+fn eight_threads_logging_one_user_in_under_refuse() {
+    logins_at_once("refuse");
+}
+
+#[test]
+fn eight_threads_logging_one_user_in_under_close_oldest() {
+    logins_at_once("closeOldest");
+}

@@ -5,7 +5,9 @@
 //!   - live sessions = created − closed − expired, counted from the threads' own tallies, from
 //!     the events, and by the registry;
 //!   - each session's `created` event seen once, and at most one `closed` or `expired` after it
-//!     (some sessions are disconnected by an administrator, at once or after a grace time),
+//!     (some sessions are disconnected by an administrator, at once or after a grace time,
+//!     some logged in as one of three users capped at 4 sessions each, closing the oldest, and
+//!     some of those users logged out everywhere),
 //!     while another thread starts and stops the background sweeper, whose handler calls are
 //!     slow and call back into the registry (stopping it must wait for none of them).
 //!
@@ -50,8 +52,8 @@ struct EventLog {
     /// Per session: the lifecycle events in the order they were seen.
     lifecycle: HashMap<String, Vec<String>>,
     total: u64,
-    /// `closed` events of reason `disconnected`.
-    disconnected: u64,
+    /// `closed` events by the library's own reasons (all but the host's).
+    closed_by_library: u64,
     rotations: u64,
 }
 
@@ -65,8 +67,11 @@ fn soak_seconds() -> f64 {
 #[test]
 fn soak_keeps_every_invariant() {
     let r = Arc::new(Registry::new());
-    r.configure(r#"{"clock": "manual", "maxStorageBytes": 65536}"#)
-        .unwrap();
+    r.configure(
+        r#"{"clock": "manual", "maxStorageBytes": 65536, "maxSessionsPerUser": 4,
+            "sessionLimitPolicy": "closeOldest"}"#,
+    )
+    .unwrap();
     r.load_roles(r#"{"privileges": [{"privilege": "a"}, {"privilege": "b", "includes": ["a"]}]}"#)
         .unwrap();
     let events = Arc::new(Mutex::new(EventLog::default()));
@@ -84,8 +89,8 @@ fn soak_keeps_every_invariant() {
         let kind = event["event"].as_str().unwrap().to_owned();
         let mut log = log.lock().unwrap();
         log.total += 1;
-        if kind == "closed" && event["reason"] == "disconnected" {
-            log.disconnected += 1;
+        if kind == "closed" && event["reason"] != "host" {
+            log.closed_by_library += 1;
         }
         if kind == "idRotated" {
             // The session goes on under its new ID.
@@ -190,23 +195,36 @@ fn soak_keeps_every_invariant() {
     let closed_in_all = seen.get("closed").copied().unwrap_or(0);
     let rotations: u64 = tallies.iter().map(|t| t.rotations).sum();
     assert_eq!(log.rotations, rotations, "one idRotated per rotation");
-    assert_eq!(closed_in_all - log.disconnected, closed, "host closes");
+    assert_eq!(closed_in_all - log.closed_by_library, closed, "host closes");
     assert_eq!(r.session_count(), created - closed_in_all - expired);
     // Nothing is kept of a session gone: one client-number entry per session held, and no
     // passcode (each was restored at once, or went with its session).
     assert_eq!(r.held_clients(), r.held_sessions());
     assert_eq!(r.held_passcodes(), 0);
+    // One user-index entry per web session held that has a user; no user over the cap.
+    let list: Value = serde_json::from_str(&r.sessions_list()).unwrap();
+    let with_user = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["type"] == "web" && s["userName"] != "")
+        .count() as u64;
+    assert_eq!(r.held_user_sessions(), with_user);
+    for user in ["user0", "user1", "user2"] {
+        let live: Value = serde_json::from_str(&r.user_sessions(user)).unwrap();
+        assert!(live["clients"].as_array().unwrap().len() <= 4, "{user}");
+    }
     let stats: Value = serde_json::from_str(&r.stats()).unwrap();
     assert_eq!(stats["created"], created, "{stats}");
 
     let operations: u64 = tallies.iter().map(|t| t.operations).sum();
     eprintln!(
         "soak: {THREADS} threads, {:.0} s, {operations} operations, {} events; created {created}, \
-         closed {closed} (and disconnected {}), expired {expired}, live {}; {rotations} rotations; \
+         closed {closed} (and {} by the library), expired {expired}, live {}; {rotations} rotations; \
          clock moved {} minutes; sweeper started {} times",
         soak_seconds(),
         log.total,
-        log.disconnected,
+        log.closed_by_library,
         r.session_count(),
         clock_moves.load(Ordering::Relaxed),
         sweeper_starts.load(Ordering::Relaxed),
@@ -227,7 +245,7 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
         for _ in 0..64 {
             tally.operations += 1;
             let s = rng.below(shared.len());
-            match rng.below(14) {
+            match rng.below(16) {
                 0..=3 => {
                     let result = r.storage_update(shared[s], |current| {
                         let mut value: Value = serde_json::from_str(current).unwrap();
@@ -282,6 +300,22 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                 10 => {
                     let list: Value = serde_json::from_str(&r.sessions_list()).unwrap();
                     assert!(list["sessions"].is_array());
+                }
+                13 | 14 => {
+                    // A login as one of three users, capped at 4 sessions each; now and then
+                    // one of them logs out everywhere.
+                    let user = format!("user{}", rng.below(3));
+                    if rng.below(8) == 0 {
+                        r.user_close_sessions(&user);
+                    } else if let Some(&id) = mine.get(rng.below(mine.len().max(1))) {
+                        let grant = format!(r#"{{"privileges": ["b"], "userName": "{user}"}}"#);
+                        match r.set_privileges(id, &grant) {
+                            Ok(_) => {}
+                            Err(e) => assert_eq!(e.kind, ErrorKind::NotFound), // gone meanwhile
+                        }
+                        let live = serde_json::from_str::<Value>(&r.user_sessions(&user)).unwrap();
+                        assert!(live["clients"].as_array().unwrap().len() <= 4);
+                    }
                 }
                 12 => {
                     // A login: one of this thread's sessions gets a new ID and a grant.

@@ -88,12 +88,18 @@ impl Registry {
     // ----- privileges ---------------------------------------------------------------------
 
     /// Replaces the session's grant; returns the names that are not declared (and so ignored).
+    /// A `userName` that changes the session's user is a login of that user: its cap applies.
     pub fn set_privileges(&self, id: SessionId, text: &str) -> Result<Vec<String>> {
         let request = self.grant_request(text)?;
-        self.change(id, |a| {
-            require_web(&a.session, "set_privileges")?;
-            Ok(self.grant(a, request))
-        })
+        let granted = self.as_user_change(id, request.user_name.as_deref(), |check| {
+            self.access(id, |a| {
+                require_web(&a.session, "set_privileges")?;
+                check(&a.session)?;
+                Ok(self.grant(a, request.clone()))
+            })
+        });
+        self.core.events.drain();
+        granted
     }
 
     /// Parses and checks `set_privileges`' input, before any session is touched.

@@ -5,7 +5,8 @@
 //! reaches a session; the operations themselves are split by concern: `lifecycle` (create,
 //! close, activity, expiry), `identity` (identifier, user name, privileges), `admin` (files,
 //! listings, events, statistics), `clients` (an administrator's messages and disconnections),
-//! `rotation` (new IDs), `otp` (one-time passcodes) and `storage`.
+//! `rotation` (new IDs), `otp` (one-time passcodes), `users` (a user's sessions, their cap)
+//! and `storage`.
 
 mod admin;
 mod clients;
@@ -14,6 +15,7 @@ mod lifecycle;
 mod otp;
 mod rotation;
 mod storage;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +36,7 @@ use crate::session::Session;
 use crate::session_map::{SessionMap, Slot};
 use crate::settings::{LiveSettings, Settings};
 use crate::sweeper::Sweeper;
+use crate::user_index::UserIndex;
 
 /// What an update callback decides, having seen the storage.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +58,8 @@ struct Core {
     counters: Counters,
     /// One-time passcode → the client number of the session holding it.
     otps: OtpIndex,
+    /// User name → its web and rest sessions.
+    users: UserIndex,
 }
 
 /// Counters since the registry started (or was reset).
@@ -93,9 +98,18 @@ impl Core {
         removed.len() as u64
     }
 
-    /// Accounts for a session taken out of the map: counts it, tells listeners how it ended,
-    /// and forgets its passcodes. Call it with no shard or session lock held.
+    /// Accounts for a session taken out of the map: forgets it in its user's sessions, counts
+    /// it, tells listeners how it ended, and forgets its passcodes. Call it with no lock held.
     fn ended(&self, session: &Session, now: Millis, end: End) {
+        if let Some(user) = session.user() {
+            self.users.remove(user, session.client_id);
+        }
+        self.ended_unindexed(session, now, end);
+    }
+
+    /// As [`Core::ended`], for a session its caller already took out of its user's sessions
+    /// (whose lock it holds).
+    fn ended_unindexed(&self, session: &Session, now: Millis, end: End) {
         match end {
             End::Closed(reason) => {
                 self.counters.closed.fetch_add(1, Ordering::AcqRel);
@@ -304,6 +318,7 @@ impl Registry {
         self.core.events.reset();
         self.core.map.clear();
         self.core.otps.clear();
+        self.core.users.clear();
         self.core.counters.reset();
         *self.singletons.lock() = [None, None];
         self.file_ids.lock().clear();

@@ -21,32 +21,40 @@ impl Registry {
         let request = privileges
             .map(|text| self.grant_request(text))
             .transpose()?;
+        let user = request.as_ref().and_then(|r| r.user_name.clone());
         let now = self.now();
         let grace = self.live.rotation_grace_seconds() as i64 * 1000;
-        let rotated = self.core.map.rekey(id, now, now + grace, |slot, new| {
-            let mut a = Access {
-                slot,
-                session: slot.lock(),
-                now,
-            };
-            require_web(&a.session, "rotate_id")?;
-            let previous = a.session.id;
-            // Every event from here on is told under the new ID.
-            a.session.id = new;
-            let ignored = match request {
-                Some(request) => self.grant(&mut a, request),
-                None => {
-                    a.activity();
-                    Vec::new()
-                }
-            };
+        // A userName that changes the session's user is a login of that user: its cap applies.
+        let rotated = self.as_user_change(id, user.as_deref(), |check| {
             self.core
-                .emit(EventKind::IdRotated, &a.session, now, || Detail::Rotated {
-                    previous,
-                });
-            Ok(ignored)
+                .map
+                .rekey(id, now, now + grace, |slot, new| {
+                    let mut a = Access {
+                        slot,
+                        session: slot.lock(),
+                        now,
+                    };
+                    require_web(&a.session, "rotate_id")?;
+                    check(&a.session)?;
+                    let previous = a.session.id;
+                    // Every event from here on is told under the new ID.
+                    a.session.id = new;
+                    let ignored = match request.clone() {
+                        Some(request) => self.grant(&mut a, request),
+                        None => {
+                            a.activity();
+                            Vec::new()
+                        }
+                    };
+                    self.core
+                        .emit(EventKind::IdRotated, &a.session, now, || Detail::Rotated {
+                            previous,
+                        });
+                    Ok(ignored)
+                })
+                .unwrap_or_else(|| Err(not_found()))
         });
         self.core.events.drain();
-        rotated.unwrap_or_else(|| Err(not_found()))
+        rotated
     }
 }

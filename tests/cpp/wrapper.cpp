@@ -88,6 +88,9 @@ int main() {
         const std::string after = web.rotate_id(std::string(R"({"privileges":["WebAdmin"],"userName":"ann"})"));
         EXPECT(after != before && web.id() == after && web.user_name() == "ann");
         EXPECT(status_of([&] { sessmgr::session_info(before); }) == SESSMGR_NOT_FOUND);
+        // The user's sessions, by client number; logging out everywhere comes last.
+        EXPECT(sessmgr::user_sessions("ann").find("\"id\":\"" + std::to_string(web.client_id()) + "\"") !=
+               std::string::npos);
         // A one-time passcode, restored once.
         const std::string token = web.create_otp(60);
         EXPECT(sessmgr::restore(token) == web.id());
@@ -103,6 +106,9 @@ int main() {
         sessmgr::Session moved = std::move(web);
         EXPECT(moved.user_name() == "ann");
         EXPECT(sessmgr::session_count() == 2);
+        EXPECT(sessmgr::user_close_sessions("ann") == 1);
+        EXPECT(sessmgr::session_count() == 1);
+        moved.release();
     }
     // Destruction closed the owned sessions and left the released one open.
     EXPECT(sessmgr::session_count() == 1);

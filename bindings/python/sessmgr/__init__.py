@@ -67,6 +67,8 @@ __all__ = [
     "set_event_handler",
     "stats",
     "sweep",
+    "user_close_sessions",
+    "user_sessions",
     "version",
 ]
 
@@ -101,6 +103,8 @@ _SETTING_NAMES = {
     "max_lifetime": "maxLifetime",
     "rotation_grace_seconds": "rotationGraceSeconds",
     "max_otps_per_session": "maxOtpsPerSession",
+    "max_sessions_per_user": "maxSessionsPerUser",
+    "session_limit_policy": "sessionLimitPolicy",
     "sweep_interval_seconds": "sweepIntervalSeconds",
     "roles": "roles",
     "access_log": "accessLog",
@@ -168,6 +172,20 @@ def reset() -> None:
     """Closes every session and restores every default."""
     check(lib.sessmgr_reset())
     set_event_handler(None)
+
+
+def user_sessions(user_name: str) -> list[dict]:
+    """The live web and rest sessions of a user (exact ``userName``), oldest first, as clients
+    list rows (``id`` is the client number, never a session ID) with ``lastActivity``."""
+    return json.loads(call_text(lib.sessmgr_user_sessions, text(user_name, "user name")))["clients"]
+
+
+def user_close_sessions(user_name: str) -> int:
+    """Logs a user out everywhere: closes every live web and rest session of ``user_name``;
+    returns how many."""
+    closed = _native.c_uint64()
+    check(lib.sessmgr_user_close_sessions(text(user_name, "user name"), _native.ctypes.byref(closed)))
+    return closed.value
 
 
 def restore(token: str) -> Session:

@@ -68,6 +68,8 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_session_take_messages": (Status, [c_char_p, TEXT_OUT]),
     "sessmgr_client_disconnect": (Status, [c_uint64, c_char_p, c_uint32]),
     "sessmgr_session_create_otp": (Status, [c_char_p, c_int32, TEXT_OUT]),
+    "sessmgr_user_sessions": (Status, [c_char_p, TEXT_OUT]),
+    "sessmgr_user_close_sessions": (Status, [c_char_p, POINTER(c_uint64)]),
     "sessmgr_session_restore": (Status, [c_char_p, TEXT_OUT]),
     "sessmgr_set_event_handler": (Status, [EVENT_FN, c_void_p]),
     "sessmgr_stats": (Status, [TEXT_OUT]),

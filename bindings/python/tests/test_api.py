@@ -287,3 +287,19 @@ def test_one_time_passcodes():
         sessmgr.restore("not a token")
     with pytest.raises(sessmgr.NotSupportedError):
         sessmgr.create_session("rest").create_otp()
+
+
+def test_a_users_sessions():
+    sessmgr.configure(max_sessions_per_user=2, session_limit_policy="closeOldest")
+    sessions = []
+    for _ in range(3):
+        s = sessmgr.create_session()
+        s.set_privileges({"userName": "ann"})
+        sessions.append(s)
+    rows = sessmgr.user_sessions("ann")
+    assert [row["id"] for row in rows] == [str(s.client_id) for s in sessions[1:]]
+    assert all("lastActivity" in row for row in rows)
+    with pytest.raises(sessmgr.NotFoundError):
+        sessions[0].touch()
+    assert sessmgr.user_close_sessions("ann") == 2
+    assert sessmgr.user_sessions("ann") == []
