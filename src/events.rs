@@ -58,6 +58,8 @@ pub enum CloseReason {
     UserLogout,
     /// Another session of its user went over `maxSessionsPerUser` (policy `closeOldest`).
     SessionLimit,
+    /// A guest, the least recently active, made room for a new session at `maxSessions`.
+    Evicted,
 }
 
 impl CloseReason {
@@ -67,6 +69,7 @@ impl CloseReason {
             CloseReason::Disconnected => "disconnected",
             CloseReason::UserLogout => "userLogout",
             CloseReason::SessionLimit => "sessionLimit",
+            CloseReason::Evicted => "evicted",
         }
     }
 }

@@ -7,7 +7,7 @@
 //! alias of the client for that long.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -51,6 +51,9 @@ pub struct Slot {
     /// The second under which the expiry index files this session (`NEVER`: not filed).
     /// Written under the shard's write lock; only sweeps read it, so it comes last.
     filed_at: AtomicI64,
+    /// The second of last activity under which the guest index files this session (`NEVER`:
+    /// not filed). Written under the shard's write lock; only evictions read it.
+    guest_at: AtomicI64,
 }
 
 impl Slot {
@@ -66,6 +69,12 @@ impl Slot {
     pub fn publish_expiry(&self, session: &Session) {
         self.expires_at
             .store(session.expires_at().unwrap_or(NEVER), Ordering::Release);
+    }
+
+    /// Whether the session is a guest the guest index does not have (it became one): then
+    /// [`SessionMap::file_if_guest`] should file it.
+    pub fn unfiled_guest(&self, session: &Session) -> bool {
+        session.is_guest() && self.guest_at.load(Ordering::Acquire) == NEVER
     }
 
     /// The session, for a slot no longer in the map (so nobody else can lock it).
@@ -112,6 +121,8 @@ struct ShardData {
     slots: Slots,
     /// Old IDs of rotated sessions, during their grace time (few: one per recent rotation).
     aliases: HashMap<u128, Alias, BuildHasherDefault<IdHasher>>,
+    /// Guests by last activity, for evictions.
+    guests: GuestIndex,
     /// Sessions that expire, by the second they were filed under. Filing is lazy: activity
     /// only ever moves an expiry later, so a session filed too early is filed again when its
     /// second comes; a closed one is dropped then (or when the index is compacted).
@@ -143,16 +154,46 @@ impl ExpiryIndex {
     }
 }
 
+/// The guest index of one shard: web and rest sessions without a grant, by the second of their
+/// last activity, filed lazily like the expiry index (activity only moves it later, so an
+/// entry filed too early is filed again when an eviction reaches it; a session that gained a
+/// grant is dropped then, and filed again if it becomes a guest).
+#[derive(Default)]
+struct GuestIndex {
+    /// In each second, the order of filing: the earliest goes first.
+    by_second: BTreeMap<i64, VecDeque<u128>>,
+    /// Entries, stale ones included.
+    entries: usize,
+}
+
+impl GuestIndex {
+    fn file(&mut self, id: u128, slot: &Slot, session: &Session) {
+        if session.is_guest() {
+            let at = second(session.last_activity);
+            self.by_second.entry(at).or_default().push_back(id);
+            slot.guest_at.store(at, Ordering::Release);
+            self.entries += 1;
+        }
+    }
+}
+
 impl ShardData {
-    /// Rebuilds the index from the slots once stale entries (of closed sessions) outnumber
+    /// Rebuilds the indexes from the slots once stale entries (of closed sessions) outnumber
     /// the sessions: the cost is paid once per that many closes.
     fn compact_if_stale(&mut self) {
-        if self.expiry.entries <= 2 * self.slots.len() + 1024 {
-            return;
+        let limit = 2 * self.slots.len() + 1024;
+        if self.expiry.entries > limit {
+            self.expiry = ExpiryIndex::default();
+            for (id, slot) in &self.slots {
+                self.expiry.file(*id, slot);
+            }
         }
-        self.expiry = ExpiryIndex::default();
-        for (id, slot) in &self.slots {
-            self.expiry.file(*id, slot);
+        if self.guests.entries > limit {
+            self.guests = GuestIndex::default();
+            for (id, slot) in &self.slots {
+                slot.guest_at.store(NEVER, Ordering::Release);
+                self.guests.file(*id, slot, &slot.session.lock());
+            }
         }
     }
 }
@@ -203,8 +244,18 @@ impl SessionMap {
                 None => alias_client(&shard, id, now)?,
             }
         };
-        // The old ID's client, under its current ID (looked up again while it is rotated away
-        // in between: each miss means another rotation finished).
+        self.with_client(client, now, f)
+    }
+
+    /// Runs `f` on the live session of a client number, with its shard read-locked; `None`
+    /// when there is none. A session rotated in between is followed to its new ID (each miss
+    /// means another rotation finished).
+    pub fn with_client<R>(
+        &self,
+        client: u64,
+        now: Millis,
+        f: impl FnOnce(&Slot) -> R,
+    ) -> Option<R> {
         let mut tried = None;
         loop {
             let current = self.clients.get(client)?;
@@ -215,6 +266,22 @@ impl SessionMap {
             let shard = self.shard(current).read();
             if let Some(slot) = shard.slots.get(&current.value()) {
                 return slot.is_live(now).then(|| f(slot));
+            }
+        }
+    }
+
+    /// As [`SessionMap::remove`], for the session of a client number (followed through a
+    /// rotation in between).
+    pub fn remove_client(&self, client: u64, now: Millis) -> Option<(Session, bool)> {
+        let mut tried = None;
+        loop {
+            let current = self.clients.get(client)?;
+            if tried == Some(current) {
+                return None;
+            }
+            tried = Some(current);
+            if let Some(removed) = self.remove_exact(current, now) {
+                return Some(removed);
             }
         }
     }
@@ -301,6 +368,8 @@ impl SessionMap {
             }
             let to = to.unwrap_or(from);
             to.expiry.file(new.value(), &slot);
+            slot.guest_at.store(NEVER, Ordering::Release);
+            to.guests.file(new.value(), &slot, &slot.session.lock());
             to.slots.insert(new.value(), slot);
             self.clients.set(client, new);
             return Some(Ok((new, answer)));
@@ -342,9 +411,11 @@ impl SessionMap {
             let slot = Box::new(Slot {
                 expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
                 filed_at: AtomicI64::new(NEVER),
+                guest_at: AtomicI64::new(NEVER),
                 session: Mutex::new(session),
             });
             shard.expiry.file(id.value(), &slot);
+            shard.guests.file(id.value(), &slot, &slot.session.lock());
             shard.slots.insert(id.value(), slot);
             return id;
         }
@@ -354,20 +425,27 @@ impl SessionMap {
     /// if it was there, and whether it was still live.
     pub fn remove(&self, id: SessionId, now: Millis) -> Option<(Session, bool)> {
         let mut current = self.resolve(id, now);
-        let slot = loop {
-            let mut shard = self.shard(current).write();
-            if let Some(slot) = shard.slots.remove(&current.value()) {
-                self.clients.remove(slot.session.lock().client_id);
-                shard.compact_if_stale();
-                break slot;
+        loop {
+            if let Some(removed) = self.remove_exact(current, now) {
+                return Some(removed);
             }
-            drop(shard);
             // Rotated away in between (another rotation finished): follow it.
             let again = self.resolve(id, now);
             if again == current {
                 return None;
             }
             current = again;
+        }
+    }
+
+    /// Removes the session stored under exactly `id`, if it is there.
+    fn remove_exact(&self, id: SessionId, now: Millis) -> Option<(Session, bool)> {
+        let slot = {
+            let mut shard = self.shard(id).write();
+            let slot = shard.slots.remove(&id.value())?;
+            self.clients.remove(slot.session.lock().client_id);
+            shard.compact_if_stale();
+            slot
         };
         self.entries.fetch_sub(1, Ordering::AcqRel);
         let live = slot.is_live(now);
@@ -414,6 +492,7 @@ impl SessionMap {
                 slots,
                 expiry,
                 aliases,
+                ..
             } = &mut *shard;
             aliases.retain(|_, alias| alias.until > now);
             let later = expiry.by_second.split_off(&(due_until + 1));
@@ -459,6 +538,95 @@ impl SessionMap {
             for slot in shard.read().slots.values().filter(|slot| slot.is_live(now)) {
                 f(slot);
             }
+        }
+    }
+
+    /// Files `id` in the guest index if it has become a guest (a grant cleared) and is not
+    /// filed there; call it after such a change, with no lock held.
+    pub fn file_if_guest(&self, id: SessionId, now: Millis) {
+        let id = self.resolve(id, now);
+        let mut shard = self.shard(id).write();
+        let ShardData { slots, guests, .. } = &mut *shard;
+        if let Some(slot) = slots.get(&id.value())
+            && slot.guest_at.load(Ordering::Acquire) == NEVER
+        {
+            guests.file(id.value(), slot, &slot.session.lock());
+        }
+    }
+
+    /// Files every guest that is not filed (after a roles file emptied some grants).
+    pub fn file_all_guests(&self) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.write();
+            let ShardData { slots, guests, .. } = &mut *shard;
+            for (id, slot) in slots.iter() {
+                if slot.guest_at.load(Ordering::Acquire) == NEVER {
+                    guests.file(*id, slot, &slot.session.lock());
+                }
+            }
+        }
+    }
+
+    /// Takes out the least recently active live guest (to the second of its last activity),
+    /// if there is one: a look at each shard's oldest second, then at the entries there, each
+    /// visited once before it is dropped (stale, or no guest any more) or filed again (active
+    /// since): a cost that does not grow with the number of sessions. The caller accounts for
+    /// the session (it has not ended yet).
+    pub fn evict_guest(&self, now: Millis) -> Option<Session> {
+        loop {
+            let oldest = self
+                .shards
+                .iter()
+                .enumerate()
+                .filter_map(|(i, shard)| {
+                    let shard = shard.read();
+                    shard
+                        .guests
+                        .by_second
+                        .first_key_value()
+                        .map(|(at, _)| (*at, i))
+                })
+                .min()?;
+            let mut shard = self.shards[oldest.1].write();
+            let ShardData { slots, guests, .. } = &mut *shard;
+            let Some(mut entry) = guests.by_second.first_entry() else {
+                continue;
+            };
+            let at = *entry.key();
+            let Some(id) = entry.get_mut().pop_front() else {
+                entry.remove();
+                continue;
+            };
+            if entry.get().is_empty() {
+                entry.remove();
+            }
+            guests.entries -= 1;
+            let Some(slot) = slots.get(&id) else {
+                continue; // closed since it was filed
+            };
+            if slot.guest_at.load(Ordering::Acquire) != at {
+                continue; // filed again elsewhere since
+            }
+            let (guest, active_at) = {
+                let session = slot.session.lock();
+                (session.is_guest(), second(session.last_activity))
+            };
+            if !guest || !slot.is_live(now) {
+                // A grant since, or lapsed (left to the sweep): not a guest to evict.
+                slot.guest_at.store(NEVER, Ordering::Release);
+                continue;
+            }
+            if active_at > at {
+                let session = slot.session.lock();
+                guests.file(id, slot, &session);
+                continue;
+            }
+            // Its expiry entry goes stale, as for a close.
+            let slot = slots.remove(&id).expect("looked up above");
+            self.entries.fetch_sub(1, Ordering::AcqRel);
+            let session = slot.session.into_inner();
+            self.clients.remove(session.client_id);
+            return Some(session);
         }
     }
 
@@ -543,6 +711,7 @@ mod layout {
         let slot = Slot {
             expires_at: AtomicI64::new(0),
             filed_at: AtomicI64::new(0),
+            guest_at: AtomicI64::new(0),
             session: Mutex::new(Session::for_tests(SessionType::Web, 0)),
         };
         let base = &slot as *const Slot as usize;

@@ -42,6 +42,8 @@ pub struct Settings {
     pub max_sessions_per_user: u64,
     /// What a login over `max_sessions_per_user` does.
     pub session_limit_policy: SessionLimitPolicy,
+    /// At `max_sessions`, whether a new session evicts the least recently active guest.
+    pub evict_guests: bool,
     /// `None`: no access log.
     pub access_log: Option<AccessLogSettings>,
 }
@@ -65,6 +67,7 @@ impl Default for Settings {
             max_otps_per_session: 16,
             max_sessions_per_user: 0,
             session_limit_policy: SessionLimitPolicy::Refuse,
+            evict_guests: true,
             access_log: None,
         }
     }
@@ -180,6 +183,17 @@ impl Settings {
                         }
                     }
                 }
+                "overloadPolicy" => {
+                    settings.evict_guests = match value.as_str() {
+                        Some("evictGuests") => true,
+                        Some("refuse") => false,
+                        _ => {
+                            return Err(Error::invalid(
+                                "\"overloadPolicy\" must be \"evictGuests\" or \"refuse\"",
+                            ));
+                        }
+                    }
+                }
                 "maxOtpsPerSession" => {
                     settings.max_otps_per_session =
                         integer(key, value, MAX_OTPS_PER_SESSION_RANGE)? as u64
@@ -283,6 +297,7 @@ pub struct LiveSettings {
     max_otps_per_session: AtomicU64,
     max_sessions_per_user: AtomicU64,
     close_oldest: std::sync::atomic::AtomicBool,
+    evict_guests: std::sync::atomic::AtomicBool,
 }
 
 impl LiveSettings {
@@ -316,6 +331,7 @@ impl LiveSettings {
             s.session_limit_policy == SessionLimitPolicy::CloseOldest,
             Ordering::Release,
         );
+        self.evict_guests.store(s.evict_guests, Ordering::Release);
     }
 
     /// `minutes` raised to the minimum idle timeout.
@@ -366,6 +382,11 @@ impl LiveSettings {
 
     pub fn max_otps_per_session(&self) -> usize {
         self.max_otps_per_session.load(Ordering::Acquire) as usize
+    }
+
+    /// Whether `overloadPolicy` is `evictGuests`.
+    pub fn evict_guests(&self) -> bool {
+        self.evict_guests.load(Ordering::Acquire)
     }
 
     /// `maxSessionsPerUser` (0: no limit) and its policy.

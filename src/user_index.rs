@@ -6,16 +6,17 @@
 //! that a change of a session's user, the check of the user's cap and the closing of the
 //! sessions over it happen as one step for that user.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use parking_lot::{Mutex, MutexGuard};
 
 const SHARDS: usize = 16;
 
-/// User name → the client numbers of the sessions that belong to it (in no order). Entries of
-/// sessions that lapsed stay until they are swept; readers check liveness.
-pub type Users = HashMap<String, Vec<u64>>;
+/// User name → the client numbers of the sessions that belong to it (a set: a user with many
+/// sessions still loses one in constant time). Entries of sessions that lapsed stay until they
+/// are swept; readers check liveness.
+pub type Users = HashMap<String, HashSet<u64>>;
 
 #[derive(Default)]
 pub struct UserIndex {
@@ -72,7 +73,7 @@ impl UserIndex {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().values().map(Vec::len).sum::<usize>())
+            .map(|s| s.lock().values().map(HashSet::len).sum::<usize>())
             .sum()
     }
 }
@@ -80,7 +81,7 @@ impl UserIndex {
 /// Takes `client` out of `user`'s entry in a locked shard (dropping the entry once empty).
 pub fn remove_from(users: &mut Users, user: &str, client: u64) {
     if let Some(clients) = users.get_mut(user) {
-        clients.retain(|c| *c != client);
+        clients.remove(&client);
         if clients.is_empty() {
             users.remove(user);
         }

@@ -71,14 +71,26 @@ fn defaults_are_published_and_each_limit_has_a_range() {
 
 #[test]
 fn max_sessions() {
+    // With the refuse policy, today's behaviour: full is full.
     let r = Registry::new();
-    r.configure(r#"{"maxSessions": 3}"#).unwrap();
+    r.configure(r#"{"maxSessions": 3, "overloadPolicy": "refuse"}"#)
+        .unwrap();
     let id = r.create(None).unwrap();
     r.create(None).unwrap();
     r.create(None).unwrap();
     refused(&r, id, "maxSessions", || r.create(None));
     r.close(id).unwrap();
     r.create(None).unwrap();
+    // With the default policy, a guest makes room; sessions that are no guests do not.
+    let r = Registry::new();
+    r.configure(r#"{"maxSessions": 3}"#).unwrap();
+    let id = r.create(Some(r#"{"type": "remote"}"#)).unwrap();
+    r.create(Some(r#"{"type": "remote"}"#)).unwrap();
+    let guest = r.create(Some(r#"{"type": "rest"}"#)).unwrap();
+    let evicted = r.create(None).unwrap();
+    assert!(r.info(guest).is_err(), "the rest guest made room");
+    r.set_privileges(evicted, "WebAdmin").unwrap();
+    refused(&r, id, "maxSessions", || r.create(None));
 }
 
 #[test]

@@ -905,7 +905,8 @@ fn concurrent_updates_lose_nothing() {
 #[test]
 fn max_sessions_is_enforced_and_expired_sessions_free_room() {
     let r = manual();
-    r.configure(r#"{"maxSessions": 2}"#).unwrap();
+    r.configure(r#"{"maxSessions": 2, "overloadPolicy": "refuse"}"#)
+        .unwrap();
     r.create(None).unwrap();
     r.create(None).unwrap();
     let err = r.create(None).unwrap_err();

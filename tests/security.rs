@@ -17,6 +17,7 @@ fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
+#[track_caller]
 fn kind<T: std::fmt::Debug>(result: sessmgr::Result<T>) -> ErrorKind {
     result.unwrap_err().kind
 }
@@ -1218,4 +1219,182 @@ fn eight_threads_logging_one_user_in_under_refuse() {
 #[test]
 fn eight_threads_logging_one_user_in_under_close_oldest() {
     logins_at_once("closeOldest");
+}
+
+// ----- overload -----------------------------------------------------------------------------
+
+#[test]
+fn at_max_sessions_a_new_visitor_evicts_the_least_recently_active_guest() {
+    let r = manual();
+    r.load_roles(ROLES).unwrap();
+    let seen = recorder(&r);
+    r.configure(r#"{"maxSessions": 4}"#).unwrap();
+    let oldest = r.create(None).unwrap();
+    r.advance_clock(1).unwrap();
+    let older = r.create(None).unwrap();
+    r.advance_clock(1).unwrap();
+    let member = login(&r, "ann").unwrap();
+    let remote = r.create(Some(r#"{"type": "remote"}"#)).unwrap();
+    r.advance_clock(1).unwrap();
+    r.touch(oldest).unwrap();
+    r.advance_clock(1).unwrap();
+    // Full: the least recently active guest (older) makes room.
+    let newcomer = r.create(None).unwrap();
+    assert_eq!(kind(r.touch(older)), ErrorKind::NotFound);
+    let closed = events_of(&seen, "closed");
+    assert_eq!(closed.len(), 1);
+    assert_eq!(
+        (closed[0]["reason"].clone(), closed[0]["ID"].clone()),
+        (json!("evicted"), json!(older.to_string()))
+    );
+    // Then oldest, then the newcomer; never the session with a grant, nor the remote one.
+    // (Evictions go by the second of last activity: one second apart.)
+    r.advance_clock(1).unwrap();
+    r.create(None).unwrap();
+    assert_eq!(kind(r.touch(oldest)), ErrorKind::NotFound);
+    r.advance_clock(1).unwrap();
+    r.create(None).unwrap();
+    assert_eq!(kind(r.touch(newcomer)), ErrorKind::NotFound);
+    for id in [member, remote] {
+        r.touch(id).unwrap();
+    }
+    assert_eq!(r.session_count(), 4);
+    assert_eq!(json_of(&r.stats())["closed"], 3);
+}
+
+#[test]
+fn sessions_with_a_grant_are_never_evicted_and_refuse_keeps_todays_behaviour() {
+    let r = manual();
+    r.load_roles(ROLES).unwrap();
+    r.configure(r#"{"maxSessions": 2}"#).unwrap();
+    let a = login(&r, "ann").unwrap();
+    let b = login(&r, "bob").unwrap();
+    assert_eq!(kind(r.create(None)), ErrorKind::LimitExceeded);
+    // A grant cleared makes a guest again, evictable.
+    r.clear_privileges(b).unwrap();
+    let x = r.create(None).unwrap();
+    assert_eq!(kind(r.touch(b)), ErrorKind::NotFound);
+    r.advance_clock(1).unwrap();
+    r.touch(x).unwrap();
+    // A roles file that takes a's privilege away makes it a guest too, and the least recently
+    // active one (evictions go by the second of last activity).
+    r.load_roles(r#"{"privileges": [{"privilege": "other"}]}"#)
+        .unwrap();
+    assert!(r.is_guest(a).unwrap());
+    r.create(None).unwrap();
+    assert_eq!(kind(r.touch(a)), ErrorKind::NotFound);
+    r.touch(x).unwrap();
+    // refuse: today's behaviour.
+    r.configure(r#"{"overloadPolicy": "refuse"}"#).unwrap();
+    assert_eq!(kind(r.create(None)), ErrorKind::LimitExceeded);
+    assert_eq!(r.session_count(), 2);
+    assert_eq!(
+        kind(r.configure(r#"{"overloadPolicy": "evict"}"#)),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn a_rotated_guest_stays_evictable_and_expired_ones_go_first() {
+    let r = manual();
+    r.configure(r#"{"maxSessions": 2}"#).unwrap();
+    let guest = r.create(None).unwrap();
+    r.advance_clock(1).unwrap();
+    let other = r.create(None).unwrap();
+    r.advance_clock(1).unwrap();
+    let (rotated, _) = r.rotate_id(guest, None).unwrap();
+    r.advance_clock(1).unwrap();
+    // Rotation is activity: `other` is now the least recently active.
+    r.create(None).unwrap();
+    assert_eq!(kind(r.touch(other)), ErrorKind::NotFound);
+    r.touch(rotated).unwrap();
+    // Expired sessions are swept before any live guest is evicted.
+    r.advance_clock(3600).unwrap();
+    let seen = recorder(&r);
+    r.create(None).unwrap();
+    assert!(events_of(&seen, "closed").is_empty());
+    assert_eq!(events_of(&seen, "expired").len(), 2);
+}
+
+#[test]
+fn eight_threads_creating_at_the_limit_never_pass_it_nor_evict_a_grant() {
+    let r = Arc::new(manual());
+    r.load_roles(ROLES).unwrap();
+    r.configure(r#"{"maxSessions": 64}"#).unwrap();
+    let members: Vec<SessionId> = (0..16)
+        .map(|i| login(&r, &format!("u{i}")).unwrap())
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for i in 0..500 {
+                    let id = r.create(None).unwrap();
+                    if i % 7 == 0 {
+                        let _ = r.touch(id);
+                    }
+                    assert!(r.held_sessions() <= 64);
+                }
+            });
+        }
+    });
+    assert_eq!(r.session_count(), 64);
+    for id in members {
+        r.touch(id).unwrap();
+    }
+    assert_eq!(json_of(&r.stats())["closed"], 8 * 500 - 48);
+    assert_eq!(r.held_clients(), 64);
+}
+
+/// Logins of one user under its cap while its sessions are rotated: a member in the middle of a
+/// rotation still counts (the cap finds members by client number), so the cap holds.
+#[test]
+fn the_cap_holds_while_the_users_sessions_are_rotated() {
+    let r = Arc::new(manual());
+    r.load_roles(ROLES).unwrap();
+    r.configure(r#"{"maxSessionsPerUser": 3, "sessionLimitPolicy": "closeOldest"}"#)
+        .unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let most = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut most = 0;
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                most = most.max(listed(&r, "ann").len());
+            }
+            most
+        });
+        let workers: Vec<_> = (0..6)
+            .map(|t| {
+                let r = &r;
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    for i in 0..2000 {
+                        if t % 2 == 0 {
+                            mine.push(login(r, "ann").unwrap());
+                        } else if let Some(id) = mine
+                            .last()
+                            .copied()
+                            .or_else(|| login(r, "ann").ok().inspect(|id| mine.push(*id)))
+                        {
+                            // A grant that keeps the user: no login, only a new ID.
+                            if let Ok((new, _)) = r.rotate_id(id, Some(r#"["simple"]"#)) {
+                                *mine.last_mut().unwrap() = new;
+                            }
+                        }
+                        if i % 50 == 0 {
+                            r.advance_clock(1).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        watcher.join().unwrap()
+    });
+    assert!(most <= 3, "{most} sessions of one user were live at once");
+    assert_eq!(listed(&r, "ann").len(), 3);
+    assert_eq!(r.session_count(), 3);
+    assert_eq!(r.held_user_sessions(), 3);
 }

@@ -7,7 +7,8 @@
 //!   - each session's `created` event seen once, and at most one `closed` or `expired` after it
 //!     (some sessions are disconnected by an administrator, at once or after a grace time,
 //!     some logged in as one of three users capped at 4 sessions each, closing the oldest, and
-//!     some of those users logged out everywhere),
+//!     some of those users logged out everywhere, and, the registry held at 60 sessions,
+//!     guests evicted to make room),
 //!     while another thread starts and stops the background sweeper, whose handler calls are
 //!     slow and call back into the registry (stopping it must wait for none of them).
 //!
@@ -52,8 +53,10 @@ struct EventLog {
     /// Per session: the lifecycle events in the order they were seen.
     lifecycle: HashMap<String, Vec<String>>,
     total: u64,
-    /// `closed` events by the library's own reasons (all but the host's).
+    /// `closed` events by the library's own reasons (all but the host's), and of them, guests
+    /// evicted at `maxSessions`.
     closed_by_library: u64,
+    evicted: u64,
     rotations: u64,
 }
 
@@ -69,7 +72,7 @@ fn soak_keeps_every_invariant() {
     let r = Arc::new(Registry::new());
     r.configure(
         r#"{"clock": "manual", "maxStorageBytes": 65536, "maxSessionsPerUser": 4,
-            "sessionLimitPolicy": "closeOldest"}"#,
+            "sessionLimitPolicy": "closeOldest", "maxSessions": 60}"#,
     )
     .unwrap();
     r.load_roles(r#"{"privileges": [{"privilege": "a"}, {"privilege": "b", "includes": ["a"]}]}"#)
@@ -91,6 +94,7 @@ fn soak_keeps_every_invariant() {
         log.total += 1;
         if kind == "closed" && event["reason"] != "host" {
             log.closed_by_library += 1;
+            log.evicted += u64::from(event["reason"] == "evicted");
         }
         if kind == "idRotated" {
             // The session goes on under its new ID.
@@ -191,6 +195,7 @@ fn soak_keeps_every_invariant() {
         }
     }
     let expired = seen.get("expired").copied().unwrap_or(0);
+    assert!(r.held_sessions() <= 60);
     assert_eq!(seen.get("created").copied().unwrap_or(0), created);
     let closed_in_all = seen.get("closed").copied().unwrap_or(0);
     let rotations: u64 = tallies.iter().map(|t| t.rotations).sum();
@@ -220,16 +225,22 @@ fn soak_keeps_every_invariant() {
     let operations: u64 = tallies.iter().map(|t| t.operations).sum();
     eprintln!(
         "soak: {THREADS} threads, {:.0} s, {operations} operations, {} events; created {created}, \
-         closed {closed} (and {} by the library), expired {expired}, live {}; {rotations} rotations; \
+         closed {closed} (and {} by the library, {} evicted), expired {expired}, live {}; \
+         {rotations} rotations; \
          clock moved {} minutes; sweeper started {} times",
         soak_seconds(),
         log.total,
         log.closed_by_library,
+        log.evicted,
         r.session_count(),
         clock_moves.load(Ordering::Relaxed),
         sweeper_starts.load(Ordering::Relaxed),
     );
     assert!(expired > 0, "the soak should see sessions expire");
+    assert!(
+        log.evicted > 0,
+        "the soak should see guests evicted at maxSessions"
+    );
 }
 
 /// One worker: random operations until the deadline; returns what succeeded.
@@ -271,11 +282,14 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                     let shown = r.effective_identifier(shared[s]).unwrap();
                     assert!(shown.starts_with("thread-"), "{shown}");
                 }
-                6 => {
-                    let id = r.create(None).unwrap();
-                    tally.created += 1;
-                    mine.push(id);
-                }
+                6 => match r.create(None) {
+                    Ok(id) => {
+                        tally.created += 1;
+                        mine.push(id);
+                    }
+                    // At maxSessions with no guest left to evict.
+                    Err(e) => assert_eq!(e.kind, ErrorKind::LimitExceeded),
+                },
                 7 => {
                     if !mine.is_empty() {
                         let id = mine.swap_remove(rng.below(mine.len()));

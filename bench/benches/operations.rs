@@ -76,6 +76,35 @@ unsafe extern "C" fn increment(
     SESSMGR_UPDATE_COMMIT
 }
 
+/// Creating a session when `maxSessions` guests are live (overloadPolicy evictGuests): what a
+/// flood of anonymous visitors costs each new one, beside a create when there is room.
+fn at_the_limit(c: &mut Criterion, size: usize) {
+    ok(sessmgr_reset(), "reset");
+    let config = CString::new(format!(r#"{{"maxSessions": {size}}}"#)).unwrap();
+    ok(unsafe { sessmgr_configure(config.as_ptr()) }, "configure");
+    for _ in 0..size {
+        let mut id = ptr::null_mut();
+        ok(
+            unsafe { sessmgr_session_create(ptr::null(), &mut id) },
+            "create",
+        );
+        unsafe { sessmgr_string_free(id) };
+    }
+    let mut group = c.benchmark_group(format!("overload/{size}"));
+    group.bench_function("create_at_limit", |b| {
+        b.iter(|| unsafe {
+            let mut id = ptr::null_mut();
+            let status = sessmgr_session_create(ptr::null(), &mut id);
+            sessmgr_string_free(black_box(id));
+            status
+        })
+    });
+    group.finish();
+    let mut count = 0u64;
+    ok(unsafe { sessmgr_session_count(&mut count) }, "count");
+    assert_eq!(count, size as u64, "the registry stayed at its limit");
+}
+
 fn sessmgr_operations(c: &mut Criterion) {
     let value = CString::new(value_100()).unwrap();
     for size in sizes() {
@@ -194,6 +223,8 @@ fn sessmgr_operations(c: &mut Criterion) {
             })
         });
         group.finish();
+        // At maxSessions, full of guests: each create evicts the least recently active one.
+        at_the_limit(c, size);
     }
     // The administrator's listing, at 10,000 sessions.
     populate(10_000);

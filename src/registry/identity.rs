@@ -95,11 +95,16 @@ impl Registry {
             self.access(id, |a| {
                 require_web(&a.session, "set_privileges")?;
                 check(&a.session)?;
-                Ok(self.grant(a, request.clone()))
+                let ignored = self.grant(a, request.clone());
+                Ok((ignored, a.slot.unfiled_guest(&a.session)))
             })
         });
         self.core.events.drain();
-        granted
+        let (ignored, new_guest) = granted?;
+        if new_guest {
+            self.core.map.file_if_guest(id, self.now());
+        }
+        Ok(ignored)
     }
 
     /// Parses and checks `set_privileges`' input, before any session is touched.
@@ -167,7 +172,7 @@ impl Registry {
 
     /// Removes every privilege: the session becomes a guest.
     pub fn clear_privileges(&self, id: SessionId) -> Result<()> {
-        self.change(id, |a| {
+        let new_guest = self.change(id, |a| {
             require_web(&a.session, "clear_privileges")?;
             let old_names = self.core.events.listening().then(|| names(&a.session));
             a.session.grant = None;
@@ -175,8 +180,12 @@ impl Registry {
             a.session.privileges = Default::default();
             a.activity();
             self.privileges_changed(a, old_names);
-            Ok(())
-        })
+            Ok(a.slot.unfiled_guest(&a.session))
+        })?;
+        if new_guest {
+            self.core.map.file_if_guest(id, self.now());
+        }
+        Ok(())
     }
 
     /// Allocates nothing.

@@ -40,12 +40,24 @@ impl Registry {
     fn insert_new(&self, options: CreateOptions) -> Result<SessionId> {
         let max = self.live.max_sessions();
         if !self.core.map.reserve(max) {
-            // Expired sessions still hold room until swept.
+            // Expired sessions still hold room until swept; then the least recently active
+            // guest makes room (never a session with a grant), unless the policy refuses.
             self.core.sweep();
-            if !self.core.map.reserve(max) {
-                return Err(Error::limit(format!(
-                    "{max} sessions are live: maxSessions is reached"
-                )));
+            while !self.core.map.reserve(max) {
+                let now = self.now();
+                let evicted = self
+                    .live
+                    .evict_guests()
+                    .then(|| self.core.map.evict_guest(now))
+                    .flatten();
+                let Some(session) = evicted else {
+                    return Err(Error::limit(format!(
+                        "{max} sessions are live: maxSessions is reached (and no guest session \
+                         can make room)"
+                    )));
+                };
+                self.core
+                    .ended(&session, now, End::Closed(CloseReason::Evicted));
             }
         }
         let session = self.new_session(options);

@@ -283,6 +283,7 @@ impl Registry {
         // A set_privileges that read the old table has finished by the time its session's lock
         // is ours; one that starts later reads the new table itself.
         let now = self.core.clock.now();
+        let mut new_guests = false;
         self.core.map.for_each_live(now, |slot| {
             let mut session = slot.lock();
             let stale = session
@@ -292,6 +293,7 @@ impl Registry {
             if stale {
                 let old = names(&session);
                 session.expand_under(&table);
+                new_guests |= slot.unfiled_guest(&session);
                 let new = names(&session);
                 if old != new {
                     self.core
@@ -301,6 +303,10 @@ impl Registry {
                 }
             }
         });
+        // Sessions the new file left without privileges are guests: evictable.
+        if new_guests {
+            self.core.map.file_all_guests();
+        }
     }
 
     /// Closes every session and puts every setting, the roles file and the clock back to the

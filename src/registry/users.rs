@@ -16,7 +16,6 @@ use crate::user_index::{Users, remove_from};
 /// A live session of a user, as the cap weighs it.
 struct Member {
     client: u64,
-    id: SessionId,
     last_activity: Millis,
     sequence: u64,
 }
@@ -68,7 +67,7 @@ impl Registry {
                 let old_users: &mut Users = old_shard.as_deref_mut().unwrap_or(&mut new_shard);
                 remove_from(old_users, &old, client);
                 if !new.is_empty() {
-                    new_shard.entry(new.to_owned()).or_default().push(client);
+                    new_shard.entry(new.to_owned()).or_default().insert(client);
                 }
             }
             return outcome;
@@ -97,7 +96,7 @@ impl Registry {
         members.sort_by_key(|m| (m.last_activity, m.sequence));
         for member in &members[..=members.len() - max] {
             remove_from(users, user, member.client);
-            if let Some((session, live)) = self.core.map.remove(member.id, now) {
+            if let Some((session, live)) = self.core.map.remove_client(member.client, now) {
                 let end = if live {
                     End::Closed(CloseReason::SessionLimit)
                 } else {
@@ -111,16 +110,17 @@ impl Registry {
 
     /// The live sessions of `user` (whose shard is locked), in no order.
     fn members(&self, users: &Users, user: &str, now: Millis) -> Vec<Member> {
-        let clients = users.get(user).map(Vec::as_slice).unwrap_or_default();
+        let Some(clients) = users.get(user) else {
+            return Vec::new();
+        };
         clients
             .iter()
             .filter_map(|&client| {
-                let id = self.core.map.client_session(client)?;
-                self.core.map.with(id, now, |slot| {
+                // By client number: a member rotated meanwhile is still counted.
+                self.core.map.with_client(client, now, |slot| {
                     let session = slot.lock();
                     Member {
                         client,
-                        id: session.id,
                         last_activity: session.last_activity,
                         sequence: session.sequence,
                     }
@@ -139,7 +139,7 @@ impl Registry {
             .members(&users, user_name, now)
             .into_iter()
             .filter_map(|member| {
-                self.core.map.with(member.id, now, |slot| {
+                self.core.map.with_client(member.client, now, |slot| {
                     let session = slot.lock();
                     let mut row = String::with_capacity(400);
                     session.client_json(now, &mut row);
@@ -165,10 +165,7 @@ impl Registry {
         {
             let mut users = self.core.users.lock(user_name);
             for client in users.remove(user_name).unwrap_or_default() {
-                let Some(id) = self.core.map.client_session(client) else {
-                    continue;
-                };
-                if let Some((session, live)) = self.core.map.remove(id, now) {
+                if let Some((session, live)) = self.core.map.remove_client(client, now) {
                     let end = if live {
                         closed += 1;
                         End::Closed(CloseReason::UserLogout)

@@ -196,6 +196,26 @@ fn main() {
         );
     }
 
+    let _ = writeln!(
+        out,
+        "## Overload: creating a session at maxSessions\n\n\
+         Full of guests, each new session evicts the least recently active one \
+         (overloadPolicy evictGuests).\n\n\
+         | live sessions | create at the limit | create + close with room | ratio |\n|---:|---:|---:|---:|"
+    );
+    for &size in &sizes {
+        let full = estimate(criterion, &format!("overload/{size}"), "create_at_limit");
+        let room = estimate(criterion, &format!("sessmgr/{size}"), "create_close");
+        let _ = writeln!(
+            out,
+            "| {size} | {} | {} | {} |",
+            cell(full),
+            cell(room),
+            fmt_ratio(ratio(full, room))
+        );
+    }
+    let _ = writeln!(out);
+
     let _ = writeln!(out, "## Request-like mix from C, 1 and 2 threads\n");
     let _ = writeln!(
         out,

@@ -105,6 +105,7 @@ _SETTING_NAMES = {
     "max_otps_per_session": "maxOtpsPerSession",
     "max_sessions_per_user": "maxSessionsPerUser",
     "session_limit_policy": "sessionLimitPolicy",
+    "overload_policy": "overloadPolicy",
     "sweep_interval_seconds": "sweepIntervalSeconds",
     "roles": "roles",
     "access_log": "accessLog",

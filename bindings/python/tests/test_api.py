@@ -197,10 +197,12 @@ def test_configure_and_errors():
     assert isinstance(raised.value, ValueError) and isinstance(raised.value, sessmgr.SessmgrError)
     with pytest.raises(sessmgr.BadStateError):
         sessmgr.clock_advance(1)
-    sessmgr.configure(max_sessions=1)
+    sessmgr.configure(max_sessions=1, overload_policy="refuse")
     sessmgr.create_session()
     with pytest.raises(sessmgr.LimitExceededError):
         sessmgr.create_session()
+    sessmgr.configure(overload_policy="evictGuests")
+    sessmgr.create_session()  # the guest makes room
     assert sessmgr.version().count(".") == 2
 
 
