@@ -25,6 +25,7 @@ use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
 use sessmgr::ffi::storage::*;
+use sessmgr::ffi::users::*;
 
 /// One fuzz target: it takes the fuzzer's bytes and panics on a finding.
 pub type Target = fn(&[u8]);
@@ -525,7 +526,8 @@ pub fn merge_patch(data: &[u8]) {
 }
 
 /// Identifiers: stored byte for byte, shown in the listings as valid JSON, or refused with the
-/// old identifier kept.
+/// old identifier kept. The same text as an administrator's message (kept byte for byte and
+/// handed back once) and as a user name to look up and log out (nobody's).
 pub fn identifier(data: &[u8]) {
     fresh();
     let id = create(None);
@@ -566,6 +568,24 @@ pub fn identifier(data: &[u8]) {
         );
         assert_eq!(taken["messages"], json!([]));
     }
+    // The same text as a user name to look up or log out: no session has it (web sessions
+    // here have no user), so both find nothing and change nothing.
+    let before = snapshot();
+    let mut out = ptr::null_mut();
+    let status = not_internal(unsafe { sessmgr_user_sessions(text.as_ptr(), &mut out) });
+    if status == SESSMGR_OK {
+        assert_eq!(parses(&take(out)), json!({"clients": []}));
+        let mut closed = 7u64;
+        ok(unsafe { sessmgr_user_close_sessions(text.as_ptr(), &mut closed) });
+        assert_eq!(closed, 0);
+    } else {
+        assert_eq!(
+            status, SESSMGR_INVALID_ARGUMENT,
+            "only text that is not UTF-8"
+        );
+        assert!(text.to_str().is_err());
+    }
+    assert_eq!(snapshot(), before, "a user lookup changed something");
     let clients = parses(&json_out(|o| unsafe { sessmgr_clients_list(o) }));
     assert!(clients.is_object());
     parses(&json_out(|o| unsafe { sessmgr_sessions_list(o) }));

@@ -357,6 +357,8 @@ impl SessionMap {
                 Err(e) => return Some(Err(e)),
             };
             let mut slot = from.slots.remove(&old.value()).expect("looked up above");
+            // Its entries under the old ID go stale, as for a close.
+            from.compact_if_stale();
             let client = {
                 let session = slot.session_mut();
                 session.id = new;
@@ -516,6 +518,8 @@ impl SessionMap {
                     }
                 }
             }
+            // The swept sessions' guest entries went stale.
+            shard.compact_if_stale();
         }
         self.entries
             .fetch_sub(removed.len() as u64, Ordering::AcqRel);
@@ -669,6 +673,44 @@ mod tests {
         assert_eq!(map.entries(), 0);
         // At most 1,024 + 2 × live entries per shard stay behind.
         assert!(filed(&map) <= SHARDS * 1025, "{} entries", filed(&map));
+    }
+
+    fn guest_entries(map: &SessionMap) -> usize {
+        map.shards.iter().map(|s| s.read().guests.entries).sum()
+    }
+
+    #[test]
+    fn stale_guest_entries_of_swept_and_rotated_sessions_are_compacted() {
+        let map = SessionMap::default();
+        for round in 0..100i64 {
+            let now = round * 61_000;
+            for _ in 0..2_000 {
+                assert!(map.reserve(u64::MAX));
+                map.insert_reserved(web_session(now, 1), |_| {});
+            }
+            map.sweep(now + 61_000);
+        }
+        assert!(
+            guest_entries(&map) <= SHARDS * 1025,
+            "{} entries",
+            guest_entries(&map)
+        );
+        // 100,000 rotations of 4,000 live sessions leave as many entries under old IDs.
+        map.clear();
+        for _ in 0..4_000 {
+            assert!(map.reserve(u64::MAX));
+            let mut id = map.insert_reserved(web_session(0, 60), |_| {});
+            for _ in 0..25 {
+                id = map.rekey(id, 0, 0, |_, _| Ok(())).unwrap().unwrap().0;
+            }
+        }
+        let bound = 2 * 4_000 + SHARDS * 1025;
+        assert!(
+            guest_entries(&map) <= bound,
+            "{} entries",
+            guest_entries(&map)
+        );
+        assert!(filed(&map) <= bound, "{} entries", filed(&map));
     }
 
     #[test]
