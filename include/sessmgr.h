@@ -101,12 +101,15 @@ typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *
 #define SESSMGR_INVALID_JSON 3
 
 /**
- * No live session has that ID: never created, closed, or expired (swept or not).
+ * No live session has that ID: never created, closed, or expired (swept or not). Also: no live
+ * client has that number; no live session has that one-time passcode (unknown, used or
+ * expired).
  */
 #define SESSMGR_NOT_FOUND 4
 
 /**
- * Nothing is stored at that JSON Pointer (for a write: the parent is missing).
+ * Nothing is stored at that JSON Pointer (for a write: the parent is missing); no file of that
+ * name is attached; the session has no absolute end.
  */
 #define SESSMGR_NO_VALUE 5
 
@@ -136,7 +139,8 @@ typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *
 #define SESSMGR_INTERNAL 10
 
 /**
- * The call does not fit the library's current state (e.g. advancing a clock that is not manual).
+ * The call does not fit the library's current state (e.g. advancing a clock that is not
+ * manual, or setting the state of a session being disconnected).
  */
 #define SESSMGR_BAD_STATE 11
 

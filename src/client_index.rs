@@ -45,6 +45,22 @@ impl ClientIndex {
         self.shard(client).lock().remove(&client);
     }
 
+    /// Removes many, taking each shard's lock once (a sweep's).
+    pub fn remove_all(&self, clients: impl IntoIterator<Item = u64>) {
+        let mut by_shard: [Vec<u64>; SHARDS] = Default::default();
+        for client in clients {
+            by_shard[(client % SHARDS as u64) as usize].push(client);
+        }
+        for (shard, clients) in self.shards.iter().zip(&by_shard) {
+            if !clients.is_empty() {
+                let mut shard = shard.lock();
+                for client in clients {
+                    shard.remove(client);
+                }
+            }
+        }
+    }
+
     pub fn clear(&self) {
         for shard in &self.shards {
             shard.lock().clear();

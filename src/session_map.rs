@@ -512,15 +512,17 @@ impl SessionMap {
                     if slot.is_live(now) {
                         expiry.file(id, slot);
                     } else {
-                        let slot = entry.remove();
-                        self.clients.remove(slot.session.lock().client_id);
-                        removed.push(slot);
+                        removed.push(entry.remove());
                     }
                 }
             }
             // The swept sessions' guest entries went stale.
             shard.compact_if_stale();
         }
+        // Out of the client index too (each of its shards locked once): no session can take a
+        // client number again, so doing it after the shards is safe.
+        self.clients
+            .remove_all(removed.iter().map(|slot| slot.session.lock().client_id));
         self.entries
             .fetch_sub(removed.len() as u64, Ordering::AcqRel);
         removed

@@ -16,9 +16,12 @@ pub const SESSMGR_NULL_ARGUMENT: sessmgr_status = 1;
 pub const SESSMGR_INVALID_ARGUMENT: sessmgr_status = 2;
 /// Text that must be JSON does not parse (or nests deeper than 128 levels).
 pub const SESSMGR_INVALID_JSON: sessmgr_status = 3;
-/// No live session has that ID: never created, closed, or expired (swept or not).
+/// No live session has that ID: never created, closed, or expired (swept or not). Also: no live
+/// client has that number; no live session has that one-time passcode (unknown, used or
+/// expired).
 pub const SESSMGR_NOT_FOUND: sessmgr_status = 4;
-/// Nothing is stored at that JSON Pointer (for a write: the parent is missing).
+/// Nothing is stored at that JSON Pointer (for a write: the parent is missing); no file of that
+/// name is attached; the session has no absolute end.
 pub const SESSMGR_NO_VALUE: sessmgr_status = 5;
 /// The operation does nothing for this session type (4D returns False, FileMaker does nothing).
 pub const SESSMGR_NOT_SUPPORTED: sessmgr_status = 6;
@@ -30,7 +33,8 @@ pub const SESSMGR_REENTRANT: sessmgr_status = 8;
 pub const SESSMGR_ABORTED: sessmgr_status = 9;
 /// A bug in the library (a caught panic). The registry is still usable.
 pub const SESSMGR_INTERNAL: sessmgr_status = 10;
-/// The call does not fit the library's current state (e.g. advancing a clock that is not manual).
+/// The call does not fit the library's current state (e.g. advancing a clock that is not
+/// manual, or setting the state of a session being disconnected).
 pub const SESSMGR_BAD_STATE: sessmgr_status = 11;
 
 /// A storage update callback's answer: keep what it handed to `sessmgr_update_set` (or nothing
