@@ -40,16 +40,9 @@ impl Registry {
             let (is_web, old, client) = self.read(id, |s| {
                 Ok((s.kind.is_web(), s.details.user_name.clone(), s.client_id))
             })?;
-            if !is_web || old == new {
-                // No change of user (or op refuses the type).
-                return op(&|_| Ok(()));
-            }
-            let (mut new_shard, mut old_shard) = self.core.users.lock_two(new, &old);
-            if !new.is_empty() {
-                self.make_room(&mut new_shard, new, client)?;
-            }
+            // The check `op` is given: the session's user is still the one read here.
             let raced = Cell::new(false);
-            let outcome = op(&|session: &Session| {
+            let unchanged = |session: &Session| {
                 if session.details.user_name == old {
                     Ok(())
                 } else {
@@ -59,7 +52,20 @@ impl Registry {
                         "the user changed meanwhile",
                     ))
                 }
-            });
+            };
+            if !is_web || old == new {
+                // No change of user (or op refuses the type), unless one came in between.
+                let outcome = op(&unchanged);
+                if raced.get() {
+                    continue;
+                }
+                return outcome;
+            }
+            let (mut new_shard, mut old_shard) = self.core.users.lock_two(new, &old);
+            if !new.is_empty() {
+                self.make_room(&mut new_shard, new, client)?;
+            }
+            let outcome = op(&unchanged);
             if raced.get() {
                 continue;
             }
