@@ -248,13 +248,38 @@ impl SessionMap {
     }
 
     /// Runs `f` on the live session of a client number, with its shard read-locked; `None`
-    /// when there is none. A session rotated in between is followed to its new ID (each miss
-    /// means another rotation finished).
+    /// when there is none.
     pub fn with_client<R>(
         &self,
         client: u64,
         now: Millis,
         f: impl FnOnce(&Slot) -> R,
+    ) -> Option<R> {
+        let mut f = Some(f);
+        self.follow_client(client, |current| {
+            let shard = self.shard(current).read();
+            let slot = shard.slots.get(&current.value())?;
+            Some(
+                slot.is_live(now)
+                    .then(|| f.take().map(|f| f(slot)))
+                    .flatten(),
+            )
+        })
+        .flatten()
+    }
+
+    /// As [`SessionMap::remove`], for the session of a client number.
+    pub fn remove_client(&self, client: u64, now: Millis) -> Option<(Session, bool)> {
+        self.follow_client(client, |current| self.remove_exact(current, now))
+    }
+
+    /// Calls `attempt` with a client's current ID until it finds the session there, following
+    /// the client through rotations in between (each miss means another rotation finished);
+    /// `None` when the client has no session.
+    fn follow_client<R>(
+        &self,
+        client: u64,
+        mut attempt: impl FnMut(SessionId) -> Option<R>,
     ) -> Option<R> {
         let mut tried = None;
         loop {
@@ -263,25 +288,8 @@ impl SessionMap {
                 return None;
             }
             tried = Some(current);
-            let shard = self.shard(current).read();
-            if let Some(slot) = shard.slots.get(&current.value()) {
-                return slot.is_live(now).then(|| f(slot));
-            }
-        }
-    }
-
-    /// As [`SessionMap::remove`], for the session of a client number (followed through a
-    /// rotation in between).
-    pub fn remove_client(&self, client: u64, now: Millis) -> Option<(Session, bool)> {
-        let mut tried = None;
-        loop {
-            let current = self.clients.get(client)?;
-            if tried == Some(current) {
-                return None;
-            }
-            tried = Some(current);
-            if let Some(removed) = self.remove_exact(current, now) {
-                return Some(removed);
+            if let Some(found) = attempt(current) {
+                return Some(found);
             }
         }
     }

@@ -1,10 +1,13 @@
 //! What administrators see (SPEC sections 7 and 8): the clients list, the access log, events,
 //! attached files and statistics, on `Registry` instances.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use common::recorder;
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, EventHandler, Registry, SessionId};
 
@@ -29,20 +32,6 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn log_config(path: &Path, max_bytes: u64) -> String {
     json!({"accessLog": {"path": path, "hostName": "fms\tone", "maxBytes": max_bytes}}).to_string()
-}
-
-/// Events as the handler saw them, parsed.
-fn recorder(r: &Registry) -> Arc<Mutex<Vec<Value>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let theirs = Arc::clone(&seen);
-    let handler: EventHandler = Arc::new(move |json: &str| {
-        theirs
-            .lock()
-            .unwrap()
-            .push(serde_json::from_str(json).unwrap())
-    });
-    r.set_event_handler(Some(handler));
-    seen
 }
 
 /// One line of the access log, split and checked for shape.

@@ -2,10 +2,13 @@
 //! bearer tokens, an administrator's messages and disconnections, absolute lifetimes, and that
 //! no error message repeats a session ID.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
+use common::recorder;
 use serde_json::{Value, json};
-use sessmgr::{ErrorKind, EventHandler, Registry, SessionId};
+use sessmgr::{ErrorKind, Registry, SessionId};
 
 fn manual() -> Registry {
     let r = Registry::new();
@@ -20,20 +23,6 @@ fn json_of(text: &str) -> Value {
 #[track_caller]
 fn kind<T: std::fmt::Debug>(result: sessmgr::Result<T>) -> ErrorKind {
     result.unwrap_err().kind
-}
-
-/// Events as the handler saw them, parsed.
-fn recorder(r: &Registry) -> Arc<Mutex<Vec<Value>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let theirs = Arc::clone(&seen);
-    let handler: EventHandler = Arc::new(move |json: &str| {
-        theirs
-            .lock()
-            .unwrap()
-            .push(serde_json::from_str(json).unwrap())
-    });
-    r.set_event_handler(Some(handler));
-    seen
 }
 
 fn events_of(seen: &Mutex<Vec<Value>>, event: &str) -> Vec<Value> {

@@ -26,6 +26,20 @@ pub fn header_functions() -> BTreeSet<String> {
         .collect()
 }
 
+/// Installs an event handler on `r` that keeps every event, parsed.
+pub fn recorder(r: &sessmgr::Registry) -> std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let theirs = std::sync::Arc::clone(&seen);
+    let handler: sessmgr::EventHandler = std::sync::Arc::new(move |json: &str| {
+        theirs
+            .lock()
+            .unwrap()
+            .push(serde_json::from_str(json).unwrap())
+    });
+    r.set_event_handler(Some(handler));
+    seen
+}
+
 /// A storage update callback that hands nothing back and commits: the storage stays as it is.
 pub unsafe extern "C" fn commit_nothing(
     _: *mut sessmgr_update,
