@@ -96,7 +96,8 @@ typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *
 #define SESSMGR_INVALID_ARGUMENT 2
 
 /**
- * Text that must be JSON does not parse (or nests deeper than 128 levels).
+ * Text that must be JSON does not parse. (Nesting deeper than `maxJsonDepth` is
+ * `SESSMGR_LIMIT_EXCEEDED`, found before parsing.)
  */
 #define SESSMGR_INVALID_JSON 3
 
@@ -271,14 +272,23 @@ const char *sessmgr_last_error(void);
 void sessmgr_string_free(char *text);
 
 /**
- * Changes settings: a JSON object with any of `defaultIdleTimeout`, `minIdleTimeout`
- * (minutes), `clock` ("system" or "manual"), `maxSessions`, `maxStorageBytes`,
- * `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps
- * when it starts, then on the interval), `maxLifetime` (minutes from creation after which a web
- * or rest session ends however active; 0 = never), the other limits the README lists, and
- * `roles` (a roles.json object). Keys not given keep their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
- * Stopping or replacing the sweeper does not wait for an event handler it is running: that
- * call ends on the sweeper's thread, which then exits, and no further sweep starts.
+ * Changes settings: a JSON object with any of these keys (the README's settings table gives
+ * each one's default and range):
+ * - `defaultIdleTimeout`, `minIdleTimeout` (minutes), `clock` ("system" or "manual");
+ * - limits: `maxSessions`, `maxStorageBytes`, `maxIdentifierBytes`, `maxJsonDepth`,
+ *   `maxPrivilegesGranted`, `maxAttachedFiles`, `maxFileNames`, `maxOtpsPerSession`;
+ * - `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps when it starts, then on
+ *   the interval);
+ * - `maxLifetime` (minutes from creation after which a web or rest session ends however
+ *   active; 0 = never), `rotationGraceSeconds`;
+ * - `maxSessionsPerUser`, `sessionLimitPolicy` ("refuse" or "closeOldest"),
+ *   `overloadPolicy` ("evictGuests" or "refuse");
+ * - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null).
+ *
+ * Keys not given keep their value. An unknown key, a wrong type or a value out of range fails
+ * and changes nothing. Stopping or replacing the sweeper does not wait for an event handler it
+ * is running: that call ends on the sweeper's thread, which then exits, and no further sweep
+ * starts.
  *
  * # Safety
  * `config_json` is NULL or a NUL-terminated string.

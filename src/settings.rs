@@ -107,6 +107,30 @@ pub struct Configuration {
 }
 
 impl Settings {
+    /// Every key `configure` takes: the one list the parser, the header's comment and the
+    /// README's table are checked against.
+    pub const KEYS: &'static [&'static str] = &[
+        "defaultIdleTimeout",
+        "minIdleTimeout",
+        "clock",
+        "maxSessions",
+        "maxStorageBytes",
+        "maxIdentifierBytes",
+        "maxJsonDepth",
+        "maxPrivilegesGranted",
+        "maxAttachedFiles",
+        "maxFileNames",
+        "maxOtpsPerSession",
+        "sweepIntervalSeconds",
+        "maxLifetime",
+        "rotationGraceSeconds",
+        "maxSessionsPerUser",
+        "sessionLimitPolicy",
+        "overloadPolicy",
+        "roles",
+        "accessLog",
+    ];
+
     /// These settings with the keys of `text` applied; an unknown key, a wrong type or a value
     /// out of range is an error naming the key, and nothing is applied.
     pub fn configured(&self, text: &str) -> Result<Configuration> {
@@ -118,6 +142,12 @@ impl Settings {
         let mut settings = self.clone();
         let mut roles = None;
         for (key, value) in &fields {
+            if !Settings::KEYS.contains(&key.as_str()) {
+                return Err(Error::invalid(format!(
+                    "unknown configuration key \"{}\"",
+                    crate::id::truncate_for_message(key)
+                )));
+            }
             match key.as_str() {
                 "defaultIdleTimeout" => {
                     settings.default_idle_timeout = integer(key, value, IDLE_TIMEOUT_RANGE)? as i32
@@ -204,11 +234,13 @@ impl Settings {
                 }
                 "roles" => roles = Some(RolesTable::parse(value)?),
                 "accessLog" => settings.access_log = access_log(value)?,
+                // Settings::KEYS was checked above; a key listed there but not handled here
+                // is a bug (the unit test below sets every key).
                 other => {
-                    return Err(Error::invalid(format!(
-                        "unknown configuration key \"{}\"",
-                        crate::id::truncate_for_message(other)
-                    )));
+                    return Err(Error::new(
+                        crate::error::ErrorKind::Internal,
+                        format!("configuration key \"{other}\" is listed but not handled"),
+                    ));
                 }
             }
         }
@@ -420,6 +452,24 @@ mod tests {
         assert!(c.settings.manual_clock);
         assert_eq!(c.settings.max_sessions, base.max_sessions);
         assert!(c.roles.is_some());
+    }
+
+    #[test]
+    fn every_listed_key_is_taken() {
+        let valid = |key: &str| match key {
+            "clock" => "\"manual\"".to_owned(),
+            "sessionLimitPolicy" => "\"closeOldest\"".to_owned(),
+            "overloadPolicy" => "\"refuse\"".to_owned(),
+            "roles" => "{\"privileges\": []}".to_owned(),
+            "accessLog" => "null".to_owned(),
+            _ => "2".to_owned(),
+        };
+        for key in Settings::KEYS {
+            let text = format!("{{\"{key}\": {}}}", valid(key));
+            Settings::default()
+                .configured(&text)
+                .unwrap_or_else(|e| panic!("{text}: {}", e.message));
+        }
     }
 
     #[test]

@@ -34,14 +34,23 @@ pub unsafe extern "C" fn sessmgr_string_free(text: *mut c_char) {
     })
 }
 
-/// Changes settings: a JSON object with any of `defaultIdleTimeout`, `minIdleTimeout`
-/// (minutes), `clock` ("system" or "manual"), `maxSessions`, `maxStorageBytes`,
-/// `maxIdentifierBytes`, `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps
-/// when it starts, then on the interval), `maxLifetime` (minutes from creation after which a web
-/// or rest session ends however active; 0 = never), the other limits the README lists, and
-/// `roles` (a roles.json object). Keys not given keep their value. An unknown key, a wrong type or a value out of range fails and changes nothing.
-/// Stopping or replacing the sweeper does not wait for an event handler it is running: that
-/// call ends on the sweeper's thread, which then exits, and no further sweep starts.
+/// Changes settings: a JSON object with any of these keys (the README's settings table gives
+/// each one's default and range):
+/// - `defaultIdleTimeout`, `minIdleTimeout` (minutes), `clock` ("system" or "manual");
+/// - limits: `maxSessions`, `maxStorageBytes`, `maxIdentifierBytes`, `maxJsonDepth`,
+///   `maxPrivilegesGranted`, `maxAttachedFiles`, `maxFileNames`, `maxOtpsPerSession`;
+/// - `sweepIntervalSeconds` (0 = no background sweeper; a sweeper sweeps when it starts, then on
+///   the interval);
+/// - `maxLifetime` (minutes from creation after which a web or rest session ends however
+///   active; 0 = never), `rotationGraceSeconds`;
+/// - `maxSessionsPerUser`, `sessionLimitPolicy` ("refuse" or "closeOldest"),
+///   `overloadPolicy` ("evictGuests" or "refuse");
+/// - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null).
+///
+/// Keys not given keep their value. An unknown key, a wrong type or a value out of range fails
+/// and changes nothing. Stopping or replacing the sweeper does not wait for an event handler it
+/// is running: that call ends on the sweeper's thread, which then exits, and no further sweep
+/// starts.
 ///
 /// # Safety
 /// `config_json` is NULL or a NUL-terminated string.

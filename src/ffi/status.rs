@@ -14,7 +14,8 @@ pub const SESSMGR_NULL_ARGUMENT: sessmgr_status = 1;
 /// An argument is invalid: bad UTF-8, a malformed session ID, unknown enum text, a number out
 /// of range, JSON of the wrong shape, an unknown key.
 pub const SESSMGR_INVALID_ARGUMENT: sessmgr_status = 2;
-/// Text that must be JSON does not parse (or nests deeper than 128 levels).
+/// Text that must be JSON does not parse. (Nesting deeper than `maxJsonDepth` is
+/// `SESSMGR_LIMIT_EXCEEDED`, found before parsing.)
 pub const SESSMGR_INVALID_JSON: sessmgr_status = 3;
 /// No live session has that ID: never created, closed, or expired (swept or not). Also: no live
 /// client has that number; no live session has that one-time passcode (unknown, used or
