@@ -208,6 +208,32 @@ sessmgr_status sessmgr_set_event_handler(sessmgr_event_fn handler, void *user_da
 sessmgr_status sessmgr_stats(char **json);
 
 /**
+ * A page of `sessmgr_clients_list`, for an admin page: `query_json` is NULL (the first 100) or
+ * `{"type", "userName", "search", "ipaddress", "offset", "limit"}`, every key optional: `type`
+ * a session type; `userName` exact bytes; `search` a case-insensitive substring of the
+ * identifier administrators see or of the user name; `ipaddress` a prefix of the address
+ * (`"192.0.2."` for a subnet); `offset` (0) and `limit` (100, at most 10,000). `*json`
+ * receives `{"response": {"clients": [...], "total", "offset", "limit"}, "messages": [...]}`,
+ * oldest first, `total` being how many matched. Its cost: every live session is scanned (its
+ * lock taken, a few fields compared), and rows are written for the page only. An unknown key
+ * or a value out of range is `SESSMGR_INVALID_ARGUMENT`. Free it with `sessmgr_string_free`.
+ *
+ * # Safety
+ * `query_json` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_clients_query(const char *query_json, char **json);
+
+/**
+ * A page of `sessmgr_sessions_list`, as `sessmgr_clients_query` pages the clients list:
+ * `*json` receives `{"sessions": [info, …], "total", "offset", "limit"}`. Free it with
+ * `sessmgr_string_free`.
+ *
+ * # Safety
+ * `query_json` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+ */
+sessmgr_status sessmgr_sessions_query(const char *query_json, char **json);
+
+/**
  * `*client_id` receives the session's client number: a positive integer, never reused while
  * the library is loaded, the `id` administrators see in `sessmgr_clients_list` and use to
  * message or disconnect the client. It is not a secret.

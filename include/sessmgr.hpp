@@ -103,6 +103,17 @@ inline std::string clients_list() {
     return detail::text_out([](char **out) { return sessmgr_clients_list(out); });
 }
 
+/** A page of the clients list: `query_json` as sessmgr_clients_query, e.g.
+ *  `{"search": "kiosk", "offset": 20, "limit": 20}`. */
+inline std::string clients_query(const std::string &query_json = "{}") {
+    return detail::text_out([&](char **out) { return sessmgr_clients_query(query_json.c_str(), out); });
+}
+
+/** A page of the sessions list, filtered as clients_query. */
+inline std::string sessions_query(const std::string &query_json = "{}") {
+    return detail::text_out([&](char **out) { return sessmgr_sessions_query(query_json.c_str(), out); });
+}
+
 /** Statistics object. */
 inline std::string stats() {
     return detail::text_out([](char **out) { return sessmgr_stats(out); });

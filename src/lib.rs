@@ -15,6 +15,7 @@ mod grant_request;
 mod id;
 mod json_input;
 mod json_text;
+mod listing_query;
 mod names;
 mod os;
 mod otp;

@@ -691,3 +691,247 @@ fn eight_threads_whole_lines_and_each_event_once() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The `id`s (client numbers) of a clients page, and its total.
+fn client_page(r: &Registry, query: &str) -> (Vec<String>, u64) {
+    let page = json_of(&r.clients_query(Some(query)).unwrap());
+    assert_eq!(page["messages"], json!([{"code": "0"}]));
+    let page = &page["response"];
+    let ids = page["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    (ids, page["total"].as_u64().unwrap())
+}
+
+#[test]
+fn queries_filter_and_page_the_lists() {
+    let r = manual();
+    let mut all = Vec::new();
+    for n in 0..30 {
+        let kind = if n % 3 == 1 { "rest" } else { "remote" };
+        let user = if n % 5 == 0 { "Ann" } else { "bob" };
+        let mut options = json!({"type": kind, "IPAddress": format!("192.0.{}.{n}", n % 2)});
+        // A remote client names its user when it connects; a REST one when it logs in.
+        if kind == "remote" {
+            options["userName"] = json!(user);
+        }
+        let id = r.create(Some(&options.to_string())).unwrap();
+        if kind == "rest" {
+            r.set_privileges(id, &json!({"privileges": [], "userName": user}).to_string())
+                .unwrap();
+        }
+        if n % 4 == 0 {
+            r.set_identifier(id, &format!("Kiosk-{n}")).unwrap();
+        }
+        all.push((n, id, r.client_id(id).unwrap().to_string()));
+    }
+    let standalone = r.create(Some(r#"{"type":"standalone"}"#)).unwrap();
+    let numbers = |pick: &dyn Fn(usize) -> bool| -> Vec<String> {
+        all.iter()
+            .filter(|(n, ..)| pick(*n))
+            .map(|(.., c)| c.clone())
+            .collect()
+    };
+
+    // No query, or an empty one: the first 100, oldest first, as the whole list gives them.
+    let whole: Vec<String> = json_of(&r.clients_list())["response"]["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(whole, numbers(&|_| true));
+    assert_eq!(client_page(&r, "{}"), (whole.clone(), 30));
+    let default = json_of(&r.clients_query(None).unwrap());
+    assert_eq!(default["response"]["limit"], 100);
+    assert_eq!(default["response"]["offset"], 0);
+    assert_eq!(default["response"]["clients"].as_array().unwrap().len(), 30);
+
+    // Each filter, and all of them together (they are ANDed).
+    assert_eq!(
+        client_page(&r, r#"{"type":"rest"}"#).0,
+        numbers(&|n| n % 3 == 1)
+    );
+    assert_eq!(
+        client_page(&r, r#"{"userName":"Ann"}"#).0,
+        numbers(&|n| n % 5 == 0)
+    );
+    assert_eq!(
+        client_page(&r, r#"{"userName":"ann"}"#).1,
+        0,
+        "userName is exact"
+    );
+    // `search` is case-insensitive, over the identifier administrators see or the user name.
+    assert_eq!(
+        client_page(&r, r#"{"search":"KIOSK"}"#).0,
+        numbers(&|n| n % 4 == 0)
+    );
+    assert_eq!(
+        client_page(&r, r#"{"search":"an"}"#).0,
+        numbers(&|n| n % 5 == 0),
+        "Ann, by user name; Kiosk-0 and Kiosk-20 are Ann's too"
+    );
+    assert_eq!(
+        client_page(&r, r#"{"search":"kiosk-1"}"#).0,
+        numbers(&|n| [12, 16].contains(&n))
+    );
+    assert_eq!(
+        client_page(&r, r#"{"ipaddress":"192.0.1."}"#).0,
+        numbers(&|n| n % 2 == 1)
+    );
+    assert_eq!(
+        client_page(&r, r#"{"ipaddress":"192.0.1.1"}"#).0,
+        numbers(&|n| [1, 11, 13, 15, 17, 19].contains(&n))
+    );
+    assert_eq!(
+        client_page(
+            &r,
+            r#"{"type":"remote","userName":"bob","ipaddress":"192.0.0.","search":"kiosk"}"#
+        )
+        .0,
+        numbers(&|n| n % 3 != 1 && n % 5 != 0 && n % 2 == 0 && n % 4 == 0),
+    );
+
+    // Pages: offset and limit cut the filtered list; total counts the whole of it.
+    assert_eq!(
+        client_page(&r, r#"{"offset":10,"limit":5}"#),
+        (whole[10..15].to_vec(), 30)
+    );
+    let mut pages = Vec::new();
+    for offset in (0..30).step_by(7) {
+        let (ids, total) = client_page(&r, &format!(r#"{{"offset":{offset},"limit":7}}"#));
+        assert_eq!(total, 30);
+        pages.extend(ids);
+    }
+    assert_eq!(pages, whole, "the pages, end to end, are the list");
+    assert_eq!(client_page(&r, r#"{"offset":30}"#), (vec![], 30));
+    assert_eq!(
+        client_page(&r, r#"{"type":"rest","offset":2,"limit":3}"#),
+        (numbers(&|n| n % 3 == 1)[2..5].to_vec(), 10)
+    );
+    assert_eq!(client_page(&r, r#"{"limit":0}"#), (vec![], 30));
+
+    // The sessions query lists standalone sessions too, and pages the same way.
+    let sessions = json_of(&r.sessions_query(Some(r#"{"offset":29}"#)).unwrap());
+    assert_eq!(sessions["total"], 31);
+    let rows = sessions["sessions"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["ID"], all[29].1.to_string());
+    assert_eq!(rows[1]["ID"], standalone.to_string());
+    assert_eq!(
+        json_of(&r.sessions_query(Some(r#"{"type":"standalone"}"#)).unwrap())["total"],
+        1
+    );
+    assert_eq!(client_page(&r, r#"{"type":"standalone"}"#), (vec![], 0));
+
+    // Clients pages name clients by number only: no session ID is in them.
+    let text = r.clients_query(Some(r#"{"limit":10000}"#)).unwrap();
+    for (_, id, _) in &all {
+        assert!(!text.contains(&id.to_string()), "a session ID in {text}");
+    }
+
+    // Expired sessions are gone from the pages at once; closed ones too.
+    r.close(all[0].1).unwrap();
+    r.advance_clock(3000).unwrap();
+    let (ids, total) = client_page(&r, "{}");
+    assert_eq!(total, 29);
+    assert_eq!(ids, whole[1..].to_vec());
+    // REST sessions time out after an hour idle; remote clients stay until they disconnect.
+    r.advance_clock(100_000).unwrap();
+    let remote = numbers(&|n| n % 3 != 1 && n != 0);
+    assert_eq!(client_page(&r, "{}"), (remote.clone(), remote.len() as u64));
+    assert_eq!(client_page(&r, r#"{"type":"rest"}"#), (vec![], 0));
+
+    // A bad query is refused with a message that names what was wrong.
+    let err = r.clients_query(Some(r#"{"limit":10001}"#)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(
+        err.message
+            .contains("\"limit\" must be an integer from 0 to 10000"),
+        "{}",
+        err.message
+    );
+    let err = r.sessions_query(Some(r#"{"name":"ann"}"#)).unwrap_err();
+    assert!(
+        err.message.contains("unknown query key \"name\""),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn pages_stay_whole_while_eight_threads_open_and_close_sessions() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let r = Arc::new(Registry::new());
+    let done = Arc::new(AtomicBool::new(false));
+    // Six threads open 1,500 sessions each, log them in and close two in three, rotating the
+    // IDs of the rest; two threads page through them.
+    let churn: Vec<_> = (0..6)
+        .map(|t| {
+            let r = r.clone();
+            std::thread::spawn(move || {
+                let login = json!({"privileges": [], "userName": format!("user{t}")}).to_string();
+                for n in 0..1500 {
+                    let id = r.create(Some(r#"{"type": "rest"}"#)).unwrap();
+                    // A login rotates the ID: the session moves to another shard mid-scan.
+                    let (mut id, _) = r.rotate_id(id, Some(&login)).unwrap();
+                    if n % 2 == 0 {
+                        r.set_identifier(id, &format!("Kiosk {t}-{n}")).unwrap();
+                    }
+                    if n % 3 != 0 {
+                        r.close(id).unwrap();
+                    } else {
+                        for _ in 0..3 {
+                            id = r.rotate_id(id, None).unwrap().0;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|t| {
+            let (r, done) = (r.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut rounds = 0;
+                while rounds == 0 || !done.load(Ordering::Relaxed) {
+                    let query =
+                        json!({"userName": format!("user{t}"), "offset": rounds % 7, "limit": 25});
+                    let page = json_of(&r.clients_query(Some(&query.to_string())).unwrap());
+                    let page = &page["response"];
+                    let rows = page["clients"].as_array().unwrap();
+                    assert!(rows.len() <= 25);
+                    let ids: std::collections::HashSet<&str> =
+                        rows.iter().map(|c| c["id"].as_str().unwrap()).collect();
+                    assert_eq!(ids.len(), rows.len(), "a client twice in {rows:?}");
+                    assert!(page["total"].as_u64().unwrap() >= rows.len() as u64);
+                    assert!(rows.iter().all(|c| {
+                        c["userName"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with(&format!("Kiosk {t}-"))
+                            || c["userName"] == format!("user{t}")
+                    }));
+                    rounds += 1;
+                }
+            })
+        })
+        .collect();
+    for thread in churn {
+        thread.join().unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    assert_eq!(client_page(&r, r#"{"userName":"user0","limit":0}"#).1, 500);
+    let (_, total) = client_page(&r, r#"{"limit":0}"#);
+    assert_eq!(
+        total,
+        r.session_count(),
+        "every live session is a client here"
+    );
+}

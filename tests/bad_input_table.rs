@@ -425,6 +425,20 @@ fn functions() -> Vec<Function> {
             with_outs(|o| unsafe { sessmgr_clients_list(o.text(n)) })
         }),
         f!(
+            sessmgr_clients_query,
+            false,
+            Text::Json,
+            c"{\"limit\": 5}",
+            |_i, t, n| with_outs(|o| unsafe { sessmgr_clients_query(t, o.text(n)) })
+        ),
+        f!(
+            sessmgr_sessions_query,
+            false,
+            Text::Json,
+            c"{\"type\": \"web\"}",
+            |_i, t, n| with_outs(|o| unsafe { sessmgr_sessions_query(t, o.text(n)) })
+        ),
+        f!(
             sessmgr_set_event_handler,
             false,
             Text::None,

@@ -836,6 +836,35 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         sessmgr_clients_list(ptr::null_mut())
     );
     case!("sessmgr_stats", NULL, sessmgr_stats(ptr::null_mut()));
+    for (query, expected) in [
+        (c"{}".as_ptr(), NULL),
+        (BAD_UTF8.as_ptr(), INVALID),
+        (BAD_JSON.as_ptr(), JSON),
+        (c"{\"limit\": 10001}".as_ptr(), INVALID),
+        (c"{\"offset\": -1}".as_ptr(), INVALID),
+        (c"{\"type\": \"ftp\"}".as_ptr(), INVALID),
+        (c"{\"page\": 2}".as_ptr(), INVALID),
+        (c"[]".as_ptr(), INVALID),
+    ] {
+        // A valid query with a NULL output is the NULL case; the rest have somewhere to write.
+        let out = move || {
+            if expected == NULL {
+                ptr::null_mut()
+            } else {
+                t()
+            }
+        };
+        case!(
+            "sessmgr_clients_query",
+            expected,
+            sessmgr_clients_query(query, out())
+        );
+        case!(
+            "sessmgr_sessions_query",
+            expected,
+            sessmgr_sessions_query(query, out())
+        );
+    }
     case!(
         "sessmgr_session_attach_file",
         NULL,

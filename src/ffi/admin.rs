@@ -4,7 +4,7 @@
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
 
-use super::boundary::{call, out, owned_string, session_id, text};
+use super::boundary::{call, optional_text, out, owned_string, session_id, text};
 use super::registry;
 use super::status::sessmgr_status;
 
@@ -131,6 +131,52 @@ pub unsafe extern "C" fn sessmgr_stats(json: *mut *mut c_char) -> sessmgr_status
         // SAFETY: as this function's contract.
         let json = unsafe { out(json, "json") }?;
         *json = owned_string(registry().stats())?;
+        Ok(())
+    })
+}
+
+/// A page of `sessmgr_clients_list`, for an admin page: `query_json` is NULL (the first 100) or
+/// `{"type", "userName", "search", "ipaddress", "offset", "limit"}`, every key optional: `type`
+/// a session type; `userName` exact bytes; `search` a case-insensitive substring of the
+/// identifier administrators see or of the user name; `ipaddress` a prefix of the address
+/// (`"192.0.2."` for a subnet); `offset` (0) and `limit` (100, at most 10,000). `*json`
+/// receives `{"response": {"clients": [...], "total", "offset", "limit"}, "messages": [...]}`,
+/// oldest first, `total` being how many matched. Its cost: every live session is scanned (its
+/// lock taken, a few fields compared), and rows are written for the page only. An unknown key
+/// or a value out of range is `SESSMGR_INVALID_ARGUMENT`. Free it with `sessmgr_string_free`.
+///
+/// # Safety
+/// `query_json` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_clients_query(
+    query_json: *const c_char,
+    json: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_clients_query", || {
+        // SAFETY: as this function's contract.
+        let (query, json) =
+            unsafe { (optional_text(query_json, "query_json")?, out(json, "json")?) };
+        *json = owned_string(registry().clients_query(query)?)?;
+        Ok(())
+    })
+}
+
+/// A page of `sessmgr_sessions_list`, as `sessmgr_clients_query` pages the clients list:
+/// `*json` receives `{"sessions": [info, …], "total", "offset", "limit"}`. Free it with
+/// `sessmgr_string_free`.
+///
+/// # Safety
+/// `query_json` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_sessions_query(
+    query_json: *const c_char,
+    json: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_sessions_query", || {
+        // SAFETY: as this function's contract.
+        let (query, json) =
+            unsafe { (optional_text(query_json, "query_json")?, out(json, "json")?) };
+        *json = owned_string(registry().sessions_query(query)?)?;
         Ok(())
     })
 }

@@ -9,9 +9,86 @@ use crate::clock::Millis;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Detail, End, EventHandler, EventKind};
 use crate::id::{SessionId, truncate_for_message};
+use crate::listing_query::ListingQuery;
 use crate::session::{Session, SessionType};
 
 impl Registry {
+    /// A page of the sessions list: `{"sessions": [info, …], "total", "offset", "limit"}`,
+    /// the live sessions that pass the query's filters, oldest first, `offset` of them skipped
+    /// and at most `limit` given; `total` is how many passed. Every live session is scanned
+    /// (its lock taken, a few fields compared); only the page's rows are written.
+    pub fn sessions_query(&self, query: Option<&str>) -> Result<String> {
+        let query = self.listing_query(query)?;
+        let (rows, total) = self.page(&query, |_| true, |session, _, out| session.info_json(out));
+        Ok(format!(
+            "{{\"sessions\":[{}],\"total\":{total},\"offset\":{},\"limit\":{}}}",
+            rows.join(","),
+            query.offset,
+            query.limit
+        ))
+    }
+
+    /// A page of FileMaker's *List Clients* (standalone sessions are no clients):
+    /// `{"response": {"clients": […], "total", "offset", "limit"}, "messages": [{"code": "0"}]}`,
+    /// as [`Registry::sessions_query`] pages the sessions.
+    pub fn clients_query(&self, query: Option<&str>) -> Result<String> {
+        let query = self.listing_query(query)?;
+        let (rows, total) = self.page(
+            &query,
+            |session| session.kind != SessionType::Standalone,
+            |session, now, out| session.client_json(now, out),
+        );
+        Ok(format!(
+            "{{\"response\":{{\"clients\":[{}],\"total\":{total},\"offset\":{},\"limit\":{}}},\
+             \"messages\":[{{\"code\":\"0\"}}]}}",
+            rows.join(","),
+            query.offset,
+            query.limit
+        ))
+    }
+
+    fn listing_query(&self, text: Option<&str>) -> Result<ListingQuery> {
+        text.map_or_else(
+            || Ok(ListingQuery::default()),
+            |text| ListingQuery::parse(text, self.live.max_json_depth()),
+        )
+    }
+
+    /// The rows of one page of the live sessions that `listed` and the query's filters pass,
+    /// oldest first, and how many passed. The scan keeps only (creation order, client number)
+    /// of each match; rows are written for the page alone.
+    fn page(
+        &self,
+        query: &ListingQuery,
+        listed: impl Fn(&Session) -> bool,
+        row: impl Fn(&Session, Millis, &mut String),
+    ) -> (Vec<String>, u64) {
+        let now = self.now();
+        let mut matches: Vec<(u64, u64)> = Vec::new();
+        self.core.map.for_each_live(now, |slot| {
+            let session = slot.lock();
+            if listed(&session) && query.matches(&session) {
+                matches.push((session.sequence, session.client_id));
+            }
+        });
+        matches.sort_unstable();
+        matches.dedup_by_key(|&mut (sequence, _)| sequence);
+        let total = matches.len() as u64;
+        let rows = matches
+            .iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit as usize)
+            .filter_map(|&(_, client)| {
+                self.core.map.with_client(client, now, |slot| {
+                    let mut out = String::with_capacity(400);
+                    row(&slot.lock(), now, &mut out);
+                    out
+                })
+            })
+            .collect();
+        (rows, total)
+    }
+
     /// `{"sessions": [info, …]}`, oldest first.
     pub fn sessions_list(&self) -> String {
         self.listing("{\"sessions\":[", "]}", |session, _, out| {
@@ -38,6 +115,8 @@ impl Registry {
             }
         });
         rows.sort_unstable_by_key(|&(sequence, _)| sequence);
+        // A session rotated during the scan moves shards and may be met twice: once is enough.
+        rows.dedup_by_key(|&mut (sequence, _)| sequence);
         let mut out = String::with_capacity(
             open.len() + close.len() + rows.iter().map(|r| r.1.len() + 1).sum::<usize>(),
         );

@@ -52,6 +52,7 @@ __all__ = [
     "StorageConflictError",
     "canonical_id",
     "clients_list",
+    "clients_query",
     "clock_advance",
     "configure",
     "create_session",
@@ -64,6 +65,7 @@ __all__ = [
     "session_count",
     "session_info",
     "sessions_list",
+    "sessions_query",
     "set_event_handler",
     "stats",
     "sweep",
@@ -112,6 +114,26 @@ _SETTING_NAMES = {
 }
 
 
+_QUERY_NAMES = {
+    "type": "type",
+    "user_name": "userName",
+    "search": "search",
+    "ip_address": "ipaddress",
+    "offset": "offset",
+    "limit": "limit",
+}
+
+
+def _query(filters: dict) -> bytes:
+    body = {}
+    for name, value in filters.items():
+        if name not in _QUERY_NAMES:
+            raise InvalidArgumentError(f"unknown filter {name!r}", 2)
+        if value is not None:
+            body[_QUERY_NAMES[name]] = value
+    return text(json.dumps(body), "query")
+
+
 def version() -> str:
     """The library's version."""
     return lib.sessmgr_version().decode()
@@ -146,6 +168,21 @@ def sessions_list() -> list[dict]:
 def clients_list() -> dict:
     """FileMaker's Admin API *List Clients* object."""
     return json.loads(call_text(lib.sessmgr_clients_list))
+
+
+def clients_query(**filters: Any) -> dict:
+    """A page of the clients list, for an admin page: ``{"clients": [...], "total", "offset",
+    "limit"}``, ``total`` being how many matched. Filters, all optional and ANDed: ``type``,
+    ``user_name`` (exact), ``search`` (a case-insensitive part of the identifier administrators
+    see or of the user name), ``ip_address`` (a prefix: ``"192.0.2."``), ``offset`` (0) and
+    ``limit`` (100, at most 10,000). ``clients_query(search="kiosk", limit=20)``."""
+    return json.loads(call_text(lib.sessmgr_clients_query, _query(filters)))["response"]
+
+
+def sessions_query(**filters: Any) -> dict:
+    """A page of the sessions list, filtered as ``clients_query``:
+    ``{"sessions": [info, ...], "total", "offset", "limit"}``."""
+    return json.loads(call_text(lib.sessmgr_sessions_query, _query(filters)))
 
 
 def stats() -> dict:

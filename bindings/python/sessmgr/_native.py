@@ -61,6 +61,8 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_storage_update": (Status, [c_char_p, UPDATE_FN, c_void_p]),
     "sessmgr_update_set": (Status, [c_void_p, c_char_p]),
     "sessmgr_clients_list": (Status, [TEXT_OUT]),
+    "sessmgr_clients_query": (Status, [c_char_p, TEXT_OUT]),
+    "sessmgr_sessions_query": (Status, [c_char_p, TEXT_OUT]),
     "sessmgr_session_attach_file": (Status, [c_char_p, c_char_p]),
     "sessmgr_session_detach_file": (Status, [c_char_p, c_char_p]),
     "sessmgr_session_get_client_id": (Status, [c_char_p, POINTER(c_uint64)]),

@@ -305,3 +305,36 @@ def test_a_users_sessions():
         sessions[0].touch()
     assert sessmgr.user_close_sessions("ann") == 2
     assert sessmgr.user_sessions("ann") == []
+
+
+def test_queries_filter_and_page():
+    kiosks = []
+    for n in range(12):
+        s = sessmgr.create_session("remote", user_name="ann" if n % 3 == 0 else "bob",
+                                   ip_address=f"192.0.{n % 2}.{n}")
+        if n % 4 == 0:
+            s.identifier = f"Kiosk-{n}"
+        kiosks.append(s)
+    sessmgr.create_session("standalone")
+    ids = [str(s.client_id) for s in kiosks]
+
+    page = sessmgr.clients_query()
+    assert (page["total"], page["offset"], page["limit"]) == (12, 0, 100)
+    assert [c["id"] for c in page["clients"]] == ids
+    assert not any(s.id in json.dumps(page) for s in kiosks)
+    page = sessmgr.clients_query(offset=3, limit=4)
+    assert [c["id"] for c in page["clients"]] == ids[3:7] and page["total"] == 12
+    assert [c["id"] for c in sessmgr.clients_query(search="KIOSK")["clients"]] == ids[0::4]
+    assert sessmgr.clients_query(user_name="ann")["total"] == 4
+    assert sessmgr.clients_query(user_name="ann", ip_address="192.0.1.")["total"] == 2
+    assert sessmgr.clients_query(type="web")["total"] == 0
+    sessions = sessmgr.sessions_query(type="standalone")
+    assert sessions["total"] == 1 and sessions["sessions"][0]["type"] == "standalone"
+    assert sessmgr.sessions_query(limit=1)["sessions"][0]["ID"] == kiosks[0].id
+
+    with pytest.raises(sessmgr.InvalidArgumentError, match="from 0 to 10000"):
+        sessmgr.clients_query(limit=10_001)
+    with pytest.raises(sessmgr.InvalidArgumentError, match="unknown filter 'name'"):
+        sessmgr.clients_query(name="ann")
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        sessmgr.sessions_query(type="ftp")
