@@ -327,8 +327,27 @@ impl Session {
 
     /// 4D's `.info` object: exactly ten fields, in 4D's order.
     pub fn info_json(&self, out: &mut String) {
-        let id = self.id.to_hex();
-        let id = std::str::from_utf8(&id).unwrap_or_default();
+        self.info_fields(out, |s, out| {
+            let id = s.id.to_hex();
+            push_field(
+                out,
+                false,
+                "ID",
+                std::str::from_utf8(&id).unwrap_or_default(),
+            );
+        });
+    }
+
+    /// The info object as people may see it (an admin page): the client number, `clientId`,
+    /// in place of the session ID, which is a bearer token.
+    pub fn info_json_for_people(&self, out: &mut String) {
+        self.info_fields(out, |s, out| {
+            use std::fmt::Write;
+            let _ = write!(out, ",\"clientId\":{}", s.client_id);
+        });
+    }
+
+    fn info_fields(&self, out: &mut String, identity: impl FnOnce(&Session, &mut String)) {
         out.push('{');
         push_field(out, true, "type", self.kind.name());
         push_field(out, false, "userName", &self.details.user_name);
@@ -338,7 +357,7 @@ impl Session {
         push_field(out, false, "hostType", self.details.host_type.name());
         push_date_field(out, false, "creationDateTime", self.created);
         push_field(out, false, "state", self.state.name());
-        push_field(out, false, "ID", id);
+        identity(self, out);
         push_field(out, false, "persistentID", &self.details.persistent_id);
         out.push('}');
     }

@@ -819,8 +819,40 @@ fn queries_filter_and_page_the_lists() {
     assert_eq!(sessions["total"], 31);
     let rows = sessions["sessions"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0]["ID"], all[29].1.to_string());
-    assert_eq!(rows[1]["ID"], standalone.to_string());
+    // People see client numbers, never session IDs.
+    assert_eq!(rows[0]["clientId"].to_string(), all[29].2);
+    assert_eq!(rows[1]["clientId"], r.client_id(standalone).unwrap());
+    assert_eq!(rows[1]["type"], "standalone");
+    let mut keys: Vec<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let info = json_of(&r.info(all[29].1).unwrap());
+    let mut expected: Vec<&str> = info
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    expected.retain(|&k| k != "ID");
+    expected.push("clientId");
+    expected.sort_unstable();
+    assert_eq!(
+        keys, expected,
+        "the info object, the client number in place of the ID"
+    );
+    for (key, value) in info.as_object().unwrap() {
+        if key != "ID" {
+            assert_eq!(&rows[0][key], value, "{key}");
+        }
+    }
+    let text = r.sessions_query(Some(r#"{"limit":10000}"#)).unwrap();
+    for id in all.iter().map(|a| a.1).chain([standalone]) {
+        assert!(!text.contains(&id.to_string()), "a session ID in {text}");
+    }
     assert_eq!(
         json_of(&r.sessions_query(Some(r#"{"type":"standalone"}"#)).unwrap())["total"],
         1

@@ -161,9 +161,10 @@ pub unsafe extern "C" fn sessmgr_clients_query(
     })
 }
 
-/// A page of `sessmgr_sessions_list`, as `sessmgr_clients_query` pages the clients list:
-/// `*json` receives `{"sessions": [info, …], "total", "offset", "limit"}`. Free it with
-/// `sessmgr_string_free`.
+/// A page of `sessmgr_sessions_list` for people to see, as `sessmgr_clients_query` pages the
+/// clients list: `*json` receives `{"sessions": [info, …], "total", "offset", "limit"}`, each
+/// info object with the client number, `"clientId": 17`, in place of the session ID (a bearer
+/// token, never shown to people). Free it with `sessmgr_string_free`.
 ///
 /// # Safety
 /// `query_json` is NULL or a NUL-terminated string; `json` is NULL or valid for writing.

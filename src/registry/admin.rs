@@ -13,13 +13,19 @@ use crate::listing_query::ListingQuery;
 use crate::session::{Session, SessionType};
 
 impl Registry {
-    /// A page of the sessions list: `{"sessions": [info, …], "total", "offset", "limit"}`,
-    /// the live sessions that pass the query's filters, oldest first, `offset` of them skipped
-    /// and at most `limit` given; `total` is how many passed. Every live session is scanned
-    /// (its lock taken, a few fields compared); only the page's rows are written.
+    /// A page of the sessions list for people to see: `{"sessions": [info, …], "total",
+    /// "offset", "limit"}`, the live sessions that pass the query's filters, oldest first,
+    /// `offset` of them skipped and at most `limit` given; `total` is how many passed. Each
+    /// info object has the client number, `clientId`, in place of the session ID. Every live
+    /// session is scanned (its lock taken, a few fields compared); only the page's rows are
+    /// written.
     pub fn sessions_query(&self, query: Option<&str>) -> Result<String> {
         let query = self.listing_query(query)?;
-        let (rows, total) = self.page(&query, |_| true, |session, _, out| session.info_json(out));
+        let (rows, total) = self.page(
+            &query,
+            |_| true,
+            |session, _, out| session.info_json_for_people(out),
+        );
         Ok(format!(
             "{{\"sessions\":[{}],\"total\":{total},\"offset\":{},\"limit\":{}}}",
             rows.join(","),

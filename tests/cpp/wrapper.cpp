@@ -74,7 +74,8 @@ int main() {
         EXPECT(sessmgr::clients_list().find(web.id()) == std::string::npos);
         EXPECT(sessmgr::clients_query(R"({"search":"KIOSK-3"})").find(R"("total":1)") != std::string::npos);
         EXPECT(sessmgr::clients_query(R"({"search":"kiosk-4"})").find(R"("total":0)") != std::string::npos);
-        EXPECT(sessmgr::sessions_query().find(web.id()) != std::string::npos);
+        EXPECT(sessmgr::sessions_query().find(web.id()) == std::string::npos);
+        EXPECT(sessmgr::sessions_query().find("\"clientId\":" + std::to_string(web.client_id())) != std::string::npos);
         EXPECT(status_of([] { sessmgr::clients_query(R"({"limit":-1})"); }) == SESSMGR_INVALID_ARGUMENT);
         sessmgr::send_message(client, "hello");
         EXPECT(web.take_messages().find(R"("text":"hello")") != std::string::npos);

@@ -180,8 +180,9 @@ def clients_query(**filters: Any) -> dict:
 
 
 def sessions_query(**filters: Any) -> dict:
-    """A page of the sessions list, filtered as ``clients_query``:
-    ``{"sessions": [info, ...], "total", "offset", "limit"}``."""
+    """A page of the sessions list for people to see, filtered as ``clients_query``:
+    ``{"sessions": [info, ...], "total", "offset", "limit"}``, each info dict with the client
+    number, ``clientId``, in place of the session ID."""
     return json.loads(call_text(lib.sessmgr_sessions_query, _query(filters)))
 
 

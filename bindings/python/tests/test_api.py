@@ -330,7 +330,8 @@ def test_queries_filter_and_page():
     assert sessmgr.clients_query(type="web")["total"] == 0
     sessions = sessmgr.sessions_query(type="standalone")
     assert sessions["total"] == 1 and sessions["sessions"][0]["type"] == "standalone"
-    assert sessmgr.sessions_query(limit=1)["sessions"][0]["ID"] == kiosks[0].id
+    first = sessmgr.sessions_query(limit=1)["sessions"][0]
+    assert first["clientId"] == kiosks[0].client_id and "ID" not in first
 
     with pytest.raises(sessmgr.InvalidArgumentError, match="from 0 to 10000"):
         sessmgr.clients_query(limit=10_001)
