@@ -1,5 +1,6 @@
-# The main job (make demo), the benchmark (make bench), and installing the library like any C
-# library (make install PREFIX=/usr/local).
+# The main job (make demo), the example HTTP host with its admin page (make serve, PORT=8080),
+# the benchmark (make bench), and installing the library like any C library
+# (make install PREFIX=/usr/local).
 CC ?= cc
 CFLAGS ?= -std=c99 -Wall -Wextra -Werror -pedantic -O2
 LIBDIR := target/release
@@ -15,10 +16,23 @@ SONAME := libsessmgr.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
 INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib
 INSTALL_INCLUDE := $(DESTDIR)$(PREFIX)/include
 
-.PHONY: demo lib bench install install-files uninstall clean
+.PHONY: demo serve lib bench install install-files uninstall clean
 
 demo: examples_c/build/host
 	examples_c/build/host examples_c/build/Access.log
+
+# A real HTTP host on http://127.0.0.1:$(PORT)/ (libmicrohttpd; Debian: libmicrohttpd-dev
+# libcrypt-dev pkg-config), its admin page at /admin. Stop it with Ctrl-C.
+PORT ?= 8080
+HTTP_HOST_SOURCES := $(wildcard examples_c/http_host/*.c examples_c/http_host/*.h)
+
+serve: examples_c/build/http_host
+	examples_c/build/http_host $(PORT) --data examples_c/http_host --log examples_c/build/http_host-Access.log
+
+examples_c/build/http_host: $(HTTP_HOST_SOURCES) include/sessmgr.h lib
+	mkdir -p examples_c/build
+	$(CC) $(CFLAGS) -Iinclude $$(pkg-config --cflags libmicrohttpd) $(filter %.c,$(HTTP_HOST_SOURCES)) -o $@ \
+	    -L$(LIBDIR) -Wl,-rpath,'$$ORIGIN/../../$(LIBDIR)' -lsessmgr $$(pkg-config --libs libmicrohttpd) -lcrypt -pthread
 
 # Also gives the library its soname's name, which programs linked to it ask for at run time.
 lib:

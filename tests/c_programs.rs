@@ -9,36 +9,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 mod common;
-
-/// A directory holding the `libsessmgr.so` built with these tests (in target/<profile>/deps)
-/// under both names a program may ask for: `libsessmgr.so` when linking, and its soname
-/// (`libsessmgr.so.0.1`) when it runs.
-fn library_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let built = exe.parent().expect("deps directory").join("libsessmgr.so");
-        assert!(
-            built.exists(),
-            "{} is missing: cargo builds the cdylib with the tests",
-            built.display()
-        );
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lib-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let soname = format!("libsessmgr.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
-        for name in ["libsessmgr.so", soname.as_str()] {
-            let link = dir.join(name);
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(&built, &link).unwrap();
-        }
-        dir
-    })
-    .clone()
-}
 
 /// The memory checker these programs run under, from `SESSMGR_C_CHECK`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,7 +40,7 @@ pub enum Language {
 pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
     common::machine::prepare();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let libs = library_dir();
+    let libs = common::library_dir();
     let stem = source.file_stem().unwrap().to_string_lossy();
     let out =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{stem}-{language:?}-{:?}", check()));
@@ -134,7 +106,7 @@ pub fn run_with(program: &Path, args: &[&str]) -> String {
     };
     let output = command
         .args(args)
-        .env("LD_LIBRARY_PATH", library_dir())
+        .env("LD_LIBRARY_PATH", common::library_dir())
         .env(
             "ASAN_OPTIONS",
             "detect_leaks=1:abort_on_error=0:exitcode=98",

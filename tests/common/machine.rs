@@ -1,10 +1,12 @@
 //! What the test suite needs from the machine, set up by the suite itself, so that `cargo test`
 //! works on a fresh Debian machine with only Rust, a C compiler and Python:
-//!   - Debian packages (compilers, make, pkg-config, binutils, redis-server, and valgrind when
+//!   - Debian packages (compilers, make, pkg-config, binutils, redis-server, chromium and its
+//!     driver, the headers of libmicrohttpd and libcrypt, and valgrind when
 //!     `SESSMGR_C_CHECK=valgrind`): installed with apt-get when the tests run as root; otherwise
 //!     the tests stop at once with the one command that installs them;
-//!   - Python tools (pytest): in a virtual environment under the target directory, made and
-//!     filled by the tests from `bindings/python/tests/requirements.txt`.
+//!   - Python tools (pytest, selenium): in a virtual environment under the target directory,
+//!     made and filled by the tests from `bindings/python/tests/requirements.txt` and
+//!     `tests/http/requirements.txt`.
 //!
 //! Every test binary that uses any of these calls [`prepare`] first; the first one to run sets
 //! up everything, so that a missing piece is reported once, before any test uses it.
@@ -25,11 +27,20 @@ const TOOLS: &[(&str, &str)] = &[
     ("objdump", "binutils"),
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
+    // The example HTTP host's browser test: Debian's Chromium and its WebDriver.
+    ("chromium", "chromium"),
+    ("chromedriver", "chromium-driver"),
+];
+
+/// The headers the example HTTP host compiles with, and the Debian package of each.
+const HEADERS: &[(&str, &str)] = &[
+    ("/usr/include/microhttpd.h", "libmicrohttpd-dev"),
+    ("/usr/include/crypt.h", "libcrypt-dev"),
 ];
 
 /// What [`prepare`] set up.
 pub struct Machine {
-    /// The virtual environment's Python, with pytest.
+    /// The virtual environment's Python, with pytest and selenium.
     pub python: PathBuf,
 }
 
@@ -57,10 +68,13 @@ pub fn prepare() -> &'static Machine {
             assert!(still.is_empty(), "apt-get left these missing: {still:?}");
         }
         let python = venv.join("bin/python");
-        if !has_pytest(&python) {
-            let requirements = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("bindings/python/tests/requirements.txt");
-            eprintln!("test set-up: pip install -r {}", requirements.display());
+        if !has_python_tools(&python) {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let requirements = [
+                root.join("bindings/python/tests/requirements.txt"),
+                root.join("tests/http/requirements.txt"),
+            ];
+            eprintln!("test set-up: pip install -r {:?}", requirements);
             succeed(
                 Command::new(&python)
                     .args([
@@ -71,9 +85,14 @@ pub fn prepare() -> &'static Machine {
                         "--disable-pip-version-check",
                         "-r",
                     ])
-                    .arg(&requirements),
+                    .arg(&requirements[0])
+                    .arg("-r")
+                    .arg(&requirements[1]),
             );
-            assert!(has_pytest(&python), "pytest did not install into {venv:?}");
+            assert!(
+                has_python_tools(&python),
+                "pytest and selenium did not install into {venv:?}"
+            );
         }
         Machine { python }
     })
@@ -85,6 +104,7 @@ fn missing_packages() -> Vec<&'static str> {
         .iter()
         .chain(valgrind.then_some(&("valgrind", "valgrind")))
         .filter(|(command, _)| !on_path(command))
+        .chain(HEADERS.iter().filter(|(file, _)| !Path::new(file).exists()))
         .map(|&(_, package)| package)
         .collect();
     packages.dedup();
@@ -131,9 +151,9 @@ fn make_venv(venv: &Path) -> bool {
     false
 }
 
-fn has_pytest(python: &Path) -> bool {
+fn has_python_tools(python: &Path) -> bool {
     Command::new(python)
-        .args(["-c", "import pytest"])
+        .args(["-c", "import pytest, selenium"])
         .output()
         .is_ok_and(|o| o.status.success())
 }

@@ -3,12 +3,40 @@
 
 use std::collections::BTreeSet;
 use std::ffi::{c_char, c_void};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use sessmgr::ffi::status::SESSMGR_UPDATE_COMMIT;
 use sessmgr::ffi::storage::sessmgr_update;
 
 pub mod machine;
+
+/// A directory holding the `libsessmgr.so` built with these tests (in target/<profile>/deps)
+/// under both names a program may ask for: `libsessmgr.so` when linking, and its soname
+/// (`libsessmgr.so.0.1`) when it runs.
+pub fn library_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let built = exe.parent().expect("deps directory").join("libsessmgr.so");
+        assert!(
+            built.exists(),
+            "{} is missing: cargo builds the cdylib with the tests",
+            built.display()
+        );
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let soname = format!("libsessmgr.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
+        for name in ["libsessmgr.so", soname.as_str()] {
+            let link = dir.join(name);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&built, &link).unwrap();
+        }
+        dir
+    })
+    .clone()
+}
 
 /// The names of the functions `include/sessmgr.h` declares.
 pub fn header_functions() -> BTreeSet<String> {
