@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes ../BENCHMARKS.md: sessmgr's operations beside the floor,
-# Redis and tower-sessions (criterion), the C request mix with 1 and 2 threads, resident memory
-# per session, and the sweep's cost. Installs and starts redis-server when needed (as root).
+# Redis and tower-sessions (criterion), the C request mix with 1 and 2 threads, the example HTTP
+# host under ab's load (http_load.sh), resident memory per session, and the sweep's cost.
+# Installs what it needs (redis-server, apache2-utils, libmicrohttpd-dev, libcrypt-dev) when
+# run as root, and starts redis-server.
 #   ./run.sh           the full run (about five minutes)
 #   ./run.sh --quick   small sizes, short runs; writes results/BENCHMARKS-quick.md instead
 set -euo pipefail
@@ -9,11 +11,18 @@ cd "$(dirname "$0")"
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# Redis for the comparison; ab, libmicrohttpd and libcrypt for the HTTP host's load test.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v ab >/dev/null 2>&1 || missing+=(apache2-utils)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+[ -e /usr/include/microhttpd.h ] || missing+=(libmicrohttpd-dev)
+[ -e /usr/include/crypt.h ] || missing+=(libcrypt-dev)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update && apt-get install -y --no-install-recommends redis-server
+        apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"
     else
-        echo "run.sh: redis-server is needed (apt-get install redis-server)" >&2
+        echo "run.sh: these are needed: sudo apt-get install -y ${missing[*]}" >&2
         exit 1
     fi
 fi
@@ -30,10 +39,12 @@ mkdir -p "$results"
 if [ "$quick" = 1 ]; then
     export SESSMGR_BENCH_SIZES=1000 SESSMGR_BENCH_QUICK=1
     memory_sizes="10000"; sweep_sizes="1000 10000"; mix_sizes="1000"; mix_seconds=0.2; repeats=2
+    http_requests=2000; http_repeats=1
     report="$results/BENCHMARKS-quick.md"
 else
     export SESSMGR_BENCH_SIZES=1000,100000,1000000
     memory_sizes="100000 1000000"; sweep_sizes="10000 1000000"; mix_sizes="1000 100000 1000000"; mix_seconds=3; repeats=7
+    http_requests=200000; http_repeats=3
     report=../BENCHMARKS.md
 fi
 
@@ -63,5 +74,11 @@ cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -pedantic -I../i
 for n in $mix_sizes; do
     "$results/request_mix" "$n" "$mix_seconds" >> "$results/c_mix.txt"
 done
+
+# The example HTTP host, built against the same library, under ab's load.
+cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -I../include $(pkg-config --cflags libmicrohttpd) \
+    ../examples_c/http_host/*.c -o "$results/http_host" -L"$lib" -Wl,-rpath,"$PWD/$lib" -lsessmgr \
+    $(pkg-config --libs libmicrohttpd) -lcrypt -pthread
+./http_load.sh "$results/http_host" "$http_requests" "$http_repeats" "$results/http.jsonl"
 
 target/release/report "$results" target/criterion "$report"

@@ -1,5 +1,6 @@
 //! The benchmark suite builds, and `bench/run.sh --quick` runs it end to end (criterion with
-//! the floor, Redis and tower-sessions, memory, sweep, the C mix, the report). No time is
+//! the floor, Redis and tower-sessions, memory, sweep, the C mix, the HTTP host under ab, the
+//! report). No time is
 //! asserted: the figures are for BENCHMARKS.md, from a full run.
 
 use std::path::Path;
@@ -29,6 +30,7 @@ fn benchmark_quick_mode_runs() {
     for section in [
         "## 1000 live sessions",
         "## Request-like mix",
+        "## The example HTTP host under load",
         "## Memory",
         "## Sweep",
         "## Targets",
@@ -42,6 +44,9 @@ fn benchmark_quick_mode_runs() {
         "| has_privilege_granted |",
         "| storage_update |",
         "tower-sessions' memory store",
+        "| `/counter` | 1 × 2000 | 2000 |",
+        "| `/static` | 1 × 2000 | 2000 |",
+        "every request succeeds and the final count equals them, every run | exact | yes |",
     ] {
         assert!(
             report.contains(row),

@@ -1,7 +1,7 @@
 //! What the test suite needs from the machine, set up by the suite itself, so that `cargo test`
 //! works on a fresh Debian machine with only Rust, a C compiler and Python:
-//!   - Debian packages (compilers, make, pkg-config, binutils, redis-server, chromium and its
-//!     driver, the headers of libmicrohttpd and libcrypt, and valgrind when
+//!   - Debian packages (compilers, make, pkg-config, binutils, redis-server, apache2-utils,
+//!     chromium and its driver, the headers of libmicrohttpd and libcrypt, and valgrind when
 //!     `SESSMGR_C_CHECK=valgrind`): installed with apt-get when the tests run as root; otherwise
 //!     the tests stop at once with the one command that installs them;
 //!   - Python tools (pytest, selenium): in a virtual environment under the target directory,
@@ -27,7 +27,9 @@ const TOOLS: &[(&str, &str)] = &[
     ("objdump", "binutils"),
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
-    // The example HTTP host's browser test: Debian's Chromium and its WebDriver.
+    // The example HTTP host's load test (bench/run.sh --quick), and its browser test:
+    // Debian's Chromium and its WebDriver.
+    ("ab", "apache2-utils"),
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
 ];

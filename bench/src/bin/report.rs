@@ -60,6 +60,78 @@ fn jsonl(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The example HTTP host under ab (http_load.sh's lines): /counter against /static, and the
+/// share of the host's CPU time that sessmgr's calls take.
+fn http_section(runs: &[Value], out: &mut String, targets: &mut Vec<(String, String, bool)>) {
+    if runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n## The example HTTP host under load\n\n\
+         `examples_c/http_host` (libmicrohttpd, a thread per core) against `ab -k -c 50`: 50 \
+         concurrent keep-alive clients, on the same machine (ab takes a core of its own). \
+         `/counter`'s clients share one session cookie: each request is `sessmgr_session_touch` \
+         and a `sessmgr_storage_update` of the counter; `/static` touches no session. The host \
+         times its sessmgr calls (`--measure`) and reports its CPU time. Medians of the runs.\n\n\
+         | route | runs × requests | successful | requests/s | mean latency | host CPU per request | in sessmgr per request | sessmgr's share of the host's CPU |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut rates = BTreeMap::new();
+    for route in ["counter", "static"] {
+        let mine: Vec<&Value> = runs.iter().filter(|r| r["route"] == route).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let of = |f: &dyn Fn(&Value) -> f64| median(mine.iter().map(|r| f(r)).collect());
+        let number = |r: &Value, key: &str| r[key].as_f64().unwrap_or(f64::NAN);
+        let requests = of(&|r| number(r, "requests"));
+        let successful = of(&|r| number(r, "successful"));
+        let rps = of(&|r| number(r, "rps"));
+        let cpu = of(&|r| number(r, "cpu_ns") / number(r, "requests"));
+        let (inside, share) = if route == "counter" {
+            let inside = of(&|r| number(r, "sessmgr_ns") / number(r, "counter_requests"));
+            (time(inside), format!("{:.1}%", 100.0 * inside / cpu))
+        } else {
+            ("no call".to_owned(), "0%".to_owned())
+        };
+        rates.insert(route, rps);
+        let _ = writeln!(
+            out,
+            "| `/{route}` | {} × {requests:.0} | {successful:.0} | {rps:.0} | {:.3} ms | {} | {inside} | {share} |",
+            mine.len(),
+            of(&|r| number(r, "mean_ms")),
+            time(cpu),
+        );
+        if route == "counter" {
+            let exact = mine
+                .iter()
+                .all(|r| r["final_count"] == r["successful"] && r["successful"] == r["requests"]);
+            targets.push((
+                "HTTP /counter, 50 clients on one session: every request succeeds and the final count equals them, every run".to_owned(),
+                if exact { "exact".to_owned() } else { "**lost or failed**".to_owned() },
+                exact,
+            ));
+        }
+    }
+    if let (Some(counter), Some(fixed)) = (rates.get("counter"), rates.get("static")) {
+        let _ = writeln!(
+            out,
+            "\n`/counter` ÷ `/static` throughput: {:.2}.",
+            counter / fixed
+        );
+    }
+}
+
 const OPERATIONS: [&str; 10] = [
     "has_privilege_granted",
     "has_privilege_denied",
@@ -240,6 +312,8 @@ fn main() {
             ));
         }
     }
+
+    http_section(&jsonl(&results.join("http.jsonl")), &mut out, &mut targets);
 
     let _ = writeln!(
         out,
