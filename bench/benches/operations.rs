@@ -13,6 +13,7 @@ use std::ptr;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use sessmgr::ffi::admin::*;
 use sessmgr::ffi::library::*;
 use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
@@ -236,6 +237,27 @@ fn sessmgr_operations(c: &mut Criterion) {
             black_box(take(out).len())
         })
     });
+    group.bench_function("clients_list", |b| {
+        b.iter(|| unsafe {
+            let mut out = ptr::null_mut();
+            ok(sessmgr_clients_list(&mut out), "clients_list");
+            black_box(take(out).len())
+        })
+    });
+    // What an admin page asks for instead: a page of 20, and a search that matches nothing
+    // (the scan alone).
+    for (name, query) in [
+        ("clients_query_page", c"{\"offset\": 5000, \"limit\": 20}"),
+        ("clients_query_no_match", c"{\"search\": \"no such kiosk\"}"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| unsafe {
+                let mut out = ptr::null_mut();
+                ok(sessmgr_clients_query(query.as_ptr(), &mut out), name);
+                black_box(take(out).len())
+            })
+        });
+    }
     group.finish();
     ok(sessmgr_reset(), "reset");
 }

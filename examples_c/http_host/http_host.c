@@ -318,7 +318,8 @@ static enum MHD_Result route_me(struct MHD_Connection *c, struct visit *v) {
     return queued;
 }
 
-/* The counter's step, inside the session's lock: this host's storage is {"counter": n}. */
+/* The counter's step: this host's storage is {"counter": n}. sessmgr runs it with no lock
+ * held and runs it again when another request changed the storage meanwhile. */
 static int32_t increment(sessmgr_update *update, const char *current, void *user_data) {
     unsigned long long *count = user_data;
     const char *at = strstr(current, "\"counter\":");

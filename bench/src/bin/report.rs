@@ -261,10 +261,16 @@ fn main() {
         let _ = writeln!(out);
     }
     if let Some(list) = estimate(criterion, "listing/10000", "sessions_list") {
+        let listing = |bench: &str| cell(estimate(criterion, "listing/10000", bench));
         let _ = writeln!(
             out,
-            "`sessions_list` at 10,000 sessions: {}.\n",
-            cell(Some(list))
+            "Listings at 10,000 sessions: `sessions_list` {}, `clients_list` {}; an admin \
+             page's `clients_query` of 20 rows (offset 5,000) {}, and one whose search matches \
+             nothing (the scan alone) {}.\n",
+            cell(Some(list)),
+            listing("clients_list"),
+            listing("clients_query_page"),
+            listing("clients_query_no_match"),
         );
     }
 
