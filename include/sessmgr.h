@@ -145,6 +145,13 @@ typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *
  */
 #define SESSMGR_BAD_STATE 11
 
+/**
+ * The Redis store could not be reached, or did not answer within its `timeoutMs`; the message
+ * names its address. What the call would have written was written whole or not at all (when
+ * the answer was lost, the caller cannot tell which); the library reconnects by itself.
+ */
+#define SESSMGR_UNAVAILABLE 12
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -310,7 +317,11 @@ void sessmgr_string_free(char *text);
  *   active; 0 = never), `rotationGraceSeconds`;
  * - `maxSessionsPerUser`, `sessionLimitPolicy` ("refuse" or "closeOldest"),
  *   `overloadPolicy` ("evictGuests" or "refuse");
- * - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null).
+ * - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null);
+ * - `store`: `{"kind": "memory"}` (the default) or `{"kind": "redis", "url", "prefix",
+ *   "timeoutMs"}`, sessions shared by every host on that Redis and prefix. Connecting is tried
+ *   at once (`SESSMGR_UNAVAILABLE` if Redis does not answer); a change of store while this
+ *   process holds live sessions is `SESSMGR_BAD_STATE`.
  *
  * Keys not given keep their value. An unknown key, a wrong type or a value out of range fails
  * and changes nothing. Stopping or replacing the sweeper does not wait for an event handler it

@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Internal,
     /// The call does not fit the library's current state (e.g. advancing a system clock).
     BadState,
+    /// The store (Redis) did not answer in time or could not be reached.
+    Unavailable,
 }
 
 /// An error with a human-readable message.

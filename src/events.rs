@@ -3,6 +3,7 @@
 //! their order, and delivered after every registry lock is released, one at a time, each
 //! exactly once, by whichever thread finds the queue non-empty and nobody delivering.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -342,6 +343,57 @@ impl Drop for Delivering<'_> {
     }
 }
 
+thread_local! {
+    /// The events (and counts) this thread holds, while it holds them.
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+#[derive(Default)]
+struct Held {
+    events: Vec<Event>,
+    counted: u64,
+}
+
+/// Counts one change into a held count when this thread holds its events (see
+/// [`Dispatcher::hold`]); false when it does not, and the caller counts it itself.
+pub fn count_held() -> bool {
+    HELD.with(|held| match held.borrow_mut().as_mut() {
+        Some(held) => {
+            held.counted += 1;
+            true
+        }
+        None => false,
+    })
+}
+
+/// Events kept aside by [`Dispatcher::hold`].
+pub struct Hold<'a> {
+    dispatcher: &'a Dispatcher,
+    previous: Option<Option<Held>>,
+}
+
+impl Hold<'_> {
+    /// Queues the held events; returns the changes [`count_held`] counted meanwhile.
+    pub fn commit(mut self) -> u64 {
+        let held = HELD.with(|held| {
+            std::mem::replace(&mut *held.borrow_mut(), self.previous.take().flatten())
+        });
+        let held = held.unwrap_or_default();
+        if !held.events.is_empty() {
+            self.dispatcher.queue.lock().events.extend(held.events);
+        }
+        held.counted
+    }
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            HELD.with(|held| *held.borrow_mut() = previous);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Event>,
@@ -399,9 +451,31 @@ impl Dispatcher {
             .and_then(|log| log.last_error.clone())
     }
 
-    /// Queues an event; call it under the lock of the session it is about.
+    /// Queues an event; call it under the lock of the session it is about. While this thread
+    /// holds its events (see [`Dispatcher::hold`]), it is kept aside instead.
     pub fn push(&self, event: Event) {
-        self.queue.lock().events.push_back(event);
+        let event = HELD.with(|held| match held.borrow_mut().as_mut() {
+            Some(held) => {
+                held.events.push(event);
+                None
+            }
+            None => Some(event),
+        });
+        if let Some(event) = event {
+            self.queue.lock().events.push_back(event);
+        }
+    }
+
+    /// Keeps this thread's events (and counts) aside until [`Hold::commit`]; dropped without
+    /// it, they are forgotten. For a change computed on a copy of a session that may have to
+    /// be computed again (the Redis store's optimistic writes): only the attempt that lands
+    /// tells anyone.
+    pub fn hold(&self) -> Hold<'_> {
+        let previous = HELD.with(|held| held.borrow_mut().replace(Held::default()));
+        Hold {
+            dispatcher: self,
+            previous: Some(previous),
+        }
     }
 
     /// Delivers queued events, unless another thread is delivering (it will deliver these

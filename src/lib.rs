@@ -25,6 +25,7 @@ mod session;
 mod session_map;
 mod settings;
 mod storage;
+mod store;
 mod sweeper;
 mod user_index;
 
@@ -40,3 +41,4 @@ pub use id::SessionId;
 pub use registry::{Registry, UpdateOutcome};
 pub use session::{SessionState, SessionType};
 pub use settings::Settings;
+pub use store::{RedisSettings, StoreSettings};

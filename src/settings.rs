@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::access_log::{AccessLogSettings, DEFAULT_MAX_BYTES, MAX_BYTES_RANGE};
 use crate::error::{Error, Result};
 use crate::roles::RolesTable;
+use crate::store::StoreSettings;
 
 /// Every setting, with the defaults of a new registry (and of one after `reset`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct Settings {
     pub evict_guests: bool,
     /// `None`: no access log.
     pub access_log: Option<AccessLogSettings>,
+    /// Where sessions live: this process's memory, or Redis.
+    pub store: StoreSettings,
 }
 
 impl Default for Settings {
@@ -69,6 +72,7 @@ impl Default for Settings {
             session_limit_policy: SessionLimitPolicy::Refuse,
             evict_guests: true,
             access_log: None,
+            store: StoreSettings::Memory,
         }
     }
 }
@@ -129,6 +133,7 @@ impl Settings {
         "overloadPolicy",
         "roles",
         "accessLog",
+        "store",
     ];
 
     /// These settings with the keys of `text` applied; an unknown key, a wrong type or a value
@@ -234,6 +239,7 @@ impl Settings {
                 }
                 "roles" => roles = Some(RolesTable::parse(value)?),
                 "accessLog" => settings.access_log = access_log(value)?,
+                "store" => settings.store = StoreSettings::parse(value)?,
                 // Settings::KEYS was checked above; a key listed there but not handled here
                 // is a bug (the unit test below sets every key).
                 other => {
@@ -299,7 +305,7 @@ fn access_log(value: &Value) -> Result<Option<AccessLogSettings>> {
     }))
 }
 
-fn integer(key: &str, value: &Value, (min, max): (i64, i64)) -> Result<i64> {
+pub(crate) fn integer(key: &str, value: &Value, (min, max): (i64, i64)) -> Result<i64> {
     match value.as_i64() {
         Some(n) if (min..=max).contains(&n) => Ok(n),
         Some(n) => Err(Error::invalid(format!(
@@ -462,6 +468,7 @@ mod tests {
             "overloadPolicy" => "\"refuse\"".to_owned(),
             "roles" => "{\"privileges\": []}".to_owned(),
             "accessLog" => "null".to_owned(),
+            "store" => "{\"kind\": \"memory\"}".to_owned(),
             _ => "2".to_owned(),
         };
         for key in Settings::KEYS {

@@ -599,6 +599,7 @@ fn status_name(status: sessmgr_status) -> &'static str {
         SESSMGR_ABORTED => "ABORTED",
         SESSMGR_INTERNAL => "INTERNAL",
         SESSMGR_BAD_STATE => "BAD_STATE",
+        SESSMGR_UNAVAILABLE => "UNAVAILABLE",
         other => panic!("unknown status {other}"),
     }
 }

@@ -192,6 +192,8 @@ static unsigned http_status(sessmgr_status status) {
         return MHD_HTTP_BAD_REQUEST;
     case SESSMGR_BAD_STATE:
         return MHD_HTTP_CONFLICT;
+    case SESSMGR_UNAVAILABLE:
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
     default:
         return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }

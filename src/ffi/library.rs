@@ -45,7 +45,11 @@ pub unsafe extern "C" fn sessmgr_string_free(text: *mut c_char) {
 ///   active; 0 = never), `rotationGraceSeconds`;
 /// - `maxSessionsPerUser`, `sessionLimitPolicy` ("refuse" or "closeOldest"),
 ///   `overloadPolicy` ("evictGuests" or "refuse");
-/// - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null).
+/// - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null);
+/// - `store`: `{"kind": "memory"}` (the default) or `{"kind": "redis", "url", "prefix",
+///   "timeoutMs"}`, sessions shared by every host on that Redis and prefix. Connecting is tried
+///   at once (`SESSMGR_UNAVAILABLE` if Redis does not answer); a change of store while this
+///   process holds live sessions is `SESSMGR_BAD_STATE`.
 ///
 /// Keys not given keep their value. An unknown key, a wrong type or a value out of range fails
 /// and changes nothing. Stopping or replacing the sweeper does not wait for an event handler it
@@ -124,7 +128,7 @@ pub unsafe extern "C" fn sessmgr_session_count(count: *mut u64) -> sessmgr_statu
     call("sessmgr_session_count", || {
         // SAFETY: as this function's contract.
         let count = unsafe { out(count, "count") }?;
-        *count = registry().session_count();
+        *count = registry().live_sessions()?;
         Ok(())
     })
 }
@@ -139,6 +143,7 @@ pub unsafe extern "C" fn sessmgr_sessions_list(json: *mut *mut c_char) -> sessmg
     call("sessmgr_sessions_list", || {
         // SAFETY: as this function's contract.
         let json = unsafe { out(json, "json") }?;
+        registry().memory_only("sessmgr_sessions_list")?;
         *json = owned_string(registry().sessions_list())?;
         Ok(())
     })

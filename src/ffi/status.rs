@@ -37,6 +37,10 @@ pub const SESSMGR_INTERNAL: sessmgr_status = 10;
 /// The call does not fit the library's current state (e.g. advancing a clock that is not
 /// manual, or setting the state of a session being disconnected).
 pub const SESSMGR_BAD_STATE: sessmgr_status = 11;
+/// The Redis store could not be reached, or did not answer within its `timeoutMs`; the message
+/// names its address. What the call would have written was written whole or not at all (when
+/// the answer was lost, the caller cannot tell which); the library reconnects by itself.
+pub const SESSMGR_UNAVAILABLE: sessmgr_status = 12;
 
 /// A storage update callback's answer: keep what it handed to `sessmgr_update_set` (or nothing
 /// changes if it handed nothing).
@@ -57,5 +61,6 @@ pub(crate) fn status_of(kind: ErrorKind) -> sessmgr_status {
         ErrorKind::Aborted => SESSMGR_ABORTED,
         ErrorKind::Internal => SESSMGR_INTERNAL,
         ErrorKind::BadState => SESSMGR_BAD_STATE,
+        ErrorKind::Unavailable => SESSMGR_UNAVAILABLE,
     }
 }

@@ -20,6 +20,7 @@ impl Registry {
     /// session is scanned (its lock taken, a few fields compared); only the page's rows are
     /// written.
     pub fn sessions_query(&self, query: Option<&str>) -> Result<String> {
+        self.memory_only("sessmgr_sessions_query")?;
         let query = self.listing_query(query)?;
         let (rows, total) = self.page(
             &query,
@@ -38,6 +39,7 @@ impl Registry {
     /// `{"response": {"clients": […], "total", "offset", "limit"}, "messages": [{"code": "0"}]}`,
     /// as [`Registry::sessions_query`] pages the sessions.
     pub fn clients_query(&self, query: Option<&str>) -> Result<String> {
+        self.memory_only("sessmgr_clients_query")?;
         let query = self.listing_query(query)?;
         let (rows, total) = self.page(
             &query,
@@ -142,6 +144,7 @@ impl Registry {
     /// A client opens a file (a hosted app): `{"filename", "accountName", "privsetName"}`.
     /// The same file name has the same ID for every client.
     pub fn attach_file(&self, id: SessionId, file_json: &str) -> Result<()> {
+        self.memory_only("sessmgr_session_attach_file")?;
         let request = FileRequest::parse(file_json, self.live.max_json_depth())?;
         let max_files = self.live.max_attached_files();
         self.change(id, |a| {
@@ -172,11 +175,12 @@ impl Registry {
             let file_id = self.file_id(&request.filename)?;
             let file = AttachedFile {
                 file_id,
-                filename: request.filename,
+                filename: request.filename.clone(),
                 account_name: request
                     .account_name
+                    .clone()
                     .unwrap_or_else(|| a.session.details.user_name.clone()),
-                privset_name: request.privset_name,
+                privset_name: request.privset_name.clone(),
             };
             self.core
                 .emit(EventKind::FileAttached, &a.session, a.now, || {
@@ -209,6 +213,7 @@ impl Registry {
 
     /// A client closes a file; `NoValue` if it has no file of that name open.
     pub fn detach_file(&self, id: SessionId, filename: &str) -> Result<()> {
+        self.memory_only("sessmgr_session_detach_file")?;
         self.change(id, |a| {
             let Some(at) = a.session.files.iter().position(|f| f.filename == filename) else {
                 return Err(Error::new(

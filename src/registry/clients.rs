@@ -55,6 +55,7 @@ impl Registry {
     /// Queues a message for a client, which the host takes with [`Registry::take_messages`]
     /// to show it; at most [`MAX_MESSAGES`] wait (`LimitExceeded` beyond).
     pub fn send_message(&self, client: u64, text: &str) -> Result<()> {
+        self.memory_only("sessmgr_client_send_message")?;
         check_message(text)?;
         self.on_client(client, |id| {
             self.access(id, |a| {
@@ -95,6 +96,7 @@ impl Registry {
     /// Meanwhile the session works as before, its state is `disconnecting`, and activity does
     /// not put the end off; a second disconnection can only bring it closer.
     pub fn disconnect(&self, client: u64, message: Option<&str>, grace_seconds: u32) -> Result<()> {
+        self.memory_only("sessmgr_client_disconnect")?;
         if let Some(text) = message {
             check_message(text)?;
         }
@@ -135,7 +137,7 @@ impl Registry {
                             }
                         });
                 }
-                a.slot.publish_expiry(&a.session);
+                a.publish_expiry();
                 Ok(())
             })?;
             // The end may now come before where the sweep's index has the session.

@@ -16,10 +16,12 @@ use crate::session::SessionType;
 impl Registry {
     /// Counts and tells of a change of the identifier administrators see.
     fn identifier_changed(&self, a: &Access<'_>, old: String) {
-        self.core
-            .counters
-            .identifier_changes
-            .fetch_add(1, Ordering::AcqRel);
+        if !crate::events::count_held() {
+            self.core
+                .counters
+                .identifier_changes
+                .fetch_add(1, Ordering::AcqRel);
+        }
         self.core
             .emit(EventKind::IdentifierChanged, &a.session, a.now, || {
                 Detail::Changed {
@@ -96,7 +98,7 @@ impl Registry {
                 require_web(&a.session, "set_privileges")?;
                 check(&a.session)?;
                 let ignored = self.grant(a, request.clone());
-                Ok((ignored, a.slot.unfiled_guest(&a.session)))
+                Ok((ignored, a.unfiled_guest()))
             })
         });
         self.core.events.drain();
@@ -180,7 +182,7 @@ impl Registry {
             a.session.privileges = Default::default();
             a.activity();
             self.privileges_changed(a, old_names);
-            Ok(a.slot.unfiled_guest(&a.session))
+            Ok(a.unfiled_guest())
         })?;
         if new_guest {
             self.core.map.file_if_guest(id, self.now());

@@ -30,6 +30,9 @@ impl Registry {
                     .insert_new(options)
                     .inspect(|id| singletons[which] = Some(*id)),
             }
+        } else if let Some(store) = self.redis() {
+            let session = self.new_session(options);
+            self.insert_remote(&store, session)
         } else {
             self.insert_new(options)
         };
@@ -133,7 +136,14 @@ impl Registry {
     /// (one that lapsed is removed all the same, and accounted for as it ended).
     pub(super) fn end(&self, id: SessionId, reason: CloseReason) -> Result<()> {
         let now = self.now();
-        let (session, live) = self.core.map.remove(id, now).ok_or_else(not_found)?;
+        let Some((session, live)) = self.core.map.remove(id, now) else {
+            let ended = match self.redis() {
+                Some(store) => self.end_remote(&store, id, reason),
+                None => Err(not_found()),
+            };
+            self.core.events.drain();
+            return ended;
+        };
         if !live {
             self.core.ended(&session, now, session.lapsed_end());
             self.core.events.drain();

@@ -13,13 +13,14 @@ mod clients;
 mod identity;
 mod lifecycle;
 mod otp;
+mod remote;
 mod rotation;
 mod storage;
 mod users;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
@@ -35,6 +36,8 @@ use crate::roles::RolesTable;
 use crate::session::Session;
 use crate::session_map::{SessionMap, Slot};
 use crate::settings::{LiveSettings, Settings};
+use crate::store::StoreSettings;
+use crate::store::redis::RedisStore;
 use crate::sweeper::Sweeper;
 use crate::user_index::UserIndex;
 
@@ -158,6 +161,9 @@ pub struct Registry {
     next_sequence: AtomicU64,
     /// Each file name attached, and the ID every client sees for it.
     file_ids: Mutex<HashMap<String, u32>>,
+    /// The Redis store, when configured (`on_redis` says so without a lock).
+    redis: RwLock<Option<Arc<RedisStore>>>,
+    on_redis: AtomicBool,
 }
 
 impl Default for Registry {
@@ -168,16 +174,76 @@ impl Default for Registry {
 
 /// A session locked for one operation, and the time the operation sees.
 struct Access<'a> {
-    slot: &'a Slot,
-    session: MutexGuard<'a, Session>,
+    /// Where the session is in memory; `None` for a session read from the Redis store.
+    slot: Option<&'a Slot>,
+    session: SessionRef<'a>,
     now: Millis,
 }
 
-impl Access<'_> {
+/// The session an operation works on: locked in memory, or a copy read from the Redis store
+/// (written back afterwards if the operation changed it).
+enum SessionRef<'a> {
+    Locked(MutexGuard<'a, Session>),
+    Copy(&'a mut Session),
+}
+
+impl std::ops::Deref for SessionRef<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        match self {
+            SessionRef::Locked(session) => session,
+            SessionRef::Copy(session) => session,
+        }
+    }
+}
+
+impl std::ops::DerefMut for SessionRef<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        match self {
+            SessionRef::Locked(session) => session,
+            SessionRef::Copy(session) => session,
+        }
+    }
+}
+
+impl<'a> Access<'a> {
+    fn locked(slot: &'a Slot, now: Millis) -> Access<'a> {
+        Access {
+            slot: Some(slot),
+            session: SessionRef::Locked(slot.lock()),
+            now,
+        }
+    }
+
     /// Records activity: the session's last activity is now, its expiry moves accordingly.
     fn activity(&mut self) {
         self.session.last_activity = self.now;
-        self.slot.publish_expiry(&self.session);
+        self.publish_expiry();
+    }
+
+    /// Makes the session's expiry (after a change of its ends) visible to lock-free readers;
+    /// in the Redis store, the write that follows moves the key's expiry.
+    fn publish_expiry(&self) {
+        if let Some(slot) = self.slot {
+            slot.publish_expiry(&self.session);
+        }
+    }
+
+    /// A value the operation consumes: moved out on the one run of an operation in memory;
+    /// cloned on a copy from the Redis store, where the operation may run again.
+    fn given<T: Clone>(&self, value: &mut Option<T>) -> T {
+        let value = if self.slot.is_some() {
+            value.take()
+        } else {
+            value.clone()
+        };
+        value.expect("an operation in memory runs once")
+    }
+
+    /// Whether the session became a guest that the guest index does not have yet.
+    fn unfiled_guest(&self) -> bool {
+        self.slot
+            .is_some_and(|slot| slot.unfiled_guest(&self.session))
     }
 }
 
@@ -195,6 +261,8 @@ impl Registry {
             sweeper: Mutex::new(None),
             next_sequence: AtomicU64::new(0),
             file_ids: Mutex::new(HashMap::new()),
+            redis: RwLock::new(None),
+            on_redis: AtomicBool::new(false),
         }
     }
 
@@ -206,7 +274,12 @@ impl Registry {
             let mut current = self.settings.lock();
             let configuration = current.configured(text)?;
             let settings = configuration.settings;
-            // The one step that can fail comes first, so that a failure changes nothing.
+            // The steps that can fail come first, so that a failure changes nothing.
+            let store = if settings.store != current.store {
+                Some(self.open_store(&settings.store)?)
+            } else {
+                None
+            };
             let sweeper = if settings.sweep_interval_seconds != current.sweep_interval_seconds {
                 Some(self.start_sweeper(settings.sweep_interval_seconds)?)
             } else {
@@ -222,6 +295,10 @@ impl Registry {
                 }
             }
             self.core.clock.set_manual(settings.manual_clock);
+            if let Some(store) = store {
+                self.on_redis.store(store.is_some(), Ordering::Release);
+                *self.redis.write() = store;
+            }
             self.live.publish(&settings);
             *current = settings;
             if let Some(new) = sweeper {
@@ -237,6 +314,25 @@ impl Registry {
         }
         self.core.events.drain();
         Ok(())
+    }
+
+    /// The store `configure` asks for (`None`: memory), connected; refused while this process
+    /// holds live sessions, which would be left behind in the store they are in.
+    fn open_store(&self, wanted: &StoreSettings) -> Result<Option<Arc<RedisStore>>> {
+        let here = self.session_count();
+        if here > 0 {
+            return Err(Error::new(
+                ErrorKind::BadState,
+                format!(
+                    "the store cannot change while this process holds live sessions ({here}); \
+                     close them, or reset"
+                ),
+            ));
+        }
+        match wanted {
+            StoreSettings::Memory => Ok(None),
+            StoreSettings::Redis(settings) => Ok(Some(Arc::new(RedisStore::open(settings)?))),
+        }
     }
 
     /// A sweeper thread for `interval_seconds`, not yet running, or none for 0.
@@ -329,6 +425,8 @@ impl Registry {
         *self.singletons.lock() = [None, None];
         self.file_ids.lock().clear();
         *self.roles.write() = Arc::new(RolesTable::default());
+        self.on_redis.store(false, Ordering::Release);
+        *self.redis.write() = None;
         let defaults = Settings::default();
         self.core.clock.set_manual(false);
         self.live.publish(&defaults);
@@ -344,32 +442,37 @@ impl Registry {
         self.core.clock.now()
     }
 
-    /// Runs `f` on the live session `id`, locked.
-    fn access<R>(&self, id: SessionId, f: impl FnOnce(&mut Access<'_>) -> Result<R>) -> Result<R> {
+    /// Runs `f` on the live session `id`, locked (or on the Redis store's copy of it, where
+    /// `f` may run again: see `remote`).
+    fn access<R>(
+        &self,
+        id: SessionId,
+        mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
+    ) -> Result<R> {
         let now = self.now();
-        self.core
+        match self
+            .core
             .map
-            .with(id, now, |slot| {
-                let mut access = Access {
-                    slot,
-                    session: slot.lock(),
-                    now,
-                };
-                f(&mut access)
-            })
-            .unwrap_or_else(|| Err(not_found()))
+            .with(id, now, |slot| f(&mut Access::locked(slot, now)))
+        {
+            Some(result) => result,
+            None => match self.redis() {
+                Some(store) => self.remote_access(&store, id, f),
+                None => Err(not_found()),
+            },
+        }
     }
 
     /// As [`Registry::access`], for a change that may make events: delivers them afterwards,
     /// with no lock held.
-    fn change<R>(&self, id: SessionId, f: impl FnOnce(&mut Access<'_>) -> Result<R>) -> Result<R> {
+    fn change<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
         let result = self.access(id, f);
         self.core.events.drain();
         result
     }
 
     /// Runs `f` on a read-only view of the live session `id`.
-    fn read<R>(&self, id: SessionId, f: impl FnOnce(&Session) -> Result<R>) -> Result<R> {
+    fn read<R>(&self, id: SessionId, mut f: impl FnMut(&Session) -> Result<R>) -> Result<R> {
         self.access(id, |a| f(&a.session))
     }
 }

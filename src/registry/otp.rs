@@ -20,6 +20,7 @@ impl Registry {
     /// session's idle timeout; at least 10) and usable once. At most `maxOtpsPerSession` wait
     /// per session. Counts as activity.
     pub fn create_otp(&self, id: SessionId, lifespan_seconds: i32) -> Result<SessionId> {
+        self.memory_only("sessmgr_session_create_otp")?;
         if lifespan_seconds < 0 {
             return Err(Error::invalid(format!(
                 "a lifespan of {lifespan_seconds} seconds is out of range (0 to {})",
@@ -81,6 +82,7 @@ impl Registry {
     /// token must exist, be unused and unexpired, and its session live; otherwise `NotFound`
     /// and nothing changes. Counts as activity.
     pub fn restore(&self, token: SessionId) -> Result<SessionId> {
+        self.memory_only("sessmgr_session_restore")?;
         let client = self.core.otps.take(token).ok_or_else(no_passcode)?;
         let now = self.now();
         loop {

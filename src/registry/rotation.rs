@@ -18,6 +18,7 @@ impl Registry {
         id: SessionId,
         privileges: Option<&str>,
     ) -> Result<(SessionId, Vec<String>)> {
+        self.memory_only("sessmgr_session_rotate_id")?;
         let request = privileges
             .map(|text| self.grant_request(text))
             .transpose()?;
@@ -29,11 +30,7 @@ impl Registry {
             self.core
                 .map
                 .rekey(id, now, now + grace, |slot, new| {
-                    let mut a = Access {
-                        slot,
-                        session: slot.lock(),
-                        now,
-                    };
+                    let mut a = Access::locked(slot, now);
                     require_web(&a.session, "rotate_id")?;
                     check(&a.session)?;
                     let previous = a.session.id;

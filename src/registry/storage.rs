@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Registry, UpdateOutcome};
+use super::{Access, Registry, UpdateOutcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
-use crate::storage::Storage;
 
 impl Registry {
     // ----- storage ------------------------------------------------------------------------
@@ -21,21 +20,24 @@ impl Registry {
 
     pub fn storage_set(&self, id: SessionId, pointer: &str, value_json: &str) -> Result<()> {
         self.refuse_reentry(id)?;
-        let value = self.parse_storage_value(value_json)?;
+        let mut value = Some(self.parse_storage_value(value_json)?);
         let max = self.live.max_storage_bytes();
-        self.storage_write(id, |storage| storage.set(pointer, value, max))
+        self.storage_write(id, |a| {
+            let value = a.given(&mut value);
+            a.session.storage.set(pointer, value, max)
+        })
     }
 
     pub fn storage_remove(&self, id: SessionId, pointer: &str) -> Result<()> {
         self.refuse_reentry(id)?;
-        self.storage_write(id, |storage| storage.remove(pointer))
+        self.storage_write(id, |a| a.session.storage.remove(pointer))
     }
 
     pub fn storage_merge(&self, id: SessionId, patch_json: &str) -> Result<()> {
         self.refuse_reentry(id)?;
         let patch = self.parse_storage_value(patch_json)?;
         let max = self.live.max_storage_bytes();
-        self.storage_write(id, |storage| storage.merge(&patch, max))
+        self.storage_write(id, |a| a.session.storage.merge(&patch, max))
     }
 
     /// Parses a value for the storage, refusing text larger than the storage may hold.
@@ -60,10 +62,10 @@ impl Registry {
     fn storage_write(
         &self,
         id: SessionId,
-        write: impl FnOnce(&mut Storage) -> Result<()>,
+        mut write: impl FnMut(&mut Access<'_>) -> Result<()>,
     ) -> Result<()> {
         self.access(id, |a| {
-            write(&mut a.session.storage)?;
+            write(a)?;
             a.session.storage_version += 1;
             a.activity();
             Ok(())
@@ -97,13 +99,14 @@ impl Registry {
                     ));
                 }
                 // Written out before the lock is taken.
-                UpdateOutcome::Replace(value) => crate::storage::from_root(&value, max)?,
+                UpdateOutcome::Replace(value) => Some(crate::storage::from_root(&value, max)?),
             };
+            let mut value = value;
             let committed = self.access(id, |a| {
                 if a.session.storage_version != version {
                     return Ok(false);
                 }
-                a.session.storage = value;
+                a.session.storage = a.given(&mut value);
                 a.session.storage_version += 1;
                 a.activity();
                 Ok(true)

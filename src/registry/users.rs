@@ -36,6 +36,18 @@ impl Registry {
         let Some(new) = new_user else {
             return op(&|_| Ok(()));
         };
+        if self.on_redis.load(std::sync::atomic::Ordering::Acquire)
+            && self.core.map.with(id, self.now(), |_| ()).is_none()
+        {
+            // A session of the Redis store: its user's sessions are not indexed there yet.
+            if self.live.session_limit().0 > 0 {
+                return Err(Error::not_supported(
+                    "maxSessionsPerUser is not enforced with the Redis store yet: a login that \
+                     names a userName is refused while it is set",
+                ));
+            }
+            return op(&|_| Ok(()));
+        }
         loop {
             let (is_web, old, client) = self.read(id, |s| {
                 Ok((s.kind.is_web(), s.details.user_name.clone(), s.client_id))

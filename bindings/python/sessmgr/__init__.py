@@ -19,6 +19,7 @@ from ._native import LibraryNotFoundError, call_text, check, lib, text
 from .errors import (
     AbortedError,
     BadStateError,
+    UnavailableError,
     InternalError,
     InvalidArgumentError,
     InvalidJsonError,
@@ -36,6 +37,7 @@ from .session import Session, Storage, canonical_id, parse_date
 __all__ = [
     "AbortedError",
     "BadStateError",
+    "UnavailableError",
     "InternalError",
     "InvalidArgumentError",
     "InvalidJsonError",

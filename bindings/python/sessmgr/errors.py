@@ -65,6 +65,12 @@ class BadStateError(SessmgrError):
     status = 11
 
 
+class UnavailableError(SessmgrError):
+    """The Redis store could not be reached or did not answer within its ``timeoutMs``."""
+
+    status = 12
+
+
 class StorageConflictError(SessmgrError):
     """A ``storage.use()`` block lost a race with a write made outside ``use()``: nothing changed."""
 
@@ -83,6 +89,7 @@ ERRORS: dict[int, type[SessmgrError]] = {
         AbortedError,
         InternalError,
         BadStateError,
+        UnavailableError,
     )
 }
 

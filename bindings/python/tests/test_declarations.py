@@ -61,3 +61,17 @@ def test_the_loaded_library_has_those_declarations():
         function = getattr(_native.lib, name)
         assert function.restype is restype
         assert function.argtypes == argtypes
+
+
+def test_every_status_of_the_header_has_its_exception():
+    import sessmgr
+
+    statuses = {
+        int(value): name
+        for name, value in re.findall(r"^#define SESSMGR_(\w+) (\d+)$", HEADER.read_text(), re.M)
+        if not name.startswith(("UPDATE_", "VERSION")) and name != "OK"
+    }
+    assert set(statuses) == set(sessmgr.errors.ERRORS)
+    for status, name in statuses.items():
+        words = "".join(w.capitalize() for w in name.split("_"))
+        assert sessmgr.errors.ERRORS[status].__name__ == f"{words}Error", name

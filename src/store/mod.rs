@@ -1,0 +1,107 @@
+//! Where sessions live: in this process's memory (the default: the sharded map of
+//! `session_map`), or in Redis, shared by every host that names the same server and prefix.
+//!
+//! The rules (privilege expansion, identifiers, timeouts, events, limits) are the registry's,
+//! written once above the store: the Redis store keeps each session as a record that the
+//! registry reads, changes with the same code as a session in memory, and writes back only if
+//! nobody else wrote it meanwhile.
+
+pub mod record;
+pub mod redis;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// `configure`'s `store` object.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum StoreSettings {
+    #[default]
+    Memory,
+    Redis(RedisSettings),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisSettings {
+    pub url: String,
+    /// Put before every key the library writes.
+    pub prefix: String,
+    /// No call waits for Redis longer than this.
+    pub timeout_ms: u64,
+}
+
+pub(crate) const DEFAULT_PREFIX: &str = "sessmgr:";
+pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 2000;
+pub(crate) const TIMEOUT_MS_RANGE: (i64, i64) = (1, 60_000);
+pub(crate) const MAX_PREFIX_BYTES: usize = 256;
+
+impl StoreSettings {
+    /// `{"kind": "memory"}` or `{"kind": "redis", "url": …, "prefix": …, "timeoutMs": …}`.
+    pub fn parse(value: &Value) -> Result<StoreSettings> {
+        let Value::Object(fields) = value else {
+            return Err(Error::invalid(
+                "\"store\" must be an object: {\"kind\": \"memory\"} or {\"kind\": \"redis\", \"url\": …}",
+            ));
+        };
+        let kind = match fields.get("kind").map(Value::as_str) {
+            Some(Some(kind @ ("memory" | "redis"))) => kind,
+            None => return Err(Error::invalid("\"store\": \"kind\" is required")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "\"store\": \"kind\" must be \"memory\" or \"redis\"",
+                ));
+            }
+        };
+        let mut url = None;
+        let mut prefix = DEFAULT_PREFIX.to_owned();
+        let mut timeout_ms = DEFAULT_TIMEOUT_MS;
+        for (key, value) in fields {
+            match (kind, key.as_str()) {
+                (_, "kind") => {}
+                ("redis", "url") => match value.as_str() {
+                    Some(u) if u.starts_with("redis://") || u.starts_with("unix://") => {
+                        url = Some(u.to_owned())
+                    }
+                    // The URL may hold a password: it is not repeated.
+                    _ => {
+                        return Err(Error::invalid(
+                            "\"store\": \"url\" must be a string starting redis:// or unix://",
+                        ));
+                    }
+                },
+                ("redis", "prefix") => match value.as_str() {
+                    Some(p) if p.len() <= MAX_PREFIX_BYTES => prefix = p.to_owned(),
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "\"store\": \"prefix\" must be a string of at most {MAX_PREFIX_BYTES} bytes"
+                        )));
+                    }
+                },
+                ("redis", "timeoutMs") => {
+                    timeout_ms =
+                        crate::settings::integer("store.timeoutMs", value, TIMEOUT_MS_RANGE)? as u64
+                }
+                (_, other) => {
+                    return Err(Error::invalid(format!(
+                        "\"store\": unknown key \"{}\" for kind {kind} (expected {})",
+                        crate::id::truncate_for_message(other),
+                        if kind == "redis" {
+                            "kind, url, prefix, timeoutMs"
+                        } else {
+                            "kind"
+                        }
+                    )));
+                }
+            }
+        }
+        if kind == "memory" {
+            return Ok(StoreSettings::Memory);
+        }
+        let url = url.ok_or_else(|| Error::invalid("\"store\": \"url\" is required for redis"))?;
+        Ok(StoreSettings::Redis(RedisSettings {
+            url,
+            prefix,
+            timeout_ms,
+        }))
+    }
+}

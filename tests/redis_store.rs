@@ -1,0 +1,372 @@
+//! The Redis store (SPEC section 11), against a real `redis-server` started by each test on a
+//! free loopback port. Two `Registry` values on one server and prefix are two hosts.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::redis_server::RedisServer;
+use serde_json::{Value, json};
+use sessmgr::{ErrorKind, Registry, SessionId, UpdateOutcome};
+
+const ROLES: &str = r#"{"privileges": [{"privilege": "simple"},
+                                       {"privilege": "medium", "includes": ["simple"]},
+                                       {"privilege": "WebAdmin"}],
+                        "roles": [{"role": "Medium", "privileges": ["medium"]}]}"#;
+
+/// A host on `server` under `prefix`, with the roles file every host of the site loads.
+fn host(server: &RedisServer, prefix: &str) -> Registry {
+    let r = Registry::new();
+    r.configure(&server.store(prefix)).unwrap();
+    r.load_roles(ROLES).unwrap();
+    r
+}
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[track_caller]
+fn kind<T: std::fmt::Debug>(result: sessmgr::Result<T>) -> ErrorKind {
+    result.unwrap_err().kind
+}
+
+#[test]
+fn a_session_made_on_one_host_is_the_same_session_on_another() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "site:"), host(&server, "site:"));
+    let id = a
+        .create(Some(
+            r#"{"type": "rest", "IPAddress": "10.0.0.7", "idleTimeout": 90}"#,
+        ))
+        .unwrap();
+    assert_eq!(a.info(id).unwrap(), b.info(id).unwrap());
+    assert_eq!(json_of(&b.info(id).unwrap())["IPAddress"], "10.0.0.7");
+    assert_eq!(b.idle_timeout(id).unwrap(), 90);
+
+    // Each host's change is the other's at once.
+    b.set_identifier(id, "Kiosk 4").unwrap();
+    assert_eq!(a.identifier(id).unwrap(), "Kiosk 4");
+    let ignored = a
+        .set_privileges(
+            id,
+            r#"{"roles": ["Medium"], "privileges": ["nope"], "userName": "ann"}"#,
+        )
+        .unwrap();
+    assert_eq!(ignored, vec!["nope"]);
+    assert_eq!(b.user_name(id).unwrap(), "ann");
+    assert!(b.has_privilege(id, "simple").unwrap(), "expanded on B too");
+    assert!(!b.has_privilege(id, "WebAdmin").unwrap());
+    assert_eq!(
+        json_of(&b.privileges(id).unwrap()),
+        json!(["simple", "medium"])
+    );
+    a.storage_set(id, "/cart", r#"{"items": [1, 2]}"#).unwrap();
+    b.storage_merge(id, r#"{"step": 2}"#).unwrap();
+    assert_eq!(
+        json_of(&a.storage_get(id, "").unwrap()),
+        json!({"cart": {"items": [1, 2]}, "step": 2})
+    );
+    b.storage_remove(id, "/cart").unwrap();
+    assert_eq!(kind(a.storage_get(id, "/cart")), ErrorKind::NoValue);
+    a.set_state(id, "postponed").unwrap();
+    assert_eq!(json_of(&b.info(id).unwrap())["state"], "postponed");
+    b.clear_privileges(id).unwrap();
+    assert!(a.is_guest(id).unwrap());
+
+    // Client numbers come from Redis: distinct across hosts, in order of creation.
+    let other = b.create(None).unwrap();
+    assert!(b.client_id(other).unwrap() > a.client_id(id).unwrap());
+    assert_eq!(a.client_id(other).unwrap(), b.client_id(other).unwrap());
+    assert_eq!(a.live_sessions().unwrap(), 2);
+
+    b.close(id).unwrap();
+    assert_eq!(kind(a.info(id)), ErrorKind::NotFound);
+    assert_eq!(kind(a.close(id)), ErrorKind::NotFound);
+    assert_eq!(a.live_sessions().unwrap(), 1);
+
+    // Another prefix is another site.
+    let elsewhere = host(&server, "other:");
+    assert_eq!(kind(elsewhere.info(other)), ErrorKind::NotFound);
+    assert_eq!(elsewhere.live_sessions().unwrap(), 0);
+}
+
+#[test]
+fn bad_input_changes_nothing_in_the_store() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "p:"), host(&server, "p:"));
+    let id = a.create(None).unwrap();
+    a.storage_set(id, "/n", "1").unwrap();
+    let before = b.info(id).unwrap();
+    assert_eq!(kind(b.storage_set(id, "/a/b", "2")), ErrorKind::NoValue);
+    assert_eq!(kind(b.storage_set(id, "/n", "{")), ErrorKind::InvalidJson);
+    assert_eq!(kind(b.set_state(id, "asleep")), ErrorKind::InvalidArgument);
+    assert_eq!(
+        kind(b.set_identifier(id, &"x".repeat(300))),
+        ErrorKind::LimitExceeded
+    );
+    assert_eq!(
+        kind(b.idle_timeout(SessionId::parse("0123456789ABCDEF0123456789ABCDEF").unwrap())),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(b.storage_update(id, |_| UpdateOutcome::Abort)),
+        ErrorKind::Aborted
+    );
+    assert_eq!(a.info(id).unwrap(), before);
+    assert_eq!(a.storage_get(id, "").unwrap(), r#"{"n":1}"#);
+    // Nothing about a session is readable in Redis under its ID but its own key.
+    let mut c = server.connection();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
+    let hex = id.to_string();
+    assert_eq!(
+        keys.iter().filter(|k| k.contains(&hex)).collect::<Vec<_>>(),
+        vec![&format!("p:s:{hex}")]
+    );
+}
+
+#[test]
+fn no_increment_is_lost_when_two_hosts_update_one_session_from_four_threads_each() {
+    let server = RedisServer::start();
+    let hosts = [Arc::new(host(&server, "c:")), Arc::new(host(&server, "c:"))];
+    let seen = [common::recorder(&hosts[0]), common::recorder(&hosts[1])];
+    let id = hosts[0].create(None).unwrap();
+    hosts[0].storage_set(id, "/count", "0").unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let r = Arc::clone(&hosts[t % 2]);
+            std::thread::spawn(move || {
+                let mut runs = 0u32;
+                for i in 0..100 {
+                    r.storage_update(id, |current| {
+                        runs += 1;
+                        let mut storage: Value = serde_json::from_str(current).unwrap();
+                        let n = storage["count"].as_i64().unwrap();
+                        storage["count"] = json!(n + 1);
+                        UpdateOutcome::Replace(storage)
+                    })
+                    .unwrap();
+                    // A change of identifier in between moves the record's version, not the
+                    // storage's; its attempts that lose a race must tell nobody.
+                    r.set_identifier(id, &format!("thread {t}, call {i}"))
+                        .unwrap();
+                }
+                runs
+            })
+        })
+        .collect();
+    let runs: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(hosts[1].storage_get(id, "/count").unwrap(), "800");
+    assert!(runs >= 800, "{runs}");
+    eprintln!("800 increments took {runs} callback runs");
+    let told: usize = seen
+        .iter()
+        .map(|seen| {
+            let seen = seen.lock().unwrap();
+            seen.iter()
+                .filter(|e| e["event"] == "identifierChanged")
+                .count()
+        })
+        .sum();
+    assert_eq!(told, 800, "one event per change of identifier");
+    let counted: u64 = hosts
+        .iter()
+        .map(|r| json_of(&r.stats())["identifierChanges"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 800);
+}
+
+#[test]
+fn an_idle_session_ends_for_every_host_and_activity_on_one_keeps_it_for_all() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "t:"), host(&server, "t:"));
+    for r in [&a, &b] {
+        r.configure(r#"{"clock": "manual"}"#).unwrap();
+    }
+    // Both manual clocks start at the system's time; each host advances its own.
+    let id = a.create(None).unwrap();
+    let expiry = a.expiration_date(id).unwrap();
+    a.advance_clock(59 * 60).unwrap();
+    b.advance_clock(59 * 60).unwrap();
+    b.touch(id).unwrap();
+    assert!(
+        a.expiration_date(id).unwrap() > expiry,
+        "B's activity moved it"
+    );
+    a.advance_clock(59 * 60).unwrap();
+    b.advance_clock(59 * 60).unwrap();
+    assert!(a.touch(id).is_ok());
+    a.advance_clock(61 * 60).unwrap();
+    b.advance_clock(61 * 60).unwrap();
+    assert_eq!(kind(a.touch(id)), ErrorKind::NotFound);
+    assert_eq!(kind(b.info(id)), ErrorKind::NotFound);
+    // The key's own expiry is the session's (Redis drops it then by its own clock).
+    let mut c = server.connection();
+    let at: i64 = redis::cmd("PEXPIRETIME")
+        .arg(format!("t:s:{id}"))
+        .query(&mut c)
+        .unwrap();
+    let end = sessmgr::iso8601(at);
+    assert!(end > expiry, "{end} after {expiry}");
+}
+
+#[test]
+fn events_are_told_by_the_host_that_made_the_change_once() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "e:"), host(&server, "e:"));
+    let (seen_a, seen_b) = (common::recorder(&a), common::recorder(&b));
+    let id = a.create(None).unwrap();
+    b.set_identifier(id, "Desk 1").unwrap();
+    b.set_identifier(id, "Desk 1").unwrap();
+    a.close(id).unwrap();
+    let kinds = |seen: &std::sync::Mutex<Vec<Value>>| -> Vec<String> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&seen_a), vec!["created", "closed"]);
+    assert_eq!(kinds(&seen_b), vec!["identifierChanged"]);
+    assert_eq!(json_of(&b.stats())["identifierChanges"], 1);
+}
+
+#[test]
+fn the_store_setting_is_checked_and_cannot_change_under_live_sessions() {
+    let server = RedisServer::start();
+    let r = Registry::new();
+    for (config, expected) in [
+        (r#"{"store": "redis"}"#, ErrorKind::InvalidArgument),
+        (r#"{"store": {}}"#, ErrorKind::InvalidArgument),
+        (r#"{"store": {"kind": "disk"}}"#, ErrorKind::InvalidArgument),
+        (
+            r#"{"store": {"kind": "redis"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "url": "http://x"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "memory", "url": "redis://x"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "url": "redis://127.0.0.1:6379", "timeoutMs": 0}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "url": "redis://127.0.0.1:6379", "colour": 1}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+    ] {
+        let e = r.configure(config).unwrap_err();
+        assert_eq!(e.kind, expected, "{config}: {}", e.message);
+    }
+    // Nobody listens on port 1: refused, named by its address, nothing changed.
+    let e = r
+        .configure(r#"{"store": {"kind": "redis", "url": "redis://:secret@127.0.0.1:1/0"}, "maxSessions": 5}"#)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable);
+    assert!(e.message.contains("127.0.0.1:1"), "{}", e.message);
+    assert!(!e.message.contains("secret"), "{}", e.message);
+    assert_eq!(r.settings().max_sessions, 1_000_000);
+    assert_eq!(r.settings().store, sessmgr::StoreSettings::Memory);
+
+    // Sessions in this process would be left behind by a change of store.
+    let local = r.create(None).unwrap();
+    assert_eq!(kind(r.configure(&server.store("x:"))), ErrorKind::BadState);
+    r.close(local).unwrap();
+    r.configure(&server.store("x:")).unwrap();
+    let remote = r.create(None).unwrap();
+    // Sessions in Redis are the site's: this host may leave them there.
+    r.configure(r#"{"store": {"kind": "memory"}}"#).unwrap();
+    assert_eq!(kind(r.info(remote)), ErrorKind::NotFound);
+    r.configure(&server.store("x:")).unwrap();
+    assert!(r.info(remote).is_ok());
+    r.reset();
+    assert_eq!(r.settings().store, sessmgr::StoreSettings::Memory);
+    assert_eq!(kind(r.info(remote)), ErrorKind::NotFound);
+}
+
+#[test]
+fn redis_down_is_unavailable_with_nothing_half_done_and_back_by_itself() {
+    let mut server = RedisServer::start();
+    let r = host(&server, "d:");
+    let id = r.create(None).unwrap();
+    r.storage_set(id, "/n", "1").unwrap();
+    server.stop();
+    for e in [
+        r.storage_set(id, "/n", "2").unwrap_err(),
+        r.touch(id).unwrap_err(),
+        r.create(None).unwrap_err(),
+        r.storage_update(id, |_| UpdateOutcome::Keep).unwrap_err(),
+    ] {
+        assert_eq!(e.kind, ErrorKind::Unavailable, "{}", e.message);
+        assert!(
+            e.message.contains(&format!("127.0.0.1:{}", server.port)),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains(&id.to_string()), "{}", e.message);
+    }
+    server.restart();
+    // Reconnected without being told; the failed write did not happen.
+    assert_eq!(r.storage_get(id, "/n").unwrap(), "1");
+    r.storage_set(id, "/n", "3").unwrap();
+    assert_eq!(r.storage_get(id, "/n").unwrap(), "3");
+}
+
+#[test]
+fn what_the_redis_store_does_not_do_yet_is_refused_not_done_locally() {
+    let server = RedisServer::start();
+    let r = host(&server, "n:");
+    let id = r.create(None).unwrap();
+    for e in [
+        r.rotate_id(id, None).map(drop).unwrap_err(),
+        r.create_otp(id, 60).map(drop).unwrap_err(),
+        r.clients_query(None).map(drop).unwrap_err(),
+        r.sessions_query(None).map(drop).unwrap_err(),
+        r.send_message(1, "hi").unwrap_err(),
+        r.disconnect(1, None, 0).unwrap_err(),
+        r.attach_file(id, r#"{"filename": "Survey"}"#).unwrap_err(),
+    ] {
+        assert_eq!(e.kind, ErrorKind::NotSupported, "{}", e.message);
+        assert!(e.message.contains("Redis store"), "{}", e.message);
+    }
+    r.configure(r#"{"maxSessionsPerUser": 2}"#).unwrap();
+    assert_eq!(
+        kind(r.set_privileges(id, r#"{"userName": "ann", "privileges": []}"#)),
+        ErrorKind::NotSupported
+    );
+    // The singletons stay in this process, and work as they do in memory.
+    let sp = r.create(Some(r#"{"type": "storedProcedure"}"#)).unwrap();
+    assert_eq!(
+        r.create(Some(r#"{"type": "storedProcedure"}"#)).unwrap(),
+        sp
+    );
+    assert!(r.has_privilege(sp, "anything").unwrap());
+    let mut c = server.connection();
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(format!("n:s:{sp}"))
+        .query(&mut c)
+        .unwrap();
+    assert!(!exists);
+    assert_eq!(r.live_sessions().unwrap(), 2);
+}
+
+#[test]
+fn max_sessions_holds_across_hosts() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "m:"), host(&server, "m:"));
+    for r in [&a, &b] {
+        r.configure(r#"{"maxSessions": 3}"#).unwrap();
+    }
+    a.create(None).unwrap();
+    let second = b.create(None).unwrap();
+    a.create(None).unwrap();
+    assert_eq!(kind(b.create(None)), ErrorKind::LimitExceeded);
+    a.close(second).unwrap();
+    b.create(None).unwrap();
+    assert_eq!(kind(a.create(None)), ErrorKind::LimitExceeded);
+}
