@@ -1,5 +1,6 @@
-//! The two things the core asks of the operating system directly: the machine's name, and
-//! word of a fork (so that a child process never repeats its parent's session IDs).
+//! The few things the core asks of the operating system directly: the machine's name, word of
+//! a fork (so that a child process never repeats its parent's session IDs), the real-time
+//! clock, and a thread that takes no signal meant for the host.
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,4 +45,25 @@ pub fn realtime_millis() -> i64 {
     // SAFETY: `now` is a valid timespec to write; CLOCK_REALTIME always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
     now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+}
+
+/// Starts a thread with every signal blocked, so that a signal sent to the process (SIGTERM,
+/// SIGINT, …) goes to one of the host's threads, never to the library's: a host that waits for
+/// its signals with `sigwait` in one thread, having blocked them in the others, stays right even
+/// when it configured the library first. The calling thread's mask is as it was on return.
+pub fn spawn_without_signals(
+    builder: std::thread::Builder,
+    f: impl FnOnce() + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    // SAFETY: the sets are valid sigset_t values, filled by sigfillset before use; the mask is
+    // the calling thread's, put back before returning.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut before);
+        let spawned = builder.spawn(f);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+        spawned
+    }
 }

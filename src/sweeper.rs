@@ -45,9 +45,9 @@ impl Sweeper {
     ) -> std::io::Result<Sweeper> {
         let signal = Arc::new(Signal::default());
         let theirs = Arc::clone(&signal);
-        thread::Builder::new()
-            .name("sessmgr-sweeper".to_owned())
-            .spawn(move || {
+        crate::os::spawn_without_signals(
+            thread::Builder::new().name("sessmgr-sweeper".to_owned()),
+            move || {
                 let mut state = theirs.state.lock();
                 while !state.running && !state.stopped {
                     theirs.wake.wait(&mut state);
@@ -58,7 +58,8 @@ impl Sweeper {
                     let due = Instant::now() + interval;
                     while !state.stopped && !theirs.wake.wait_until(&mut state, due).timed_out() {}
                 }
-            })?;
+            },
+        )?;
         Ok(Sweeper { signal })
     }
 

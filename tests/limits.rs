@@ -7,8 +7,8 @@ use sessmgr::{ErrorKind, Registry, SessionId, UpdateOutcome};
 fn snapshot(r: &Registry, id: SessionId) -> String {
     format!(
         "{}|{}|{}|{}|{}|{}",
-        r.sessions_list(),
-        r.clients_list(),
+        r.sessions_list().unwrap(),
+        r.clients_list().unwrap(),
         r.session_count(),
         r.privileges(id).unwrap(),
         r.identifier(id).unwrap(),

@@ -1,10 +1,14 @@
 //! Model-based test: random sequences of operations applied to a `Registry` and to a small
 //! reference model written plainly from SPEC sections 1–6, compared step by step. Every status
-//! and every value read must be equal.
+//! and every value read must be equal. It runs on both stores: in memory, and on a real
+//! `redis-server` (started by the test), where the same calls must give the same answers.
+
+mod common;
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sessmgr::{ErrorKind, Registry, SessionId};
 
 /// Privileges and roles of the roles file both sides use: `a` includes `b`; role `R` grants `a`.
@@ -475,9 +479,9 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
     }
     match (op, slot) {
         (Op::Advance(minutes), _) => unit(r.advance_clock(minutes * 60)),
-        (Op::Count, _) => Ok(r.session_count().to_string()),
+        (Op::Count, _) => r.live_sessions().map(|n| n.to_string()).map_err(|e| e.kind),
         (Op::Sweep, _) => Ok(r.sweep().to_string()),
-        (&Op::CloseUser(u), _) => Ok(r.user_close_sessions(USERS[u]).to_string()),
+        (&Op::CloseUser(u), _) => Ok(r.user_close_sessions(USERS[u]).unwrap().to_string()),
         (&Op::Restore(n), _) => {
             let Some(&token) = all.tokens.get(n % all.tokens.len().max(1)) else {
                 return Err(ErrorKind::NotFound);
@@ -571,67 +575,128 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
     }
 }
 
+type Cap = Option<(usize, bool)>;
+
+fn cases() -> impl Strategy<Value = (Vec<Op>, Cap)> {
+    (
+        proptest::collection::vec(op(), 1..80),
+        proptest::option::of((1..4usize, any::<bool>())),
+    )
+}
+
+/// Runs `ops` on `r` (configured with its store, nothing else) and on the model.
+fn check(r: Registry, ops: &[Op], cap: Cap, on_redis: bool) -> Result<(), TestCaseError> {
+    r.configure(r#"{"clock": "manual"}"#).unwrap();
+    if let Some((max, close_oldest)) = cap {
+        let policy = if close_oldest {
+            "closeOldest"
+        } else {
+            "refuse"
+        };
+        r.configure(&format!(
+            "{{\"maxSessionsPerUser\": {max}, \"sessionLimitPolicy\": \"{policy}\"}}"
+        ))
+        .unwrap();
+    }
+    r.load_roles(ROLES).unwrap();
+    let mut model = Model {
+        base: r.now(),
+        cap,
+        ..Model::default()
+    };
+    let mut ids = Ids::default();
+    for (step, op) in ops.iter().enumerate() {
+        let slot = match op {
+            Op::Create { .. }
+            | Op::Advance(_)
+            | Op::Count
+            | Op::Sweep
+            | Op::Sweeper(_)
+            | Op::Restore(_)
+            | Op::CloseUser(_) => None,
+            Op::Close(s)
+            | Op::Touch(s)
+            | Op::SetIdentifier(s, _)
+            | Op::SetLongIdentifier(s)
+            | Op::Identifier(s)
+            | Op::SetPrivileges(s, _, _)
+            | Op::ClearPrivileges(s)
+            | Op::HasPrivilege(s, _)
+            | Op::IsGuest(s)
+            | Op::SetIdleTimeout(s, _)
+            | Op::StorageSet(s, _, _)
+            | Op::StorageGet(s, _)
+            | Op::StorageRemove(s, _)
+            | Op::SetLifetimeEnd(s, _)
+            | Op::LifetimeEnd(s)
+            | Op::Rotate(s, _)
+            | Op::TouchPreviousId(s)
+            | Op::CreateOtp(s, _)
+            | Op::SetUser(s, _) => model.pick(*s),
+        };
+        let expected = model.apply(op, slot);
+        let got = run(&r, model.base, &mut ids, op, slot);
+        if let (Op::Sweep, Ok(got), Ok(expected)) = (op, &got, &expected) {
+            let (got, expected): (u64, u64) = (got.parse().unwrap(), expected.parse().unwrap());
+            if on_redis {
+                // Nothing is swept there: an expired session is gone already.
+                prop_assert_eq!(got, 0, "step {}", step);
+                continue;
+            }
+            if model.background {
+                // The background sweeper may have removed some of them first.
+                prop_assert!(
+                    got <= expected,
+                    "step {}: swept {} of {}",
+                    step,
+                    got,
+                    expected
+                );
+                continue;
+            }
+        }
+        prop_assert_eq!(&got, &expected, "step {}: {:?}", step, op);
+    }
+    // At the end, every session's identifier and storage agree too.
+    for (i, (id, _)) in ids.sessions.iter().enumerate() {
+        let s = &model.sessions[i];
+        if s.live(model.now) {
+            prop_assert_eq!(r.identifier(*id).unwrap(), s.identifier.clone());
+            let storage: BTreeMap<String, i64> =
+                serde_json::from_str(&r.storage_get(*id, "").unwrap()).unwrap();
+            prop_assert_eq!(&storage, &s.storage);
+        } else {
+            prop_assert_eq!(r.touch(*id).unwrap_err().kind, ErrorKind::NotFound);
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_library_behaves_as_the_model(
-        ops in proptest::collection::vec(op(), 1..80),
-        cap in proptest::option::of((1..4usize, any::<bool>())),
-    ) {
-        let r = Registry::new();
-        r.configure(r#"{"clock": "manual"}"#).unwrap();
-        if let Some((max, close_oldest)) = cap {
-            let policy = if close_oldest { "closeOldest" } else { "refuse" };
-            r.configure(&format!(
-                "{{\"maxSessionsPerUser\": {max}, \"sessionLimitPolicy\": \"{policy}\"}}"
-            ))
-            .unwrap();
-        }
-        r.load_roles(ROLES).unwrap();
-        let mut model = Model { base: r.now(), cap, ..Model::default() };
-        let mut ids = Ids::default();
-        for (step, op) in ops.iter().enumerate() {
-            let slot = match op {
-                Op::Create { .. }
-                | Op::Advance(_)
-                | Op::Count
-                | Op::Sweep
-                | Op::Sweeper(_)
-                | Op::Restore(_)
-                | Op::CloseUser(_) => {
-                    None
-                }
-                Op::Close(s) | Op::Touch(s) | Op::SetIdentifier(s, _) | Op::SetLongIdentifier(s)
-                | Op::Identifier(s) | Op::SetPrivileges(s, _, _) | Op::ClearPrivileges(s)
-                | Op::HasPrivilege(s, _) | Op::IsGuest(s) | Op::SetIdleTimeout(s, _)
-                | Op::StorageSet(s, _, _) | Op::StorageGet(s, _) | Op::StorageRemove(s, _)
-                | Op::SetLifetimeEnd(s, _) | Op::LifetimeEnd(s) | Op::Rotate(s, _)
-                | Op::TouchPreviousId(s) | Op::CreateOtp(s, _) | Op::SetUser(s, _) => {
-                    model.pick(*s)
-                }
-            };
-            let expected = model.apply(op, slot);
-            let got = run(&r, model.base, &mut ids, op, slot);
-            if let (Op::Sweep, true, Ok(got), Ok(expected)) = (op, model.background, &got, &expected) {
-                // The background sweeper may have removed some of them first.
-                let (got, expected): (u64, u64) = (got.parse().unwrap(), expected.parse().unwrap());
-                prop_assert!(got <= expected, "step {}: swept {} of {}", step, got, expected);
-                continue;
-            }
-            prop_assert_eq!(&got, &expected, "step {}: {:?}", step, op);
-        }
-        // At the end, every session's identifier and storage agree too.
-        for (i, (id, _)) in ids.sessions.iter().enumerate() {
-            let s = &model.sessions[i];
-            if s.live(model.now) {
-                prop_assert_eq!(r.identifier(*id).unwrap(), s.identifier.clone());
-                let storage: BTreeMap<String, i64> =
-                    serde_json::from_str(&r.storage_get(*id, "").unwrap()).unwrap();
-                prop_assert_eq!(&storage, &s.storage);
-            } else {
-                prop_assert_eq!(r.touch(*id).unwrap_err().kind, ErrorKind::NotFound);
-            }
-        }
+    fn the_library_behaves_as_the_model((ops, cap) in cases()) {
+        check(Registry::new(), &ops, cap, false)?;
     }
+}
+
+/// The same, each case on a prefix of its own of one Redis server (fewer cases: each call is a
+/// round trip).
+#[test]
+fn the_library_on_redis_behaves_as_the_model() {
+    let server = common::redis_server::RedisServer::start();
+    let case = std::sync::atomic::AtomicU32::new(0);
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        ..Config::default()
+    });
+    runner
+        .run(&cases(), |(ops, cap)| {
+            let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let r = Registry::new();
+            r.configure(&server.store(&format!("model{n}:"))).unwrap();
+            check(r, &ops, cap, true)
+        })
+        .unwrap();
 }

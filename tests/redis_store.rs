@@ -171,7 +171,11 @@ fn no_increment_is_lost_when_two_hosts_update_one_session_from_four_threads_each
     assert_eq!(told, 800, "one event per change of identifier");
     let counted: u64 = hosts
         .iter()
-        .map(|r| json_of(&r.stats())["identifierChanges"].as_u64().unwrap())
+        .map(|r| {
+            json_of(&r.stats().unwrap())["identifierChanges"]
+                .as_u64()
+                .unwrap()
+        })
         .sum();
     assert_eq!(counted, 800);
 }
@@ -228,7 +232,7 @@ fn events_are_told_by_the_host_that_made_the_change_once() {
     };
     assert_eq!(kinds(&seen_a), vec!["created", "closed"]);
     assert_eq!(kinds(&seen_b), vec!["identifierChanged"]);
-    assert_eq!(json_of(&b.stats())["identifierChanges"], 1);
+    assert_eq!(json_of(&b.stats().unwrap())["identifierChanges"], 1);
 }
 
 #[test]
@@ -318,41 +322,183 @@ fn redis_down_is_unavailable_with_nothing_half_done_and_back_by_itself() {
 }
 
 #[test]
-fn what_the_redis_store_does_not_do_yet_is_refused_not_done_locally() {
+fn rotation_passcodes_messages_and_files_work_across_hosts() {
     let server = RedisServer::start();
-    let r = host(&server, "n:");
-    let id = r.create(None).unwrap();
-    for e in [
-        r.rotate_id(id, None).map(drop).unwrap_err(),
-        r.create_otp(id, 60).map(drop).unwrap_err(),
-        r.clients_query(None).map(drop).unwrap_err(),
-        r.sessions_query(None).map(drop).unwrap_err(),
-        r.send_message(1, "hi").unwrap_err(),
-        r.disconnect(1, None, 0).unwrap_err(),
-        r.attach_file(id, r#"{"filename": "Survey"}"#).unwrap_err(),
-    ] {
-        assert_eq!(e.kind, ErrorKind::NotSupported, "{}", e.message);
-        assert!(e.message.contains("Redis store"), "{}", e.message);
-    }
-    r.configure(r#"{"maxSessionsPerUser": 2}"#).unwrap();
-    assert_eq!(
-        kind(r.set_privileges(id, r#"{"userName": "ann", "privileges": []}"#)),
-        ErrorKind::NotSupported
-    );
-    // The singletons stay in this process, and work as they do in memory.
-    let sp = r.create(Some(r#"{"type": "storedProcedure"}"#)).unwrap();
-    assert_eq!(
-        r.create(Some(r#"{"type": "storedProcedure"}"#)).unwrap(),
-        sp
-    );
-    assert!(r.has_privilege(sp, "anything").unwrap());
-    let mut c = server.connection();
-    let exists: bool = redis::cmd("EXISTS")
-        .arg(format!("n:s:{sp}"))
-        .query(&mut c)
+    let (a, b) = (host(&server, "r:"), host(&server, "r:"));
+    let seen = common::recorder(&b);
+    let guest = a.create(None).unwrap();
+    a.storage_set(guest, "/cart", "[1]").unwrap();
+    let client = a.client_id(guest).unwrap();
+    // A login on B: a new ID and the grant in one step; the old ID is dead for A at once.
+    let (id, ignored) = b
+        .rotate_id(
+            guest,
+            Some(r#"{"privileges": ["medium"], "userName": "ann"}"#),
+        )
         .unwrap();
-    assert!(!exists);
-    assert_eq!(r.live_sessions().unwrap(), 2);
+    assert!(ignored.is_empty());
+    assert_ne!(id, guest);
+    assert_eq!(kind(a.info(guest)), ErrorKind::NotFound);
+    assert!(a.has_privilege(id, "simple").unwrap());
+    assert_eq!(a.storage_get(id, "/cart").unwrap(), "[1]");
+    assert_eq!(a.client_id(id).unwrap(), client, "the client number stays");
+    assert_eq!(seen.lock().unwrap().last().unwrap()["event"], "idRotated");
+    // With a grace time, the old ID reaches the session for that long, on every host.
+    for r in [&a, &b] {
+        r.configure(r#"{"rotationGraceSeconds": 30}"#).unwrap();
+    }
+    let (newer, _) = a.rotate_id(id, None).unwrap();
+    assert_eq!(b.client_id(id).unwrap(), client);
+    assert_eq!(b.client_id(newer).unwrap(), client);
+
+    // A passcode made on A is spent once, on B.
+    let token = a.create_otp(newer, 60).unwrap();
+    assert_eq!(b.restore(token).unwrap(), newer);
+    assert_eq!(kind(a.restore(token)), ErrorKind::NotFound);
+    assert_eq!(kind(b.restore(token)), ErrorKind::NotFound);
+
+    // An administrator on B reaches A's client by its number.
+    b.send_message(client, "maintenance at noon").unwrap();
+    let messages = json_of(&a.take_messages(newer).unwrap());
+    assert_eq!(messages["messages"][0]["text"], "maintenance at noon");
+    b.disconnect(client, None, 0).unwrap();
+    assert_eq!(kind(a.touch(newer)), ErrorKind::NotFound);
+    assert_eq!(kind(b.send_message(client, "gone?")), ErrorKind::NotFound);
+
+    // A file name has one ID for every host.
+    let (x, y) = (a.create(None).unwrap(), b.create(None).unwrap());
+    a.attach_file(x, r#"{"filename": "Other"}"#).unwrap();
+    b.attach_file(y, r#"{"filename": "Survey"}"#).unwrap();
+    a.attach_file(x, r#"{"filename": "Survey"}"#).unwrap();
+    let files = |r: &Registry| -> Vec<Value> {
+        json_of(&r.clients_list().unwrap())["response"]["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["guestFiles"].as_array().unwrap().clone())
+            .collect()
+    };
+    let survey: Vec<Value> = files(&b)
+        .into_iter()
+        .filter(|f| f["filename"] == "Survey")
+        .map(|f| f["id"].clone())
+        .collect();
+    assert_eq!(survey.len(), 2);
+    assert_eq!(survey[0], survey[1]);
+}
+
+#[test]
+fn a_users_sessions_and_their_cap_hold_across_hosts() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "u:"), host(&server, "u:"));
+    for r in [&a, &b] {
+        r.configure(r#"{"maxSessionsPerUser": 3}"#).unwrap();
+    }
+    let login = r#"{"privileges": ["simple"], "userName": "ann"}"#;
+    let mut ann = Vec::new();
+    for (i, r) in [&a, &b, &a].into_iter().enumerate() {
+        let id = r.create(None).unwrap();
+        let (id, _) = r.rotate_id(id, Some(login)).unwrap();
+        ann.push(id);
+        assert_eq!(
+            json_of(&b.user_sessions("ann").unwrap())["clients"]
+                .as_array()
+                .unwrap()
+                .len(),
+            i + 1
+        );
+    }
+    let fourth = b.create(None).unwrap();
+    assert_eq!(
+        kind(b.set_privileges(fourth, login)),
+        ErrorKind::LimitExceeded
+    );
+    assert_eq!(
+        kind(a.rotate_id(fourth, Some(login))),
+        ErrorKind::LimitExceeded
+    );
+    assert!(
+        b.is_guest(fourth).unwrap(),
+        "a refused login changes nothing"
+    );
+    // Logging out everywhere from B closes A's sessions too.
+    assert_eq!(b.user_close_sessions("ann").unwrap(), 3);
+    for id in &ann {
+        assert_eq!(kind(a.info(*id)), ErrorKind::NotFound);
+    }
+    assert_eq!(a.user_sessions("ann").unwrap(), r#"{"clients":[]}"#);
+    // closeOldest: the least recently active makes room, whichever host made it.
+    for r in [&a, &b] {
+        r.configure(r#"{"sessionLimitPolicy": "closeOldest"}"#)
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    for r in [&a, &b, &a, &b] {
+        let id = r.create(None).unwrap();
+        r.set_privileges(id, login).unwrap();
+        ids.push(id);
+    }
+    assert_eq!(kind(b.info(ids[0])), ErrorKind::NotFound);
+    for id in &ids[1..] {
+        assert!(a.info(*id).is_ok());
+    }
+}
+
+#[test]
+fn four_threads_on_each_of_two_hosts_log_one_user_in_under_a_cap_of_three() {
+    let server = RedisServer::start();
+    let hosts = [
+        Arc::new(host(&server, "cap:")),
+        Arc::new(host(&server, "cap:")),
+    ];
+    for r in &hosts {
+        r.configure(r#"{"maxSessionsPerUser": 3}"#).unwrap();
+    }
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let r = Arc::clone(&hosts[t % 2]);
+            std::thread::spawn(move || {
+                let mut admitted = 0;
+                for _ in 0..10 {
+                    let id = r.create(None).unwrap();
+                    match r.set_privileges(id, r#"{"privileges": [], "userName": "bob"}"#) {
+                        Ok(_) => admitted += 1,
+                        Err(e) => assert_eq!(e.kind, ErrorKind::LimitExceeded, "{}", e.message),
+                    }
+                }
+                admitted
+            })
+        })
+        .collect();
+    let admitted: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(admitted, 3);
+    let listed = json_of(&hosts[1].user_sessions("bob").unwrap());
+    assert_eq!(listed["clients"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn listings_queries_and_statistics_show_every_hosts_sessions() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "l:"), host(&server, "l:"));
+    let x = a.create(Some(r#"{"type": "rest"}"#)).unwrap();
+    a.set_identifier(x, "Kiosk 1").unwrap();
+    b.create(None).unwrap();
+    b.create(Some(r#"{"type": "standalone"}"#)).unwrap();
+    let sessions = json_of(&a.sessions_list().unwrap());
+    assert_eq!(
+        sessions["sessions"].as_array().unwrap().len(),
+        2,
+        "B's standalone is B's"
+    );
+    let page = json_of(&b.clients_query(Some(r#"{"search": "kiosk"}"#)).unwrap());
+    assert_eq!(page["response"]["total"], 1);
+    assert_eq!(page["response"]["clients"][0]["userName"], "Kiosk 1");
+    assert!(!b.sessions_query(None).unwrap().contains(&x.to_string()));
+    let stats = json_of(&b.stats().unwrap());
+    assert_eq!(stats["live"]["web"], 1);
+    assert_eq!(stats["live"]["rest"], 1);
+    assert_eq!(stats["live"]["standalone"], 1);
+    assert_eq!(stats["created"], 2, "counters are this host's");
 }
 
 #[test]

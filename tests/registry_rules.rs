@@ -231,7 +231,7 @@ fn expired_session_info_is_not_found_swept_or_not() {
     let id = r.create(None).unwrap();
     r.advance_clock(60 * 60).unwrap();
     assert_eq!(kind(r.info(id)), ErrorKind::NotFound);
-    assert_eq!(r.sessions_list(), r#"{"sessions":[]}"#);
+    assert_eq!(r.sessions_list().unwrap(), r#"{"sessions":[]}"#);
     assert_eq!(r.session_count(), 0);
     assert_eq!(r.sweep(), 1);
     assert_eq!(r.sweep(), 0);
@@ -597,7 +597,7 @@ fn reads_do_not_count_as_activity_and_writes_do() {
         ("identifier", |r, id| drop(r.identifier(id).unwrap())),
         ("user_name", |r, id| drop(r.user_name(id).unwrap())),
         ("storage_get", |r, id| drop(r.storage_get(id, "").unwrap())),
-        ("sessions_list", |r, _| drop(r.sessions_list())),
+        ("sessions_list", |r, _| drop(r.sessions_list().unwrap())),
     ];
     let writes: [(&str, Op); 10] = [
         ("touch", |r, id| r.touch(id).unwrap()),
@@ -927,7 +927,7 @@ fn sessions_list_holds_every_live_session_oldest_first() {
     r.advance_clock(1).unwrap();
     let c = create(&r, r#"{"type":"storedProcedure"}"#);
     r.close(b).unwrap();
-    let list = json_of(&r.sessions_list());
+    let list = json_of(&r.sessions_list().unwrap());
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions[0], info(&r, a));
@@ -938,7 +938,7 @@ fn sessions_list_holds_every_live_session_oldest_first() {
 fn sessions_created_in_one_millisecond_list_in_creation_order() {
     let r = manual();
     let ids: Vec<SessionId> = (0..20).map(|_| r.create(None).unwrap()).collect();
-    let list = json_of(&r.sessions_list());
+    let list = json_of(&r.sessions_list().unwrap());
     let listed: Vec<String> = list["sessions"]
         .as_array()
         .unwrap()
@@ -1030,5 +1030,5 @@ fn nul_characters_in_json_text_are_refused_where_c_text_comes_back() {
         kind(r.attach_file(remote, r#"{"filename": "\u0000x"}"#)),
         ErrorKind::InvalidArgument
     );
-    assert!(!r.clients_list().contains("\\u0000"));
+    assert!(!r.clients_list().unwrap().contains("\\u0000"));
 }

@@ -169,7 +169,7 @@ fn soak_keeps_every_invariant() {
     loop {
         r.sweep();
         std::thread::sleep(Duration::from_millis(20));
-        let stats: Value = serde_json::from_str(&r.stats()).unwrap();
+        let stats: Value = serde_json::from_str(&r.stats().unwrap()).unwrap();
         let now = (
             stats["eventsDelivered"].as_u64().unwrap(),
             events.lock().unwrap().total,
@@ -207,7 +207,7 @@ fn soak_keeps_every_invariant() {
     assert_eq!(r.held_clients(), r.held_sessions());
     assert_eq!(r.held_passcodes(), 0);
     // One user-index entry per web session held that has a user; no user over the cap.
-    let list: Value = serde_json::from_str(&r.sessions_list()).unwrap();
+    let list: Value = serde_json::from_str(&r.sessions_list().unwrap()).unwrap();
     let with_user = list["sessions"]
         .as_array()
         .unwrap()
@@ -216,10 +216,10 @@ fn soak_keeps_every_invariant() {
         .count() as u64;
     assert_eq!(r.held_user_sessions(), with_user);
     for user in ["user0", "user1", "user2"] {
-        let live: Value = serde_json::from_str(&r.user_sessions(user)).unwrap();
+        let live: Value = serde_json::from_str(&r.user_sessions(user).unwrap()).unwrap();
         assert!(live["clients"].as_array().unwrap().len() <= 4, "{user}");
     }
-    let stats: Value = serde_json::from_str(&r.stats()).unwrap();
+    let stats: Value = serde_json::from_str(&r.stats().unwrap()).unwrap();
     assert_eq!(stats["created"], created, "{stats}");
 
     let operations: u64 = tallies.iter().map(|t| t.operations).sum();
@@ -312,7 +312,7 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                     r.sweep();
                 }
                 10 => {
-                    let list: Value = serde_json::from_str(&r.sessions_list()).unwrap();
+                    let list: Value = serde_json::from_str(&r.sessions_list().unwrap()).unwrap();
                     assert!(list["sessions"].is_array());
                 }
                 13 | 14 => {
@@ -320,14 +320,15 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                     // one of them logs out everywhere.
                     let user = format!("user{}", rng.below(3));
                     if rng.below(8) == 0 {
-                        r.user_close_sessions(&user);
+                        r.user_close_sessions(&user).unwrap();
                     } else if let Some(&id) = mine.get(rng.below(mine.len().max(1))) {
                         let grant = format!(r#"{{"privileges": ["b"], "userName": "{user}"}}"#);
                         match r.set_privileges(id, &grant) {
                             Ok(_) => {}
                             Err(e) => assert_eq!(e.kind, ErrorKind::NotFound), // gone meanwhile
                         }
-                        let live = serde_json::from_str::<Value>(&r.user_sessions(&user)).unwrap();
+                        let live = serde_json::from_str::<Value>(&r.user_sessions(&user).unwrap())
+                            .unwrap();
                         assert!(live["clients"].as_array().unwrap().len() <= 4);
                     }
                 }

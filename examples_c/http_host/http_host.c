@@ -726,6 +726,13 @@ int main(int argc, char **argv) {
     /* Behind TLS the cookie is Secure, and its __Host- name binds it to this host and path /. */
     cookie_name = secure ? "__Host-sid" : "sid";
 
+    /* SIGINT and SIGTERM are waited for below; every thread started after this blocks them
+     * (sessmgr's sweeper blocks every signal anyway). */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
     snprintf(path, sizeof path, "%s/users.txt", data_dir);
     users = users_load(path);
     if (users < 0 || configure(data_dir, log_path) != 0) {
@@ -738,12 +745,6 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-
-    /* SIGINT and SIGTERM are waited for here; every thread started after this blocks them. */
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
     memset(&address, 0, sizeof address);
     address.sin_family = AF_INET;

@@ -23,8 +23,7 @@ pub unsafe extern "C" fn sessmgr_clients_list(json: *mut *mut c_char) -> sessmgr
     call("sessmgr_clients_list", || {
         // SAFETY: as this function's contract.
         let json = unsafe { out(json, "json") }?;
-        registry().memory_only("sessmgr_clients_list")?;
-        *json = owned_string(registry().clients_list())?;
+        *json = owned_string(registry().clients_list()?)?;
         Ok(())
     })
 }
@@ -131,8 +130,7 @@ pub unsafe extern "C" fn sessmgr_stats(json: *mut *mut c_char) -> sessmgr_status
     call("sessmgr_stats", || {
         // SAFETY: as this function's contract.
         let json = unsafe { out(json, "json") }?;
-        registry().memory_only("sessmgr_stats")?;
-        *json = owned_string(registry().stats())?;
+        *json = owned_string(registry().stats()?)?;
         Ok(())
     })
 }

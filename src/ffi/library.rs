@@ -143,8 +143,7 @@ pub unsafe extern "C" fn sessmgr_sessions_list(json: *mut *mut c_char) -> sessmg
     call("sessmgr_sessions_list", || {
         // SAFETY: as this function's contract.
         let json = unsafe { out(json, "json") }?;
-        registry().memory_only("sessmgr_sessions_list")?;
-        *json = owned_string(registry().sessions_list())?;
+        *json = owned_string(registry().sessions_list()?)?;
         Ok(())
     })
 }

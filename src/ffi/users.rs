@@ -24,8 +24,7 @@ pub unsafe extern "C" fn sessmgr_user_sessions(
     call("sessmgr_user_sessions", || {
         // SAFETY: as this function's contract.
         let (user, json) = unsafe { (text(user_name, "user_name")?, out(json, "json")?) };
-        registry().memory_only("sessmgr_user_sessions")?;
-        *json = owned_string(registry().user_sessions(user))?;
+        *json = owned_string(registry().user_sessions(user)?)?;
         Ok(())
     })
 }
@@ -44,8 +43,7 @@ pub unsafe extern "C" fn sessmgr_user_close_sessions(
     call("sessmgr_user_close_sessions", || {
         // SAFETY: as this function's contract.
         let user = unsafe { text(user_name, "user_name") }?;
-        registry().memory_only("sessmgr_user_close_sessions")?;
-        let count = registry().user_close_sessions(user);
+        let count = registry().user_close_sessions(user)?;
         // SAFETY: as this function's contract.
         if let Some(closed) = unsafe { optional_out(closed) } {
             *closed = count;

@@ -20,13 +20,12 @@ impl Registry {
     /// session is scanned (its lock taken, a few fields compared); only the page's rows are
     /// written.
     pub fn sessions_query(&self, query: Option<&str>) -> Result<String> {
-        self.memory_only("sessmgr_sessions_query")?;
         let query = self.listing_query(query)?;
         let (rows, total) = self.page(
             &query,
             |_| true,
             |session, _, out| session.info_json_for_people(out),
-        );
+        )?;
         Ok(format!(
             "{{\"sessions\":[{}],\"total\":{total},\"offset\":{},\"limit\":{}}}",
             rows.join(","),
@@ -39,13 +38,12 @@ impl Registry {
     /// `{"response": {"clients": […], "total", "offset", "limit"}, "messages": [{"code": "0"}]}`,
     /// as [`Registry::sessions_query`] pages the sessions.
     pub fn clients_query(&self, query: Option<&str>) -> Result<String> {
-        self.memory_only("sessmgr_clients_query")?;
         let query = self.listing_query(query)?;
         let (rows, total) = self.page(
             &query,
             |session| session.kind != SessionType::Standalone,
             |session, now, out| session.client_json(now, out),
-        );
+        )?;
         Ok(format!(
             "{{\"response\":{{\"clients\":[{}],\"total\":{total},\"offset\":{},\"limit\":{}}},\
              \"messages\":[{{\"code\":\"0\"}}]}}",
@@ -64,13 +62,14 @@ impl Registry {
 
     /// The rows of one page of the live sessions that `listed` and the query's filters pass,
     /// oldest first, and how many passed. The scan keeps only (creation order, client number)
-    /// of each match; rows are written for the page alone.
+    /// of each match; rows are written for the page alone. With the Redis store, its sessions
+    /// are read whole (two round trips in all) and filtered here.
     fn page(
         &self,
         query: &ListingQuery,
         listed: impl Fn(&Session) -> bool,
         row: impl Fn(&Session, Millis, &mut String),
-    ) -> (Vec<String>, u64) {
+    ) -> Result<(Vec<String>, u64)> {
         let now = self.now();
         let mut matches: Vec<(u64, u64)> = Vec::new();
         self.core.map.for_each_live(now, |slot| {
@@ -79,6 +78,12 @@ impl Registry {
                 matches.push((session.sequence, session.client_id));
             }
         });
+        let mut remote: Vec<Session> = match self.redis() {
+            Some(store) => self.remote_sessions(&store, now)?,
+            None => Vec::new(),
+        };
+        remote.retain(|session| listed(session) && query.matches(session));
+        matches.extend(remote.iter().map(|s| (s.sequence, s.client_id)));
         matches.sort_unstable();
         matches.dedup_by_key(|&mut (sequence, _)| sequence);
         let total = matches.len() as u64;
@@ -87,18 +92,22 @@ impl Registry {
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
             .take(query.limit as usize)
             .filter_map(|&(_, client)| {
-                self.core.map.with_client(client, now, |slot| {
-                    let mut out = String::with_capacity(400);
-                    row(&slot.lock(), now, &mut out);
-                    out
-                })
+                let mut out = String::with_capacity(400);
+                match remote.iter().find(|s| s.client_id == client) {
+                    Some(session) => row(session, now, &mut out),
+                    None => self
+                        .core
+                        .map
+                        .with_client(client, now, |slot| row(&slot.lock(), now, &mut out))?,
+                }
+                Some(out)
             })
             .collect();
-        (rows, total)
+        Ok((rows, total))
     }
 
     /// `{"sessions": [info, …]}`, oldest first.
-    pub fn sessions_list(&self) -> String {
+    pub fn sessions_list(&self) -> Result<String> {
         self.listing("{\"sessions\":[", "]}", |session, _, out| {
             session.info_json(out);
             true
@@ -112,16 +121,15 @@ impl Registry {
         open: &str,
         close: &str,
         mut row: impl FnMut(&Session, Millis, &mut String) -> bool,
-    ) -> String {
+    ) -> Result<String> {
         let now = self.now();
         let mut rows: Vec<(u64, String)> = Vec::new();
-        self.core.map.for_each_live(now, |slot| {
-            let session = slot.lock();
+        self.for_each_session(now, |session| {
             let mut text = String::with_capacity(400);
-            if row(&session, now, &mut text) {
+            if row(session, now, &mut text) {
                 rows.push((session.sequence, text));
             }
-        });
+        })?;
         rows.sort_unstable_by_key(|&(sequence, _)| sequence);
         // A session rotated during the scan moves shards and may be met twice: once is enough.
         rows.dedup_by_key(|&mut (sequence, _)| sequence);
@@ -136,7 +144,19 @@ impl Registry {
             out.push_str(text);
         }
         out.push_str(close);
-        out
+        Ok(out)
+    }
+
+    /// Runs `f` on every live session: this process's, each under its lock, then the Redis
+    /// store's, when the registry is on one (decoded copies).
+    fn for_each_session(&self, now: Millis, mut f: impl FnMut(&Session)) -> Result<()> {
+        self.core.map.for_each_live(now, |slot| f(&slot.lock()));
+        if let Some(store) = self.redis() {
+            for session in self.remote_sessions(&store, now)? {
+                f(&session);
+            }
+        }
+        Ok(())
     }
 
     // ----- files, listings, events, statistics ---------------------------------------------
@@ -144,7 +164,6 @@ impl Registry {
     /// A client opens a file (a hosted app): `{"filename", "accountName", "privsetName"}`.
     /// The same file name has the same ID for every client.
     pub fn attach_file(&self, id: SessionId, file_json: &str) -> Result<()> {
-        self.memory_only("sessmgr_session_attach_file")?;
         let request = FileRequest::parse(file_json, self.live.max_json_depth())?;
         let max_files = self.live.max_attached_files();
         self.change(id, |a| {
@@ -195,6 +214,16 @@ impl Registry {
     /// The ID of a file name, given on first use; `LimitExceeded` if it would be a new name
     /// beyond `maxFileNames`.
     fn file_id(&self, filename: &str) -> Result<u32> {
+        if let Some(store) = self.redis() {
+            let max = self.live.max_file_names();
+            return store
+                .file_id(store.deadline(), filename, max)?
+                .ok_or_else(|| {
+                    Error::limit(format!(
+                        "{max} file names have IDs in the Redis store: maxFileNames is reached"
+                    ))
+                });
+        }
         let mut ids = self.file_ids.lock();
         if let Some(id) = ids.get(filename) {
             return Ok(*id);
@@ -213,7 +242,6 @@ impl Registry {
 
     /// A client closes a file; `NoValue` if it has no file of that name open.
     pub fn detach_file(&self, id: SessionId, filename: &str) -> Result<()> {
-        self.memory_only("sessmgr_session_detach_file")?;
         self.change(id, |a| {
             let Some(at) = a.session.files.iter().position(|f| f.filename == filename) else {
                 return Err(Error::new(
@@ -236,7 +264,7 @@ impl Registry {
 
     /// FileMaker's Admin API *List Clients*: every live session but standalone ones (local
     /// files are nobody's client), oldest first.
-    pub fn clients_list(&self) -> String {
+    pub fn clients_list(&self) -> Result<String> {
         self.listing(
             "{\"response\":{\"clients\":[",
             "]},\"messages\":[{\"code\":\"0\"}]}",
@@ -257,17 +285,20 @@ impl Registry {
     }
 
     /// Live sessions by type, and counters since the start (or the last reset).
-    pub fn stats(&self) -> String {
+    pub fn stats(&self) -> Result<String> {
         let mut live = [0u64; 5];
         // Sessions that lapsed and are not swept yet count as they ended.
         let (mut closed_unswept, mut expired_unswept) = (0, 0);
-        self.core.map.for_each(self.now(), |slot, is_live| {
+        let now = self.now();
+        if let Some(store) = self.redis() {
+            for session in self.remote_sessions(&store, now)? {
+                live[type_index(session.kind)] += 1;
+            }
+        }
+        self.core.map.for_each(now, |slot, is_live| {
             let session = slot.lock();
             if is_live {
-                live[SessionType::ALL
-                    .iter()
-                    .position(|k| *k == session.kind)
-                    .unwrap_or(0)] += 1;
+                live[type_index(session.kind)] += 1;
             } else if let End::Expired(_) = session.lapsed_end() {
                 expired_unswept += 1;
             } else {
@@ -297,8 +328,15 @@ impl Registry {
             None => out.push_str("null"),
         }
         out.push('}');
-        out
+        Ok(out)
     }
+}
+
+fn type_index(kind: SessionType) -> usize {
+    SessionType::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(0)
 }
 
 fn file_detail(file: &AttachedFile) -> Detail {

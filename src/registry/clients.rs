@@ -32,18 +32,11 @@ impl Registry {
         }
         loop {
             let id = self
-                .core
-                .map
-                .client_session(client)
+                .client_session(client)?
                 .ok_or_else(|| client_not_found(client))?;
             match op(id) {
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    if self
-                        .core
-                        .map
-                        .client_session(client)
-                        .is_none_or(|now| now == id)
-                    {
+                    if self.client_session(client)?.is_none_or(|now| now == id) {
                         return Err(client_not_found(client));
                     }
                 }
@@ -55,7 +48,6 @@ impl Registry {
     /// Queues a message for a client, which the host takes with [`Registry::take_messages`]
     /// to show it; at most [`MAX_MESSAGES`] wait (`LimitExceeded` beyond).
     pub fn send_message(&self, client: u64, text: &str) -> Result<()> {
-        self.memory_only("sessmgr_client_send_message")?;
         check_message(text)?;
         self.on_client(client, |id| {
             self.access(id, |a| {
@@ -96,7 +88,6 @@ impl Registry {
     /// Meanwhile the session works as before, its state is `disconnecting`, and activity does
     /// not put the end off; a second disconnection can only bring it closer.
     pub fn disconnect(&self, client: u64, message: Option<&str>, grace_seconds: u32) -> Result<()> {
-        self.memory_only("sessmgr_client_disconnect")?;
         if let Some(text) = message {
             check_message(text)?;
         }

@@ -20,7 +20,6 @@ impl Registry {
     /// session's idle timeout; at least 10) and usable once. At most `maxOtpsPerSession` wait
     /// per session. Counts as activity.
     pub fn create_otp(&self, id: SessionId, lifespan_seconds: i32) -> Result<SessionId> {
-        self.memory_only("sessmgr_session_create_otp")?;
         if lifespan_seconds < 0 {
             return Err(Error::invalid(format!(
                 "a lifespan of {lifespan_seconds} seconds is out of range (0 to {})",
@@ -56,18 +55,31 @@ impl Registry {
                     otps.len()
                 )));
             }
-            otps.push(Otp {
-                token,
-                expires: now.saturating_add(seconds * 1000),
-            });
-            // Indexed under the session's lock: the session cannot end (and forget its passcodes)
-            // before the index has this one.
-            self.core.otps.insert(token, a.session.client_id);
+            let expires = now.saturating_add(seconds * 1000);
+            otps.push(Otp { token, expires });
+            if a.slot.is_some() {
+                // Indexed under the session's lock: the session cannot end (and forget its
+                // passcodes) before the index has this one.
+                self.core.otps.insert(token, a.session.client_id);
+            }
             a.activity();
-            Ok(lapsed)
+            Ok((
+                lapsed,
+                a.slot.is_none().then_some((a.session.client_id, expires)),
+            ))
         })?;
-        for expired in lapsed {
-            self.core.otps.take(expired);
+        let (lapsed, remote) = lapsed;
+        match (remote, self.redis()) {
+            // In Redis, the passcode is filed once its session holds it; expired ones go by
+            // themselves. Should filing fail, the token was never handed out: nobody can use it.
+            (Some((client, expires)), Some(store)) => {
+                store.put_otp(store.deadline(), token, client, expires)?
+            }
+            _ => {
+                for expired in lapsed {
+                    self.core.otps.take(expired);
+                }
+            }
         }
         Ok(token)
     }
@@ -82,15 +94,16 @@ impl Registry {
     /// token must exist, be unused and unexpired, and its session live; otherwise `NotFound`
     /// and nothing changes. Counts as activity.
     pub fn restore(&self, token: SessionId) -> Result<SessionId> {
-        self.memory_only("sessmgr_session_restore")?;
-        let client = self.core.otps.take(token).ok_or_else(no_passcode)?;
+        let client = match (self.core.otps.take(token), self.redis()) {
+            (Some(client), _) => client,
+            (None, Some(store)) => store
+                .take_otp(store.deadline(), token)?
+                .ok_or_else(no_passcode)?,
+            (None, None) => return Err(no_passcode()),
+        };
         let now = self.now();
         loop {
-            let id = self
-                .core
-                .map
-                .client_session(client)
-                .ok_or_else(no_passcode)?;
+            let id = self.client_session(client)?.ok_or_else(no_passcode)?;
             let found = self.access(id, |a| {
                 let otps = &mut a.session.extras_mut().otps;
                 let Some(at) = otps.iter().position(|otp| otp.token == token) else {
@@ -108,7 +121,7 @@ impl Registry {
                 Ok(None) => return Err(no_passcode()),
                 // Rotated away in between: follow the client to its new ID.
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    if self.core.map.client_session(client) == Some(id) {
+                    if self.client_session(client)? == Some(id) {
                         return Err(no_passcode());
                     }
                 }

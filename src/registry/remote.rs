@@ -7,9 +7,11 @@
 //! server), events and the access log (each host tells of the calls it made), the counters of
 //! `stats`.
 
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::users::{Member, user_row};
 use super::{Access, Registry, SessionRef, not_found};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -17,7 +19,27 @@ use crate::events::{CloseReason, End};
 use crate::id::SessionId;
 use crate::session::Session;
 use crate::store::record;
-use crate::store::redis::{RedisStore, Written};
+use crate::store::redis::{Deadline, RedisStore, Stored, UserMove, Written};
+
+thread_local! {
+    /// The change of user that this thread's next write of a session carries (see
+    /// `as_user_change_remote`), and whether a write found the joined set changed.
+    static USER_MOVE: RefCell<Option<UserMove>> = const { RefCell::new(None) };
+    static USERS_RACED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn pending_move() -> Option<UserMove> {
+    USER_MOVE.with(|m| m.borrow().clone())
+}
+
+/// A write that found the joined user set changed: the caller decides again.
+fn users_raced() -> Error {
+    USERS_RACED.with(|r| r.set(true));
+    Error::new(
+        crate::error::ErrorKind::BadState,
+        "the user's sessions changed meanwhile",
+    )
+}
 
 impl Registry {
     /// The Redis store, when the registry is on one.
@@ -26,17 +48,6 @@ impl Registry {
             return None;
         }
         self.redis.read().clone()
-    }
-
-    /// Refuses what the Redis store does not do yet (`NotSupported`); nothing on memory. The
-    /// C layer calls it before the listings, whose core functions cannot fail.
-    pub fn memory_only(&self, what: &str) -> Result<()> {
-        if self.on_redis.load(Ordering::Acquire) {
-            return Err(Error::not_supported(format!(
-                "{what} is not available with the Redis store yet"
-            )));
-        }
-        Ok(())
     }
 
     /// Runs `f` on the session `id` of the Redis store, as [`Registry::access`] does in memory.
@@ -48,7 +59,7 @@ impl Registry {
     ) -> Result<R> {
         let deadline = store.deadline();
         loop {
-            let stored = store.load(deadline, id)?.ok_or_else(not_found)?;
+            let (id, stored) = self.load_remote(store, deadline, id)?;
             let roles = Arc::clone(&self.roles.read());
             let mut session = record::decode(id, stored.client, &stored.record, &roles)?;
             let now = self.now();
@@ -71,7 +82,16 @@ impl Registry {
                 }
                 return result;
             }
-            match store.commit(deadline, id, stored.version, &written, session.expires_at())? {
+            let users = pending_move();
+            match store.commit(
+                deadline,
+                id,
+                stored.client,
+                stored.version,
+                &written,
+                session.expires_at(),
+                users.as_ref(),
+            )? {
                 Written::Done => {
                     self.counted(hold.commit());
                     return result;
@@ -80,8 +100,108 @@ impl Registry {
                 // wrote, and what this attempt would have told is forgotten.
                 Written::Moved => continue,
                 Written::Gone => return Err(not_found()),
+                Written::UsersMoved => return Err(users_raced()),
             }
         }
+    }
+
+    /// The session `id` as stored, or the one it names during a rotation's grace time (then
+    /// under its new ID).
+    fn load_remote(
+        &self,
+        store: &RedisStore,
+        deadline: Deadline,
+        id: SessionId,
+    ) -> Result<(SessionId, Stored)> {
+        if let Some(stored) = store.load(deadline, id)? {
+            return Ok((id, stored));
+        }
+        if self.live.rotation_grace_seconds() > 0
+            && let Some(new) = store.alias(deadline, id)?
+            && let Some(stored) = store.load(deadline, new)?
+        {
+            return Ok((new, stored));
+        }
+        Err(not_found())
+    }
+
+    /// The ID of the live session with client number `client`: this process's, or the Redis
+    /// store's.
+    pub(super) fn client_session(&self, client: u64) -> Result<Option<SessionId>> {
+        if let Some(id) = self.core.map.client_session(client) {
+            return Ok(Some(id));
+        }
+        match self.redis() {
+            Some(store) => store.client_session(store.deadline(), client),
+            None => Ok(None),
+        }
+    }
+
+    /// Gives the Redis store's session `id` a new ID, running `rotate` (the rules of a
+    /// rotation, shared with the memory store) on its copy, given the new ID.
+    pub(super) fn rotate_remote<R>(
+        &self,
+        store: &RedisStore,
+        id: SessionId,
+        mut rotate: impl FnMut(&mut Access<'_>, SessionId) -> Result<R>,
+    ) -> Result<(SessionId, R)> {
+        let deadline = store.deadline();
+        let grace = self.live.rotation_grace_seconds() as i64 * 1000;
+        loop {
+            let (id, stored) = self.load_remote(store, deadline, id)?;
+            let roles = Arc::clone(&self.roles.read());
+            let mut session = record::decode(id, stored.client, &stored.record, &roles)?;
+            let now = self.now();
+            if !is_live(&session, now) {
+                return Err(not_found());
+            }
+            let new = SessionId::random();
+            let hold = self.core.events.hold();
+            let result = rotate(
+                &mut Access {
+                    slot: None,
+                    session: SessionRef::Copy(&mut session),
+                    now,
+                },
+                new,
+            )?;
+            let written = record::encode(&session);
+            let alias_until = (grace > 0).then(|| now + grace);
+            let users = pending_move();
+            match store.rotate(
+                deadline,
+                id,
+                new,
+                stored.client,
+                stored.version,
+                &written,
+                session.expires_at(),
+                alias_until,
+                users.as_ref(),
+            )? {
+                Some(Written::Done) => {
+                    self.counted(hold.commit());
+                    return Ok((new, result));
+                }
+                Some(Written::Gone) => return Err(not_found()),
+                Some(Written::UsersMoved) => return Err(users_raced()),
+                // Moved, or the new ID taken: again, from what is there now.
+                _ => continue,
+            }
+        }
+    }
+
+    /// Every live session of the Redis store, decoded (those this process holds aside).
+    pub(super) fn remote_sessions(&self, store: &RedisStore, now: Millis) -> Result<Vec<Session>> {
+        let roles = Arc::clone(&self.roles.read());
+        let mut sessions = Vec::new();
+        for (id, stored) in store.all(store.deadline(), now)? {
+            let session = record::decode(id, stored.client, &stored.record, &roles)?;
+            if is_live(&session, now) {
+                sessions.push(session);
+            }
+        }
+        Ok(sessions)
     }
 
     fn counted(&self, identifier_changes: u64) {
@@ -149,7 +269,7 @@ impl Registry {
             let roles = Arc::clone(&self.roles.read());
             let session = record::decode(id, stored.client, &stored.record, &roles)?;
             let now = self.now();
-            match store.remove(deadline, id, stored.version)? {
+            match store.remove(deadline, id, stored.client, stored.version, session.user())? {
                 Written::Done => {
                     if !is_live(&session, now) {
                         self.core.ended(&session, now, session.lapsed_end());
@@ -158,7 +278,7 @@ impl Registry {
                     self.core.ended(&session, now, End::Closed(reason));
                     return Ok(());
                 }
-                Written::Moved => continue,
+                Written::Moved | Written::UsersMoved => continue,
                 Written::Gone => return Err(not_found()),
             }
         }
@@ -171,6 +291,153 @@ impl Registry {
             Some(store) => Ok(here + store.count(store.deadline(), self.now())?),
             None => Ok(here),
         }
+    }
+}
+
+impl Registry {
+    /// [`Registry::as_user_change`] for a session of the Redis store: the cap is decided here
+    /// on the joined user's sessions as read, and the write that changes the session's user
+    /// moves it between the two user sets only if the joined one is still as read (otherwise
+    /// all of it is decided again).
+    pub(super) fn as_user_change_remote<R>(
+        &self,
+        store: &RedisStore,
+        id: SessionId,
+        new: &str,
+        mut op: impl FnMut(&dyn Fn(&Session) -> Result<()>) -> Result<R>,
+    ) -> Result<R> {
+        let deadline = store.deadline();
+        loop {
+            store.check(deadline)?;
+            let (is_web, old, client) = self.read(id, |s| {
+                Ok((s.kind.is_web(), s.details.user_name.clone(), s.client_id))
+            })?;
+            let raced = Cell::new(false);
+            let unchanged = |session: &Session| {
+                if session.details.user_name == old {
+                    Ok(())
+                } else {
+                    raced.set(true);
+                    Err(Error::new(
+                        crate::error::ErrorKind::BadState,
+                        "the user changed meanwhile",
+                    ))
+                }
+            };
+            if !is_web || old == new {
+                let outcome = op(&unchanged);
+                if raced.get() {
+                    continue;
+                }
+                return outcome;
+            }
+            let expected = if new.is_empty() {
+                String::new()
+            } else {
+                self.make_room_remote(store, new, client)?
+            };
+            let users = UserMove {
+                from: (!old.is_empty()).then(|| old.clone()),
+                to: (!new.is_empty()).then(|| new.to_owned()),
+                expected,
+            };
+            USER_MOVE.with(|m| *m.borrow_mut() = Some(users));
+            USERS_RACED.with(|r| r.set(false));
+            let outcome = op(&unchanged);
+            USER_MOVE.with(|m| *m.borrow_mut() = None);
+            if raced.get() || USERS_RACED.with(Cell::take) {
+                continue;
+            }
+            return outcome;
+        }
+    }
+
+    /// The live members of `user` in the Redis store; those Redis dropped are forgotten.
+    fn remote_members(&self, store: &RedisStore, user: &str) -> Result<Vec<Session>> {
+        let deadline = store.deadline();
+        let now = self.now();
+        let roles = Arc::clone(&self.roles.read());
+        let (mut live, mut gone) = (Vec::new(), Vec::new());
+        for client in store.user_members(deadline, user)? {
+            let stored = match store.client_session(deadline, client)? {
+                Some(id) => store.load(deadline, id)?.map(|stored| (id, stored)),
+                None => None,
+            };
+            match stored {
+                Some((id, stored)) => {
+                    let session = record::decode(id, stored.client, &stored.record, &roles)?;
+                    if is_live(&session, now) && session.user() == Some(user) {
+                        live.push(session);
+                    } else {
+                        // Ended by this host's clock, though Redis has not dropped it yet.
+                        gone.push(client);
+                    }
+                }
+                None => gone.push(client),
+            }
+        }
+        store.prune_user(deadline, user, &gone)?;
+        Ok(live)
+    }
+
+    /// Under `maxSessionsPerUser`, makes room in the Redis store for one more session of
+    /// `user` (`joining`), as [`Registry::over_cap`] decides; returns the user's set as it must
+    /// still be when the login is written.
+    fn make_room_remote(&self, store: &RedisStore, user: &str, joining: u64) -> Result<String> {
+        let members = self.remote_members(store, user)?;
+        let weighed = members
+            .iter()
+            .map(|s| Member {
+                client: s.client_id,
+                last_activity: s.last_activity,
+                sequence: s.sequence,
+            })
+            .collect();
+        let closing: Vec<u64> = self
+            .over_cap(weighed, joining)?
+            .into_iter()
+            .map(|m| m.client)
+            .collect();
+        let mut remaining = Vec::new();
+        for session in members {
+            if closing.contains(&session.client_id) {
+                match self.end_remote(store, session.id, CloseReason::SessionLimit) {
+                    Ok(()) => {}
+                    Err(e) if e.kind == crate::error::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            } else {
+                remaining.push(session.client_id.to_string());
+            }
+        }
+        remaining.sort();
+        Ok(remaining.join(","))
+    }
+
+    /// [`Registry::user_sessions`] on the Redis store.
+    pub(super) fn user_sessions_remote(
+        &self,
+        store: &RedisStore,
+        user: &str,
+        now: Millis,
+    ) -> Result<String> {
+        let mut members = self.remote_members(store, user)?;
+        members.sort_unstable_by_key(|s| s.sequence);
+        let rows: Vec<String> = members.iter().map(|s| user_row(s, now)).collect();
+        Ok(format!("{{\"clients\":[{}]}}", rows.join(",")))
+    }
+
+    /// [`Registry::user_close_sessions`] on the Redis store.
+    pub(super) fn user_close_remote(&self, store: &RedisStore, user: &str) -> Result<u64> {
+        let mut closed = 0;
+        for session in self.remote_members(store, user)? {
+            match self.end_remote(store, session.id, CloseReason::UserLogout) {
+                Ok(()) => closed += 1,
+                Err(e) if e.kind == crate::error::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(closed)
     }
 }
 

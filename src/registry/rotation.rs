@@ -18,7 +18,6 @@ impl Registry {
         id: SessionId,
         privileges: Option<&str>,
     ) -> Result<(SessionId, Vec<String>)> {
-        self.memory_only("sessmgr_session_rotate_id")?;
         let request = privileges
             .map(|text| self.grant_request(text))
             .transpose()?;
@@ -27,29 +26,34 @@ impl Registry {
         let grace = self.live.rotation_grace_seconds() as i64 * 1000;
         // A userName that changes the session's user is a login of that user: its cap applies.
         let rotated = self.as_user_change(id, user.as_deref(), |check| {
-            self.core
-                .map
-                .rekey(id, now, now + grace, |slot, new| {
-                    let mut a = Access::locked(slot, now);
-                    require_web(&a.session, "rotate_id")?;
-                    check(&a.session)?;
-                    let previous = a.session.id;
-                    // Every event from here on is told under the new ID.
-                    a.session.id = new;
-                    let ignored = match request.clone() {
-                        Some(request) => self.grant(&mut a, request),
-                        None => {
-                            a.activity();
-                            Vec::new()
-                        }
-                    };
-                    self.core
-                        .emit(EventKind::IdRotated, &a.session, now, || Detail::Rotated {
-                            previous,
-                        });
-                    Ok(ignored)
-                })
-                .unwrap_or_else(|| Err(not_found()))
+            let rotate = |a: &mut Access<'_>, new: SessionId| {
+                require_web(&a.session, "rotate_id")?;
+                check(&a.session)?;
+                let previous = a.session.id;
+                // Every event from here on is told under the new ID.
+                a.session.id = new;
+                let ignored = match request.clone() {
+                    Some(request) => self.grant(a, request),
+                    None => {
+                        a.activity();
+                        Vec::new()
+                    }
+                };
+                self.core.emit(EventKind::IdRotated, &a.session, a.now, || {
+                    Detail::Rotated { previous }
+                });
+                Ok(ignored)
+            };
+            let mut rotate = rotate;
+            match self.core.map.rekey(id, now, now + grace, |slot, new| {
+                rotate(&mut Access::locked(slot, now), new)
+            }) {
+                Some(rotated) => rotated,
+                None => match self.redis() {
+                    Some(store) => self.rotate_remote(&store, id, &mut rotate),
+                    None => Err(not_found()),
+                },
+            }
         });
         self.core.events.drain();
         rotated

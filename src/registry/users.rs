@@ -14,10 +14,10 @@ use crate::settings::SessionLimitPolicy;
 use crate::user_index::{Users, remove_from};
 
 /// A live session of a user, as the cap weighs it.
-struct Member {
-    client: u64,
-    last_activity: Millis,
-    sequence: u64,
+pub(super) struct Member {
+    pub client: u64,
+    pub last_activity: Millis,
+    pub sequence: u64,
 }
 
 impl Registry {
@@ -36,17 +36,10 @@ impl Registry {
         let Some(new) = new_user else {
             return op(&|_| Ok(()));
         };
-        if self.on_redis.load(std::sync::atomic::Ordering::Acquire)
+        if let Some(store) = self.redis()
             && self.core.map.with(id, self.now(), |_| ()).is_none()
         {
-            // A session of the Redis store: its user's sessions are not indexed there yet.
-            if self.live.session_limit().0 > 0 {
-                return Err(Error::not_supported(
-                    "maxSessionsPerUser is not enforced with the Redis store yet: a login that \
-                     names a userName is refused while it is set",
-                ));
-            }
-            return op(&|_| Ok(()));
+            return self.as_user_change_remote(&store, id, new, op);
         }
         loop {
             let (is_web, old, client) = self.read(id, |s| {
@@ -95,24 +88,13 @@ impl Registry {
     /// Under `maxSessionsPerUser`, makes room for one more session of `user` (whose shard is
     /// locked): refused, or the least recently active closed, as the policy says.
     fn make_room(&self, users: &mut Users, user: &str, joining: u64) -> Result<()> {
-        let (max, policy) = self.live.session_limit();
+        let (max, _) = self.live.session_limit();
         if max == 0 {
             return Ok(());
         }
         let now = self.now();
-        let mut members = self.members(users, user, now);
-        members.retain(|m| m.client != joining);
-        if members.len() < max {
-            return Ok(());
-        }
-        if policy == SessionLimitPolicy::Refuse {
-            return Err(Error::limit(format!(
-                "the user has {} sessions: maxSessionsPerUser ({max}) is reached",
-                members.len()
-            )));
-        }
-        members.sort_by_key(|m| (m.last_activity, m.sequence));
-        for member in &members[..=members.len() - max] {
+        let members = self.members(users, user, now);
+        for member in &self.over_cap(members, joining)? {
             remove_from(users, user, member.client);
             if let Some((session, live)) = self.core.map.remove_client(member.client, now) {
                 let end = if live {
@@ -124,6 +106,25 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// The cap's rule: of a user's live sessions (`joining` aside), those to close to make room
+    /// for one more, least recently active first; `LimitExceeded` under the refuse policy.
+    pub(super) fn over_cap(&self, mut members: Vec<Member>, joining: u64) -> Result<Vec<Member>> {
+        let (max, policy) = self.live.session_limit();
+        members.retain(|m| m.client != joining);
+        if max == 0 || members.len() < max {
+            return Ok(Vec::new());
+        }
+        if policy == SessionLimitPolicy::Refuse {
+            return Err(Error::limit(format!(
+                "the user has {} sessions: maxSessionsPerUser ({max}) is reached",
+                members.len()
+            )));
+        }
+        members.sort_by_key(|m| (m.last_activity, m.sequence));
+        members.truncate(members.len() + 1 - max);
+        Ok(members)
     }
 
     /// The live sessions of `user` (whose shard is locked), in no order.
@@ -150,8 +151,11 @@ impl Registry {
     /// `{"clients": [row, …]}`: the live sessions of `user_name` (exact bytes), oldest first,
     /// each row as in the clients list (its `id` the client number, never the session ID) with
     /// `lastActivity`. Costs what the user's sessions cost.
-    pub fn user_sessions(&self, user_name: &str) -> String {
+    pub fn user_sessions(&self, user_name: &str) -> Result<String> {
         let now = self.now();
+        if let Some(store) = self.redis() {
+            return self.user_sessions_remote(&store, user_name, now);
+        }
         let users = self.core.users.lock(user_name);
         let mut rows: Vec<(u64, String)> = self
             .members(&users, user_name, now)
@@ -159,25 +163,24 @@ impl Registry {
             .filter_map(|member| {
                 self.core.map.with_client(member.client, now, |slot| {
                     let session = slot.lock();
-                    let mut row = String::with_capacity(400);
-                    session.client_json(now, &mut row);
-                    row.pop();
-                    row.push_str(",\"lastActivity\":\"");
-                    crate::clock::push_iso8601(&mut row, session.last_activity);
-                    row.push_str("\"}");
-                    (session.sequence, row)
+                    (session.sequence, user_row(&session, now))
                 })
             })
             .collect();
         drop(users);
         rows.sort_unstable_by_key(|(sequence, _)| *sequence);
         let rows: Vec<String> = rows.into_iter().map(|(_, row)| row).collect();
-        format!("{{\"clients\":[{}]}}", rows.join(","))
+        Ok(format!("{{\"clients\":[{}]}}", rows.join(",")))
     }
 
     /// Logs a user out everywhere: closes every live web or rest session of `user_name`
     /// (event reason `userLogout`); returns how many.
-    pub fn user_close_sessions(&self, user_name: &str) -> u64 {
+    pub fn user_close_sessions(&self, user_name: &str) -> Result<u64> {
+        if let Some(store) = self.redis() {
+            let closed = self.user_close_remote(&store, user_name);
+            self.core.events.drain();
+            return closed;
+        }
         let now = self.now();
         let mut closed = 0;
         {
@@ -195,7 +198,7 @@ impl Registry {
             }
         }
         self.core.events.drain();
-        closed
+        Ok(closed)
     }
 
     /// Sessions the user index holds (for tests and diagnostics: one per web or rest session
@@ -203,4 +206,15 @@ impl Registry {
     pub fn held_user_sessions(&self) -> u64 {
         self.core.users.len() as u64
     }
+}
+
+/// A row of `user_sessions`: the clients list's, with `lastActivity`.
+pub(super) fn user_row(session: &Session, now: Millis) -> String {
+    let mut row = String::with_capacity(400);
+    session.client_json(now, &mut row);
+    row.pop();
+    row.push_str(",\"lastActivity\":\"");
+    crate::clock::push_iso8601(&mut row, session.last_activity);
+    row.push_str("\"}");
+    row
 }

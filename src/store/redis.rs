@@ -42,56 +42,125 @@ pub struct RedisStore {
     commit: Script,
     insert: Script,
     remove: Script,
+    rotate: Script,
     count: Script,
+    file_id: Script,
 }
 
 /// The moment a call must have its answer by.
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline(Instant);
 
-/// Writes `r` (and the expiry) only if the version is still ARGV[1]; 1 if written, 0 if the
-/// version moved, -1 if the session is gone. KEYS[2], the live sessions by expiry, follows.
+/// What the scripts that change a session's user share: with the user tail of ARGV at `b`
+/// (client number, the user set it leaves or '', the user set it joins or '', and that set's
+/// members as the host read them, sorted and comma-separated), the guard that the joined set
+/// is still as read (else the host decides again: -3), and the move itself.
+const USER_TAIL: &str = r"
+local function user_guard(b)
+  if ARGV[b + 2] == '' then return true end
+  local members = redis.call('SMEMBERS', ARGV[b + 2])
+  table.sort(members)
+  return table.concat(members, ',') == ARGV[b + 3]
+end
+local function user_move(b)
+  if ARGV[b + 1] ~= '' then redis.call('SREM', ARGV[b + 1], ARGV[b]) end
+  if ARGV[b + 2] ~= '' then redis.call('SADD', ARGV[b + 2], ARGV[b]) end
+end
+";
+
+/// Writes `r` (and the expiry, of the session and of its client number KEYS[3]) only if the
+/// version is still ARGV[1]; 1 if written, 0 if the version moved, -1 if the session is gone.
+/// KEYS[2], the live sessions by expiry, follows.
 const COMMIT: &str = r"
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
+if not user_guard(5) then return -3 end
+user_move(5)
 redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'r', ARGV[2])
 if ARGV[3] == '' then
   redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[3])
   redis.call('ZADD', KEYS[2], 'XX', 'inf', ARGV[4])
 else
   redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[3], ARGV[3])
   redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
 end
 return 1
 ";
 
 /// A new session, unless the ID is in use (0) or ARGV[4] sessions are live (-1): its client
-/// number from the counter (KEYS[2]), returned; filed in the live sessions by expiry (KEYS[3]),
-/// whose entries that ARGV[3] (now) passed are dropped first.
+/// number from the counter (KEYS[2]), returned, and filed under ARGV[6] .. 'c:' .. number;
+/// filed in the live sessions by expiry (KEYS[3]), whose entries that ARGV[3] (now) passed are
+/// dropped first.
 const INSERT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -1 end
 local client = redis.call('INCR', KEYS[2])
+local client_key = ARGV[6] .. 'c:' .. client
 redis.call('HSET', KEYS[1], 'v', '0', 'c', tostring(client), 'r', ARGV[1])
+redis.call('SET', client_key, ARGV[5])
 if ARGV[2] == '' then
   redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
 else
   redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+  redis.call('PEXPIREAT', client_key, ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
 end
 return client
 ";
 
-/// Takes a session out if its version is still ARGV[1]: 1, 0 if the version moved, -1 if gone.
+/// Takes a session out (and its client number, KEYS[3]) if its version is still ARGV[1]: 1, 0
+/// if the version moved, -1 if gone.
 const REMOVE: &str = r"
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
+if redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
+user_move(3)
 return 1
+";
+
+/// Moves a session from KEYS[1] to KEYS[2] (a new ID) with its new record, if its version is
+/// still ARGV[1]: the live set (KEYS[3]) and the client number (KEYS[4]) follow; with ARGV[6],
+/// the old ID (KEYS[5]) names the new one until then. 1, 0 (version moved), -1 (gone), -2 (the
+/// new ID is taken).
+const ROTATE: &str = r"
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return -1 end
+if v ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
+if not user_guard(7) then return -3 end
+user_move(7)
+local client = redis.call('HGET', KEYS[1], 'c')
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[4])
+redis.call('HSET', KEYS[2], 'v', tostring(tonumber(ARGV[1]) + 1), 'c', client, 'r', ARGV[2])
+redis.call('SET', KEYS[4], ARGV[5])
+if ARGV[3] == '' then
+  redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
+else
+  redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[4], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
+end
+if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[5], 'PXAT', ARGV[6]) end
+return 1
+";
+
+/// The ID of the file name ARGV[1] in the hash KEYS[1], given on first use (its count + 1)
+/// unless ARGV[2] names have IDs (-1).
+const FILE_ID: &str = r"
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if id then return tonumber(id) end
+local count = redis.call('HLEN', KEYS[1])
+if count >= tonumber(ARGV[2]) then return -1 end
+redis.call('HSET', KEYS[1], ARGV[1], count + 1)
+return count + 1
 ";
 
 /// The live sessions: drops the entries that ARGV[1] (now) passed, counts the rest.
@@ -99,6 +168,16 @@ const COUNT: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZCARD', KEYS[1])
 ";
+
+/// A change of the user a session belongs to, written with the session: it leaves `from`'s
+/// set and joins `to`'s, which must still hold `expected` (the client numbers read, sorted as
+/// text, comma-separated).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserMove {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub expected: String,
+}
 
 /// What a versioned write found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +187,8 @@ pub enum Written {
     Moved,
     /// The session is gone (closed, or expired by Redis).
     Gone,
+    /// The user set the change joins is not as it was read: decide again.
+    UsersMoved,
 }
 
 impl Written {
@@ -115,6 +196,7 @@ impl Written {
         match reply {
             1 => Written::Done,
             0 => Written::Moved,
+            -3 => Written::UsersMoved,
             _ => Written::Gone,
         }
     }
@@ -142,10 +224,12 @@ impl RedisStore {
             prefix: settings.prefix.clone(),
             timeout: Duration::from_millis(settings.timeout_ms),
             idle: Mutex::new(Vec::new()),
-            commit: Script::new(COMMIT),
+            commit: Script::new(&format!("{USER_TAIL}{COMMIT}")),
             insert: Script::new(INSERT),
-            remove: Script::new(REMOVE),
+            remove: Script::new(&format!("{USER_TAIL}{REMOVE}")),
+            rotate: Script::new(&format!("{USER_TAIL}{ROTATE}")),
             count: Script::new(COUNT),
+            file_id: Script::new(FILE_ID),
         };
         let deadline = store.deadline();
         store.run(deadline, true, |c| redis::cmd("PING").query::<String>(c))?;
@@ -171,6 +255,64 @@ impl RedisStore {
         format!("{}live", self.prefix)
     }
 
+    fn client_key(&self, client: u64) -> String {
+        format!("{}c:{client}", self.prefix)
+    }
+
+    fn alias_key(&self, id: SessionId) -> String {
+        format!("{}a:{}", self.prefix, self.session_key(id).1)
+    }
+
+    fn user_key(&self, user: &str) -> String {
+        format!("{}u:{user}", self.prefix)
+    }
+
+    /// The scripts' user tail (see `USER_TAIL`).
+    fn user_tail(&self, client: u64, users: Option<&UserMove>) -> [String; 4] {
+        let key = |user: &Option<String>| {
+            user.as_deref()
+                .map(|u| self.user_key(u))
+                .unwrap_or_default()
+        };
+        match users {
+            Some(m) => [
+                client.to_string(),
+                key(&m.from),
+                key(&m.to),
+                m.expected.clone(),
+            ],
+            None => [
+                client.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
+        }
+    }
+
+    /// The client numbers filed under `user` (some may have ended: Redis dropped them).
+    pub fn user_members(&self, deadline: Deadline, user: &str) -> Result<Vec<u64>> {
+        let key = self.user_key(user);
+        self.run(deadline, true, |c| {
+            redis::cmd("SMEMBERS").arg(&key).query(c)
+        })
+    }
+
+    /// Forgets client numbers of `user` whose sessions ended.
+    pub fn prune_user(&self, deadline: Deadline, user: &str, gone: &[u64]) -> Result<()> {
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let key = self.user_key(user);
+        self.run(deadline, true, |c| {
+            redis::cmd("SREM").arg(&key).arg(gone).query::<()>(c)
+        })
+    }
+
+    fn otp_key(&self, token: SessionId) -> String {
+        format!("{}o:{}", self.prefix, self.session_key(token).1)
+    }
+
     /// The session as stored, or `None` if Redis has no such key.
     pub fn load(&self, deadline: Deadline, id: SessionId) -> Result<Option<Stored>> {
         let (key, _) = self.session_key(id);
@@ -193,27 +335,161 @@ impl RedisStore {
         })
     }
 
-    /// Writes `record` over version `version`, expiring at `expires_at` (`None`: never).
+    /// Writes `record` over version `version` of the session (client number `client`),
+    /// expiring at `expires_at` (`None`: never).
+    #[allow(clippy::too_many_arguments)]
     pub fn commit(
         &self,
         deadline: Deadline,
         id: SessionId,
+        client: u64,
         version: u64,
         record: &str,
         expires_at: Option<Millis>,
+        users: Option<&UserMove>,
     ) -> Result<Written> {
         let ((key, member), live) = (self.session_key(id), self.live_key());
+        let client_key = self.client_key(client);
+        let tail = self.user_tail(client, users);
         let reply: i64 = self.run(deadline, false, |c| {
             self.commit
                 .key(&key)
                 .key(&live)
+                .key(&client_key)
                 .arg(version.to_string())
                 .arg(record)
                 .arg(expiry_arg(expires_at))
                 .arg(&member)
+                .arg(&tail)
                 .invoke(c)
         })?;
         Ok(Written::from_reply(reply))
+    }
+
+    /// Moves the session `id` (at `version`) to `new`, with `record`; the old ID reaches it
+    /// until `alias_until` if given. `Ok(None)`: the new ID is taken (draw another).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rotate(
+        &self,
+        deadline: Deadline,
+        id: SessionId,
+        new: SessionId,
+        client: u64,
+        version: u64,
+        record: &str,
+        expires_at: Option<Millis>,
+        alias_until: Option<Millis>,
+        users: Option<&UserMove>,
+    ) -> Result<Option<Written>> {
+        let ((key, member), (new_key, new_member)) = (self.session_key(id), self.session_key(new));
+        let (live, client_key, alias) =
+            (self.live_key(), self.client_key(client), self.alias_key(id));
+        let tail = self.user_tail(client, users);
+        let reply: i64 = self.run(deadline, false, |c| {
+            self.rotate
+                .key(&key)
+                .key(&new_key)
+                .key(&live)
+                .key(&client_key)
+                .key(&alias)
+                .arg(version.to_string())
+                .arg(record)
+                .arg(expiry_arg(expires_at))
+                .arg(&member)
+                .arg(&new_member)
+                .arg(expiry_arg(alias_until))
+                .arg(&tail)
+                .invoke(c)
+        })?;
+        Ok((reply != -2).then(|| Written::from_reply(reply)))
+    }
+
+    /// The ID an old ID names during its grace time after a rotation.
+    pub fn alias(&self, deadline: Deadline, id: SessionId) -> Result<Option<SessionId>> {
+        let alias = self.alias_key(id);
+        let to: Option<String> =
+            self.run(deadline, true, |c| redis::cmd("GET").arg(&alias).query(c))?;
+        Ok(to.and_then(|hex| SessionId::parse(&hex).ok()))
+    }
+
+    /// The ID of the session with client number `client`, if Redis has it.
+    pub fn client_session(&self, deadline: Deadline, client: u64) -> Result<Option<SessionId>> {
+        let key = self.client_key(client);
+        let id: Option<String> =
+            self.run(deadline, true, |c| redis::cmd("GET").arg(&key).query(c))?;
+        Ok(id.and_then(|hex| SessionId::parse(&hex).ok()))
+    }
+
+    /// Files a one-time passcode of the session `client` until `expires`.
+    pub fn put_otp(
+        &self,
+        deadline: Deadline,
+        token: SessionId,
+        client: u64,
+        expires: Millis,
+    ) -> Result<()> {
+        let key = self.otp_key(token);
+        self.run(deadline, false, |c| {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(client)
+                .arg("PXAT")
+                .arg(expires.max(1))
+                .query::<()>(c)
+        })
+    }
+
+    /// Takes a one-time passcode out: the client number it was made for, once.
+    pub fn take_otp(&self, deadline: Deadline, token: SessionId) -> Result<Option<u64>> {
+        let key = self.otp_key(token);
+        self.run(deadline, false, |c| redis::cmd("GETDEL").arg(&key).query(c))
+    }
+
+    /// Every session the live set holds at `now` (expired entries dropped), each as stored, in
+    /// no order; one that went in between is left out. Two round trips, whatever the count.
+    pub fn all(&self, deadline: Deadline, now: Millis) -> Result<Vec<(SessionId, Stored)>> {
+        let live = self.live_key();
+        let members: Vec<String> = self.run(deadline, true, |c| {
+            redis::cmd("ZRANGEBYSCORE")
+                .arg(&live)
+                .arg(format!("({now}"))
+                .arg("+inf")
+                .query(c)
+        })?;
+        let ids: Vec<SessionId> = members
+            .iter()
+            .filter_map(|m| SessionId::parse(m).ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        type Fields = (Option<u64>, Option<u64>, Option<String>);
+        let rows: Vec<Fields> = self.run(deadline, true, |c| {
+            let mut pipe = redis::pipe();
+            for &id in &ids {
+                pipe.cmd("HMGET")
+                    .arg(self.session_key(id).0)
+                    .arg("v")
+                    .arg("c")
+                    .arg("r");
+            }
+            pipe.query(c)
+        })?;
+        Ok(ids
+            .into_iter()
+            .zip(rows)
+            .filter_map(|(id, fields)| match fields {
+                (Some(version), Some(client), Some(record)) => Some((
+                    id,
+                    Stored {
+                        version,
+                        client,
+                        record,
+                    },
+                )),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Stores a new session; returns its client number, `Ok(None)` if the ID is in use, and
@@ -239,6 +515,7 @@ impl RedisStore {
                 .arg(now)
                 .arg(max_sessions)
                 .arg(&member)
+                .arg(&self.prefix)
                 .invoke(c)
         })?;
         match reply {
@@ -250,18 +527,42 @@ impl RedisStore {
         }
     }
 
-    /// Takes the session out if its version is still `version`.
-    pub fn remove(&self, deadline: Deadline, id: SessionId, version: u64) -> Result<Written> {
+    /// Takes the session (client number `client`) out if its version is still `version`.
+    pub fn remove(
+        &self,
+        deadline: Deadline,
+        id: SessionId,
+        client: u64,
+        version: u64,
+        user: Option<&str>,
+    ) -> Result<Written> {
         let ((key, member), live) = (self.session_key(id), self.live_key());
+        let client_key = self.client_key(client);
+        let leaving = UserMove {
+            from: user.map(str::to_owned),
+            ..UserMove::default()
+        };
+        let tail = self.user_tail(client, Some(&leaving));
         let reply: i64 = self.run(deadline, false, |c| {
             self.remove
                 .key(&key)
                 .key(&live)
+                .key(&client_key)
                 .arg(version.to_string())
                 .arg(&member)
+                .arg(&tail)
                 .invoke(c)
         })?;
         Ok(Written::from_reply(reply))
+    }
+
+    /// The ID every host gives the file name `name`; `None` if `max` names have IDs already.
+    pub fn file_id(&self, deadline: Deadline, name: &str, max: usize) -> Result<Option<u32>> {
+        let files = format!("{}files", self.prefix);
+        let id: i64 = self.run(deadline, false, |c| {
+            self.file_id.key(&files).arg(name).arg(max).invoke(c)
+        })?;
+        Ok(u32::try_from(id).ok())
     }
 
     /// How many sessions are live in the store at `now`.
@@ -332,6 +633,11 @@ impl RedisStore {
             .set_read_timeout(Some(left))
             .and_then(|()| connection.set_write_timeout(Some(left)))
             .map_err(|e| self.unavailable(&e, deadline))
+    }
+
+    /// `Unavailable` once `deadline` has passed: for a call that goes round again.
+    pub fn check(&self, deadline: Deadline) -> Result<()> {
+        self.left(deadline).map(drop)
     }
 
     fn left(&self, deadline: Deadline) -> Result<Duration> {
