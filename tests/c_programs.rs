@@ -89,6 +89,11 @@ pub fn run(program: &Path) -> String {
 
 /// As [`run`], with arguments.
 pub fn run_with(program: &Path, args: &[&str]) -> String {
+    run_on(program, args, None)
+}
+
+/// As [`run_with`], on the store `store` names (`SESSMGR_TEST_STORE`, see tests/c/check.h).
+pub fn run_on(program: &Path, args: &[&str], store: Option<&str>) -> String {
     let mut command = match check() {
         Check::Valgrind => {
             let mut valgrind = Command::new("valgrind");
@@ -107,6 +112,7 @@ pub fn run_with(program: &Path, args: &[&str]) -> String {
     let output = command
         .args(args)
         .env("LD_LIBRARY_PATH", common::library_dir())
+        .env("SESSMGR_TEST_STORE", store.unwrap_or(""))
         .env(
             "ASAN_OPTIONS",
             "detect_leaks=1:abort_on_error=0:exitcode=98",
@@ -134,6 +140,30 @@ fn compile_and_run(name: &str) {
         assert!(
             stdout.contains("all checks passed"),
             "{name} ({language:?}): {stdout}"
+        );
+    }
+}
+
+/// The programs whose checks hold on any store, run again on the Redis store (a real
+/// `redis-server`, a prefix per program), under the same memory checker.
+#[test]
+fn the_c_programs_on_the_redis_store() {
+    let server = common::redis_server::RedisServer::start();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut programs: Vec<(PathBuf, Language)> = Vec::new();
+    for name in ["seeds.c", "threads.c", "admin.c", "login.c", "bad_input.c"] {
+        for language in [Language::C99, Language::Cxx17] {
+            programs.push((root.join("tests/c").join(name), language));
+        }
+    }
+    programs.push((root.join("tests/cpp/wrapper.cpp"), Language::Cxx17));
+    for (n, (source, language)) in programs.iter().enumerate() {
+        let store = server.store(&format!("c{n}:"));
+        let stdout = run_on(&compile(source, *language, &[]), &[], Some(&store));
+        assert!(
+            stdout.contains("all checks passed"),
+            "{} ({language:?}) on Redis: {stdout}",
+            source.display()
         );
     }
 }

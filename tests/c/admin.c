@@ -36,6 +36,7 @@ int main(void) {
     char *a = NULL;
     char *b = NULL;
     char *text = NULL;
+    use_test_store();
     memset(&t, 0, sizeof t);
 
     OK(sessmgr_set_event_handler(on_event, &t));

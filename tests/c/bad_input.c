@@ -29,6 +29,7 @@ int main(void) {
     bool flag = true;
     int32_t minutes = -7;
     uint64_t count = 99;
+    use_test_store();
 
     OK(sessmgr_configure("{\"clock\":\"manual\"}"));
     OK(sessmgr_session_create("{\"type\":\"remote\",\"userName\":\"u\"}", &id));

@@ -10,6 +10,21 @@
 
 static int check_failures = 0;
 
+/* With SESSMGR_TEST_STORE set (a sessmgr_configure object naming the store: the Redis store
+ * that tests/c_programs.rs started), the program runs on that store. Call it first, and again
+ * after every sessmgr_reset (which goes back to memory). */
+static inline int on_test_store(void) {
+    const char *store = getenv("SESSMGR_TEST_STORE");
+    return store != NULL && store[0] != '\0';
+}
+
+static inline void use_test_store(void) {
+    if (on_test_store() && sessmgr_configure(getenv("SESSMGR_TEST_STORE")) != SESSMGR_OK) {
+        fprintf(stderr, "cannot use the test store: %s\n", sessmgr_last_error());
+        exit(1);
+    }
+}
+
 /* A call that must succeed. */
 #define OK(call)                                                                            \
     do {                                                                                    \

@@ -11,12 +11,14 @@ static char *created(void) {
 }
 
 int main(void) {
-    char *guest = created();
+    char *guest = NULL;
     char *user = NULL;
     char *token = NULL;
     char *restored = NULL;
     char *text = NULL;
     bool admin = true;
+    use_test_store();
+    guest = created();
 
     /* Before login: a guest with a cart. */
     OK(sessmgr_session_has_privilege(guest, "WebAdmin", &admin));

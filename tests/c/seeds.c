@@ -153,11 +153,13 @@ static void idle_timeouts(void) {
     {
         uint64_t expired = 0;
         OK(sessmgr_sweep(&expired));
-        CHECK(expired == 2);
+        /* On Redis nothing is swept: what expired is gone already. */
+        CHECK(expired == (on_test_store() ? 0u : 2u));
     }
     sessmgr_string_free(guest);
     sessmgr_string_free(member);
     OK(sessmgr_reset());
+    use_test_store();
 }
 
 /* ---- 4D: store the client IP in Session.storage inside Use ... End use -------------------- */
@@ -266,6 +268,7 @@ static void session_info_object(void) {
 }
 
 int main(void) {
+    use_test_store();
     student_survey();
     web_admin_check();
     idle_timeouts();

@@ -6,6 +6,7 @@
 #include "sessmgr.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 static int failures = 0;
@@ -29,6 +30,11 @@ template <typename Call> static sessmgr_status status_of(Call call) {
 }
 
 int main() {
+    // On the store tests/c_programs.rs names, if it names one (the Redis store).
+    const char *store = std::getenv("SESSMGR_TEST_STORE");
+    if (store != nullptr && *store != '\0') {
+        sessmgr::configure(store);
+    }
     sessmgr::configure(R"({"clock":"manual"})");
     sessmgr::load_roles(R"({"privileges":[{"privilege":"simple"},{"privilege":"medium","includes":["simple"]}],
                             "roles":[{"role":"Medium","privileges":["medium"]}]})");

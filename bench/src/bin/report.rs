@@ -71,6 +71,60 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// The example HTTP host under ab (http_load.sh's lines): /counter against /static, and the
 /// share of the host's CPU time that sessmgr's calls take.
+/// The library on the Redis store against one bare round trip, and the round trips each call
+/// makes (a read is one; a change reads, then writes in one script; `storage_update` reads for
+/// the callback, then changes; `create_close` is a create and a close).
+const ON_REDIS: &[(&str, u32)] = &[
+    ("has_privilege_granted", 1),
+    ("session_info", 1),
+    ("storage_get", 1),
+    ("touch", 2),
+    ("set_identifier", 2),
+    ("storage_set", 2),
+    ("storage_update", 3),
+    ("create_close", 3),
+];
+
+fn redis_store_section(
+    criterion: &Path,
+    out: &mut String,
+    targets: &mut Vec<(String, String, bool)>,
+) {
+    let group = "sessmgr_redis/1000";
+    let Some(bare) = estimate(criterion, group, "bare_get") else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "## The Redis store, 1000 live sessions\n\nEach call through the C functions with \
+         `{{\"store\": {{\"kind\": \"redis\"}}}}`, against a bare round trip of the redis crate \
+         (a GET of one small key, its own connection): {}.\n\n\
+         | operation | sessmgr on Redis | round trips | ÷ bare round trip | ÷ (round trips × bare) |\n\
+         |---|---:|---:|---:|---:|",
+        cell(Some(bare))
+    );
+    for &(op, trips) in ON_REDIS {
+        let Some(ours) = estimate(criterion, group, op) else {
+            continue;
+        };
+        let ratio = ours.median / bare.median;
+        let _ = writeln!(
+            out,
+            "| {op} | {} | {trips} | {ratio:.2}× | {:.2}× |",
+            cell(Some(ours)),
+            ratio / f64::from(trips)
+        );
+        if trips == 1 {
+            targets.push((
+                format!("{op} on the Redis store: ≤ 1.5× one bare round trip"),
+                format!("{ratio:.2}×"),
+                ratio <= 1.5,
+            ));
+        }
+    }
+    let _ = writeln!(out);
+}
+
 fn http_section(runs: &[Value], out: &mut String, targets: &mut Vec<(String, String, bool)>) {
     if runs.is_empty() {
         return;
@@ -260,6 +314,7 @@ fn main() {
         }
         let _ = writeln!(out);
     }
+    redis_store_section(criterion, &mut out, &mut targets);
     if let Some(list) = estimate(criterion, "listing/10000", "sessions_list") {
         let listing = |bench: &str| cell(estimate(criterion, "listing/10000", bench));
         let _ = writeln!(
