@@ -516,3 +516,48 @@ fn max_sessions_holds_across_hosts() {
     b.create(None).unwrap();
     assert_eq!(kind(a.create(None)), ErrorKind::LimitExceeded);
 }
+
+#[test]
+fn no_call_waits_for_a_stalled_redis_longer_than_its_timeout() {
+    let server = RedisServer::start();
+    let r = Registry::new();
+    r.configure(
+        &server
+            .store("slow:")
+            .replace("\"timeoutMs\": 1000", "\"timeoutMs\": 200"),
+    )
+    .unwrap();
+    r.configure(r#"{"maxSessionsPerUser": 2}"#).unwrap();
+    let id = r.create(None).unwrap();
+    let token = r.create_otp(id, 60).unwrap();
+    // Redis stops answering every client for 3 seconds (it is alive, the socket open).
+    let mut c = server.connection();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(3000)
+        .arg("ALL")
+        .query(&mut c)
+        .unwrap();
+    let calls: [(&str, Box<dyn Fn() -> sessmgr::Result<()>>); 4] = [
+        ("touch", Box::new(|| r.touch(id))),
+        // A login under a cap: the session, the user's sessions, the write.
+        (
+            "login",
+            Box::new(|| r.set_privileges(id, r#"{"userName": "ann"}"#).map(drop)),
+        ),
+        ("restore", Box::new(|| r.restore(token).map(drop))),
+        ("message", Box::new(|| r.send_message(1, "hello"))),
+    ];
+    for (what, call) in calls {
+        let started = std::time::Instant::now();
+        let e = call().unwrap_err();
+        let waited = started.elapsed();
+        assert_eq!(e.kind, ErrorKind::Unavailable, "{what}: {}", e.message);
+        assert!(e.message.contains("200 ms"), "{what}: {}", e.message);
+        // The bound is loose (the machine may be busy); without the timeout it is 3 s.
+        assert!(
+            waited < std::time::Duration::from_millis(1500),
+            "{what}: {waited:?}"
+        );
+    }
+}

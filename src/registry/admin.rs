@@ -166,6 +166,7 @@ impl Registry {
     pub fn attach_file(&self, id: SessionId, file_json: &str) -> Result<()> {
         let request = FileRequest::parse(file_json, self.live.max_json_depth())?;
         let max_files = self.live.max_attached_files();
+        let _scope = self.redis_scope();
         self.change(id, |a| {
             if a.session.kind == SessionType::Standalone {
                 return Err(Error::not_supported(

@@ -30,6 +30,7 @@ impl Registry {
         if client == 0 {
             return Err(Error::invalid("client number 0: client numbers start at 1"));
         }
+        let _scope = self.redis_scope();
         loop {
             let id = self
                 .client_session(client)?

@@ -28,6 +28,7 @@ impl Registry {
         }
         let max = self.live.max_otps_per_session();
         let token = SessionId::random();
+        let _scope = self.redis_scope();
         let lapsed = self.access(id, |a| {
             if a.session.kind != SessionType::Web {
                 return Err(Error::not_supported(format!(
@@ -94,6 +95,7 @@ impl Registry {
     /// token must exist, be unused and unexpired, and its session live; otherwise `NotFound`
     /// and nothing changes. Counts as activity.
     pub fn restore(&self, token: SessionId) -> Result<SessionId> {
+        let _scope = self.redis_scope();
         let client = match (self.core.otps.take(token), self.redis()) {
             (Some(client), _) => client,
             (None, Some(store)) => store

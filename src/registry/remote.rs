@@ -42,6 +42,12 @@ fn users_raced() -> Error {
 }
 
 impl Registry {
+    /// One deadline for every exchange with Redis while the result lives, when the registry
+    /// is on the Redis store (for a call made of several steps); nothing otherwise.
+    pub(super) fn redis_scope(&self) -> Option<crate::store::redis::Scope> {
+        self.redis().map(|store| store.scope())
+    }
+
     /// The Redis store, when the registry is on one.
     pub(super) fn redis(&self) -> Option<Arc<RedisStore>> {
         if !self.on_redis.load(Ordering::Acquire) {
@@ -306,6 +312,7 @@ impl Registry {
         new: &str,
         mut op: impl FnMut(&dyn Fn(&Session) -> Result<()>) -> Result<R>,
     ) -> Result<R> {
+        let _scope = store.scope();
         let deadline = store.deadline();
         loop {
             store.check(deadline)?;
@@ -421,6 +428,7 @@ impl Registry {
         user: &str,
         now: Millis,
     ) -> Result<String> {
+        let _scope = store.scope();
         let mut members = self.remote_members(store, user)?;
         members.sort_unstable_by_key(|s| s.sequence);
         let rows: Vec<String> = members.iter().map(|s| user_row(s, now)).collect();
@@ -429,6 +437,7 @@ impl Registry {
 
     /// [`Registry::user_close_sessions`] on the Redis store.
     pub(super) fn user_close_remote(&self, store: &RedisStore, user: &str) -> Result<u64> {
+        let _scope = store.scope();
         let mut closed = 0;
         for session in self.remote_members(store, user)? {
             match self.end_remote(store, session.id, CloseReason::UserLogout) {

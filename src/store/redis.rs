@@ -10,6 +10,7 @@
 //! the library reconnects by itself. No call waits longer than `timeoutMs` in all: every
 //! connect, read and write gets what is left of it.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -50,6 +51,25 @@ pub struct RedisStore {
 /// The moment a call must have its answer by.
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline(Instant);
+
+thread_local! {
+    /// The deadline of the call this thread is in, while a [`Scope`] holds one: every
+    /// exchange of a call made of several shares it.
+    static CALL_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Holds one deadline for every exchange with Redis until dropped (see [`RedisStore::scope`]).
+pub struct Scope {
+    outermost: bool,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if self.outermost {
+            CALL_DEADLINE.with(|d| d.set(None));
+        }
+    }
+}
 
 /// What the scripts that change a session's user share: with the user tail of ARGV at `b`
 /// (client number, the user set it leaves or '', the user set it joins or '', and that set's
@@ -236,8 +256,27 @@ impl RedisStore {
         Ok(store)
     }
 
+    /// When the current call must be done: the deadline of the [`Scope`] this thread is in,
+    /// or `timeoutMs` from now.
     pub fn deadline(&self) -> Deadline {
-        Deadline(Instant::now() + self.timeout)
+        match CALL_DEADLINE.with(Cell::get) {
+            Some(at) => Deadline(at),
+            None => Deadline(Instant::now() + self.timeout),
+        }
+    }
+
+    /// Makes every exchange with Redis until the scope is dropped share one deadline, so that a
+    /// call made of several steps (a login under a cap, a restore, a message by client number)
+    /// ends within `timeoutMs` in all. Within a scope, a nested one changes nothing.
+    pub fn scope(&self) -> Scope {
+        let outermost = CALL_DEADLINE.with(|d| {
+            if d.get().is_some() {
+                return false;
+            }
+            d.set(Some(Instant::now() + self.timeout));
+            true
+        });
+        Scope { outermost }
     }
 
     /// The session's key, and its member in the live sessions' set.
