@@ -538,7 +538,8 @@ fn no_call_waits_for_a_stalled_redis_longer_than_its_timeout() {
         .arg("ALL")
         .query(&mut c)
         .unwrap();
-    let calls: [(&str, Box<dyn Fn() -> sessmgr::Result<()>>); 4] = [
+    type Call<'a> = Box<dyn Fn() -> sessmgr::Result<()> + 'a>;
+    let calls: [(&str, Call); 4] = [
         ("touch", Box::new(|| r.touch(id))),
         // A login under a cap: the session, the user's sessions, the write.
         (
