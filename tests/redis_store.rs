@@ -506,7 +506,8 @@ fn max_sessions_holds_across_hosts() {
     let server = RedisServer::start();
     let (a, b) = (host(&server, "m:"), host(&server, "m:"));
     for r in [&a, &b] {
-        r.configure(r#"{"maxSessions": 3}"#).unwrap();
+        r.configure(r#"{"maxSessions": 3, "overloadPolicy": "refuse"}"#)
+            .unwrap();
     }
     a.create(None).unwrap();
     let second = b.create(None).unwrap();
@@ -515,6 +516,67 @@ fn max_sessions_holds_across_hosts() {
     a.close(second).unwrap();
     b.create(None).unwrap();
     assert_eq!(kind(a.create(None)), ErrorKind::LimitExceeded);
+}
+
+#[test]
+fn a_flood_of_guests_locks_nobody_out_on_any_host() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "f:"), host(&server, "f:"));
+    let seen = common::recorder(&b);
+    for r in [&a, &b] {
+        r.configure(r#"{"maxSessions": 3, "clock": "manual"}"#)
+            .unwrap();
+    }
+    let member = a.create(None).unwrap();
+    a.set_privileges(member, r#"{"privileges": ["simple"]}"#)
+        .unwrap();
+    let old_guest = b.create(None).unwrap();
+    a.advance_clock(60).unwrap();
+    b.advance_clock(60).unwrap();
+    let new_guest = a.create(None).unwrap();
+    // B's activity on the first guest makes the other the least recently active.
+    b.advance_clock(60).unwrap();
+    a.advance_clock(60).unwrap();
+    b.touch(old_guest).unwrap();
+    // Full: each new visitor evicts the least recently active guest, never the member.
+    let visitor = b.create(None).unwrap();
+    assert_eq!(kind(a.info(new_guest)), ErrorKind::NotFound);
+    assert!(a.info(old_guest).is_ok());
+    let evicted: Vec<Value> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "closed")
+        .cloned()
+        .collect();
+    assert_eq!(evicted.len(), 1);
+    assert_eq!(evicted[0]["reason"], "evicted");
+    assert_eq!(evicted[0]["ID"], new_guest.to_string());
+    for _ in 0..5 {
+        a.create(None).unwrap();
+    }
+    assert!(
+        a.has_privilege(member, "simple").unwrap(),
+        "a grant is never evicted"
+    );
+    assert_eq!(kind(b.info(visitor)), ErrorKind::NotFound);
+    assert_eq!(a.live_sessions().unwrap(), 3);
+    // A guest that gains a grant leaves the guests; one that loses it joins them again.
+    let latest = json_of(&a.sessions_list().unwrap())["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| SessionId::parse(s["ID"].as_str().unwrap()).unwrap())
+        .filter(|id| *id != member)
+        .collect::<Vec<_>>();
+    for id in &latest {
+        b.set_privileges(*id, r#"{"privileges": ["simple"]}"#)
+            .unwrap();
+    }
+    assert_eq!(kind(a.create(None)), ErrorKind::LimitExceeded);
+    a.clear_privileges(member).unwrap();
+    a.create(None).unwrap();
+    assert_eq!(kind(b.info(member)), ErrorKind::NotFound);
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The rules of SPEC.md sections 1 to 6, checked on `Registry` instances (no global state).
 
+mod common;
+
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, Registry, SessionId, UpdateOutcome};
 
@@ -9,8 +11,22 @@ const SEED_ROLES: &str = r#"{ "privileges": [ {"privilege": "simple", "includes"
   "permissions": { "allowed": [ {"applyTo": "ds", "type": "datastore", "read": ["medium"]} ] },
   "forceLogin": false, "restrictedByDefault": false }"#;
 
-fn manual() -> Registry {
+/// A registry, in memory; or on the Redis store when `SESSMGR_TEST_STORE` names one (a URL),
+/// each under a prefix of its own: see `the_rules_hold_on_the_redis_store`.
+fn new_registry() -> Registry {
+    static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let r = Registry::new();
+    if let Ok(url) = std::env::var("SESSMGR_TEST_STORE") {
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("rules{}-{n}:", std::process::id());
+        r.configure(&json!({"store": {"kind": "redis", "url": url, "prefix": prefix}}).to_string())
+            .unwrap();
+    }
+    r
+}
+
+fn manual() -> Registry {
+    let r = new_registry();
     r.configure(r#"{"clock": "manual"}"#).unwrap();
     r
 }
@@ -35,7 +51,7 @@ fn json_of(text: &str) -> Value {
 
 #[test]
 fn default_session_is_a_web_guest_with_a_4d_style_id() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     let text = id.to_string();
     assert_eq!(text.len(), 32);
@@ -64,17 +80,17 @@ fn default_session_is_a_web_guest_with_a_4d_style_id() {
 
 #[test]
 fn each_type_is_created_with_its_name() {
-    let r = Registry::new();
+    let r = new_registry();
     for name in ["web", "rest", "remote", "storedProcedure", "standalone"] {
         let id = create(&r, &format!(r#"{{"type": "{name}"}}"#));
         assert_eq!(info(&r, id)["type"], name);
     }
-    assert_eq!(r.session_count(), 5);
+    assert_eq!(r.live_sessions().unwrap(), 5);
 }
 
 #[test]
 fn stored_procedure_and_standalone_are_singletons() {
-    let r = Registry::new();
+    let r = new_registry();
     for name in ["storedProcedure", "standalone"] {
         let options = format!(r#"{{"type": "{name}"}}"#);
         let first = create(&r, &options);
@@ -93,7 +109,7 @@ fn stored_procedure_and_standalone_are_singletons() {
 
 #[test]
 fn bad_creation_options_are_refused_and_create_nothing() {
-    let r = Registry::new();
+    let r = new_registry();
     for (options, expected) in [
         (r#"{"type":"Web"}"#, ErrorKind::InvalidArgument),
         (r#"{"colour":"red"}"#, ErrorKind::InvalidArgument),
@@ -111,12 +127,12 @@ fn bad_creation_options_are_refused_and_create_nothing() {
     ] {
         assert_eq!(kind(r.create(Some(options))), expected, "{options}");
     }
-    assert_eq!(r.session_count(), 0);
+    assert_eq!(r.live_sessions().unwrap(), 0);
 }
 
 #[test]
 fn state_starts_active_and_the_host_sets_it() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = create(&r, r#"{"type":"remote"}"#);
     assert_eq!(info(&r, id)["state"], "active");
     for state in ["postponed", "sleeping", "active"] {
@@ -132,7 +148,7 @@ fn state_starts_active_and_the_host_sets_it() {
 
 #[test]
 fn unknown_and_closed_ids_are_not_found() {
-    let r = Registry::new();
+    let r = new_registry();
     let ghost = SessionId::parse("3C81A8D7AFE64C2E9CCFFCDC35DC52F5").unwrap();
     assert_eq!(kind(r.info(ghost)), ErrorKind::NotFound);
     assert_eq!(kind(r.close(ghost)), ErrorKind::NotFound);
@@ -147,7 +163,7 @@ fn unknown_and_closed_ids_are_not_found() {
 
 #[test]
 fn info_has_exactly_4d_fields_in_order() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = create(
         &r,
         r#"{"type":"remote","userName":"Designer","machineName":"My Computer","systemUserName":"John Doe",
@@ -201,7 +217,7 @@ fn info_has_exactly_4d_fields_in_order() {
 
 #[test]
 fn info_defaults_by_type() {
-    let r = Registry::new();
+    let r = new_registry();
     let web = info(&r, r.create(None).unwrap());
     assert_eq!(web["machineName"], "");
     assert_eq!(web["hostType"], "browser");
@@ -232,7 +248,7 @@ fn expired_session_info_is_not_found_swept_or_not() {
     r.advance_clock(60 * 60).unwrap();
     assert_eq!(kind(r.info(id)), ErrorKind::NotFound);
     assert_eq!(r.sessions_list().unwrap(), r#"{"sessions":[]}"#);
-    assert_eq!(r.session_count(), 0);
+    assert_eq!(r.live_sessions().unwrap(), 0);
     assert_eq!(r.sweep(), 1);
     assert_eq!(r.sweep(), 0);
 }
@@ -241,7 +257,7 @@ fn expired_session_info_is_not_found_swept_or_not() {
 
 #[test]
 fn identifier_is_empty_until_set_and_defaults_to_the_user_name() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = create(&r, r#"{"type":"remote","userName":"Guest"}"#);
     assert_eq!(r.identifier(id).unwrap(), "");
     assert_eq!(r.effective_identifier(id).unwrap(), "Guest");
@@ -261,7 +277,7 @@ fn identifier_is_empty_until_set_and_defaults_to_the_user_name() {
 
 #[test]
 fn identifier_does_not_touch_privileges() {
-    let r = Registry::new();
+    let r = new_registry();
     r.load_roles(SEED_ROLES).unwrap();
     let id = r.create(None).unwrap();
     r.set_privileges(id, r#"{"roles":"Medium","userName":"alice"}"#)
@@ -275,7 +291,7 @@ fn identifier_does_not_touch_privileges() {
 
 #[test]
 fn identifier_is_per_session() {
-    let r = Registry::new();
+    let r = new_registry();
     let a = create(&r, r#"{"type":"remote","userName":"Guest"}"#);
     let b = create(&r, r#"{"type":"remote","userName":"Guest"}"#);
     r.set_identifier(a, "S1").unwrap();
@@ -285,7 +301,7 @@ fn identifier_is_per_session() {
 
 #[test]
 fn standalone_identifier_does_nothing_and_says_so() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = create(&r, r#"{"type":"standalone","userName":"me"}"#);
     assert_eq!(kind(r.set_identifier(id, "x")), ErrorKind::NotSupported);
     assert_eq!(r.identifier(id).unwrap(), "");
@@ -298,7 +314,7 @@ fn standalone_identifier_does_nothing_and_says_so() {
 
 #[test]
 fn identifier_over_the_limit_is_refused_and_changes_nothing() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = create(&r, r#"{"type":"remote"}"#);
     r.set_identifier(id, "first").unwrap();
     assert_eq!(
@@ -322,7 +338,7 @@ fn identifier_over_the_limit_is_refused_and_changes_nothing() {
 
 #[test]
 fn web_admin_is_always_declared_and_names_are_case_insensitive() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     assert!(!r.has_privilege(id, "WebAdmin").unwrap());
     assert_eq!(
@@ -336,7 +352,7 @@ fn web_admin_is_always_declared_and_names_are_case_insensitive() {
 
 #[test]
 fn set_privileges_accepts_every_form_and_replaces() {
-    let r = Registry::new();
+    let r = new_registry();
     r.load_roles(SEED_ROLES).unwrap();
     let id = r.create(None).unwrap();
     for (input, expected) in [
@@ -358,7 +374,7 @@ fn set_privileges_accepts_every_form_and_replaces() {
 
 #[test]
 fn undeclared_names_are_ignored_and_reported() {
-    let r = Registry::new();
+    let r = new_registry();
     r.load_roles(SEED_ROLES).unwrap();
     let id = r.create(None).unwrap();
     let ignored = r
@@ -376,7 +392,7 @@ fn undeclared_names_are_ignored_and_reported() {
 
 #[test]
 fn user_name_comes_from_set_privileges_for_web_sessions() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = create(&r, r#"{"type":"rest"}"#);
     assert_eq!(r.user_name(id).unwrap(), "");
     r.set_privileges(id, r#"{"privileges":[],"userName":"bob"}"#)
@@ -394,7 +410,7 @@ fn user_name_comes_from_set_privileges_for_web_sessions() {
 
 #[test]
 fn privileges_do_nothing_for_other_types() {
-    let r = Registry::new();
+    let r = new_registry();
     r.load_roles(SEED_ROLES).unwrap();
     for name in ["remote", "storedProcedure", "standalone"] {
         let id = create(
@@ -421,7 +437,7 @@ fn privileges_do_nothing_for_other_types() {
 
 #[test]
 fn clear_privileges_makes_a_guest() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     r.set_privileges(id, "WebAdmin").unwrap();
     r.clear_privileges(id).unwrap();
@@ -432,7 +448,7 @@ fn clear_privileges_makes_a_guest() {
 
 #[test]
 fn malformed_privileges_change_nothing() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     r.set_privileges(id, "WebAdmin").unwrap();
     assert_eq!(kind(r.set_privileges(id, "[\"a\"")), ErrorKind::InvalidJson);
@@ -449,7 +465,7 @@ fn malformed_privileges_change_nothing() {
 
 #[test]
 fn reloading_roles_re_expands_sessions() {
-    let r = Registry::new();
+    let r = new_registry();
     r.load_roles(SEED_ROLES).unwrap();
     let id = r.create(None).unwrap();
     r.set_privileges(id, r#"{"roles":"Medium"}"#).unwrap();
@@ -471,7 +487,7 @@ fn reloading_roles_re_expands_sessions() {
 
 #[test]
 fn an_invalid_roles_file_changes_nothing() {
-    let r = Registry::new();
+    let r = new_registry();
     r.load_roles(SEED_ROLES).unwrap();
     let id = r.create(None).unwrap();
     r.set_privileges(id, "medium").unwrap();
@@ -491,7 +507,7 @@ fn an_invalid_roles_file_changes_nothing() {
 
 #[test]
 fn roles_can_come_with_the_configuration() {
-    let r = Registry::new();
+    let r = new_registry();
     r.configure(&format!(r#"{{"roles": {SEED_ROLES}}}"#))
         .unwrap();
     let id = r.create(None).unwrap();
@@ -533,7 +549,7 @@ fn guest_60_minutes_others_120_as_in_4d() {
 
 #[test]
 fn timeout_under_the_minimum_is_raised() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     assert_eq!(r.idle_timeout(id).unwrap(), 60);
     r.set_idle_timeout(id, 5).unwrap();
@@ -697,7 +713,7 @@ fn other_types_never_expire_and_have_no_idle_timeout() {
     }
     r.advance_clock(10 * 365 * 24 * 3600).unwrap();
     assert_eq!(r.sweep(), 0);
-    assert_eq!(r.session_count(), 3);
+    assert_eq!(r.live_sessions().unwrap(), 3);
 }
 
 #[test]
@@ -719,7 +735,7 @@ fn background_sweeper_runs_on_its_interval() {
     r.advance_clock(3600).unwrap();
     r.configure(r#"{"sweepIntervalSeconds": 1}"#).unwrap();
     // The expired session is invisible at once; the sweeper frees its room within seconds.
-    assert_eq!(r.session_count(), 0);
+    assert_eq!(r.live_sessions().unwrap(), 0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while r.held_sessions() > 0 {
         assert!(
@@ -733,7 +749,7 @@ fn background_sweeper_runs_on_its_interval() {
 
 #[test]
 fn the_clock_only_advances_when_manual() {
-    let r = Registry::new();
+    let r = new_registry();
     assert_eq!(kind(r.advance_clock(1)), ErrorKind::BadState);
     r.configure(r#"{"clock":"manual"}"#).unwrap();
     assert_eq!(kind(r.advance_clock(-1)), ErrorKind::InvalidArgument);
@@ -744,7 +760,7 @@ fn the_clock_only_advances_when_manual() {
 
 #[test]
 fn storage_starts_empty_and_distinguishes_null_from_missing() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     assert_eq!(r.storage_get(id, "").unwrap(), "{}");
     r.storage_set(id, "/n", "null").unwrap();
@@ -754,7 +770,7 @@ fn storage_starts_empty_and_distinguishes_null_from_missing() {
 
 #[test]
 fn storage_operations() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = create(&r, r#"{"type":"remote"}"#);
     r.storage_set(id, "/settings", r#"{"property": 1, "property2": [true]}"#)
         .unwrap();
@@ -776,7 +792,7 @@ fn storage_operations() {
 
 #[test]
 fn failed_storage_writes_leave_it_exactly_as_it_was() {
-    let r = Registry::new();
+    let r = new_registry();
     r.configure(r#"{"maxStorageBytes": 64}"#).unwrap();
     let id = r.create(None).unwrap();
     r.storage_set(id, "/a", r#"{"b": [1, 2]}"#).unwrap();
@@ -812,7 +828,7 @@ fn failed_storage_writes_leave_it_exactly_as_it_was() {
         assert_eq!(r.storage_get(id, "").unwrap(), before);
     }
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let r2 = Registry::new();
+    let r2 = new_registry();
     let id2 = r2.create(None).unwrap();
     assert_eq!(
         kind(r2.storage_set(id2, "/deep", &deep)),
@@ -822,7 +838,7 @@ fn failed_storage_writes_leave_it_exactly_as_it_was() {
 
 #[test]
 fn update_callback_sees_the_storage_and_replaces_it() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     // The seed: store the client IP on first access, inside Use … End use.
     r.storage_update(id, |current| {
@@ -858,7 +874,7 @@ fn update_callback_sees_the_storage_and_replaces_it() {
 
 #[test]
 fn storage_calls_from_inside_the_callback_are_refused_not_deadlocked() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     let other = r.create(None).unwrap();
     let mut seen = Vec::new();
@@ -880,7 +896,7 @@ fn storage_calls_from_inside_the_callback_are_refused_not_deadlocked() {
 
 #[test]
 fn concurrent_updates_lose_nothing() {
-    let r = Registry::new();
+    let r = new_registry();
     let id = r.create(None).unwrap();
     r.storage_set(id, "/n", "0").unwrap();
     std::thread::scope(|scope| {
@@ -912,10 +928,10 @@ fn max_sessions_is_enforced_and_expired_sessions_free_room() {
     let err = r.create(None).unwrap_err();
     assert_eq!(err.kind, ErrorKind::LimitExceeded);
     assert!(err.message.contains("maxSessions"), "{}", err.message);
-    assert_eq!(r.session_count(), 2);
+    assert_eq!(r.live_sessions().unwrap(), 2);
     r.advance_clock(3600).unwrap();
     r.create(None).unwrap();
-    assert_eq!(r.session_count(), 1);
+    assert_eq!(r.live_sessions().unwrap(), 1);
 }
 
 #[test]
@@ -958,7 +974,7 @@ fn reset_closes_everything_and_restores_defaults() {
     let sp = create(&r, r#"{"type":"storedProcedure"}"#);
     let web = r.create(None).unwrap();
     r.reset();
-    assert_eq!(r.session_count(), 0);
+    assert_eq!(r.live_sessions().unwrap(), 0);
     assert_eq!(kind(r.info(web)), ErrorKind::NotFound);
     assert_eq!(r.settings(), sessmgr::Settings::default());
     assert_eq!(kind(r.advance_clock(1)), ErrorKind::BadState);
@@ -1012,13 +1028,13 @@ fn closing_many_sessions_keeps_the_sweep_index_bounded() {
 fn nul_characters_in_json_text_are_refused_where_c_text_comes_back() {
     // JSON can carry U+0000; the user name, the identifier it backs and file names come back
     // to C as NUL-terminated text, so they are refused at the door.
-    let r = Registry::new();
+    let r = new_registry();
     let error = r
         .create(Some(r#"{"type": "remote", "userName": "a\u0000b"}"#))
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidArgument);
     assert!(error.message.contains("userName"), "{}", error.message);
-    assert_eq!(r.session_count(), 0);
+    assert_eq!(r.live_sessions().unwrap(), 0);
     let web = r.create(None).unwrap();
     assert_eq!(
         kind(r.set_privileges(web, r#"{"privileges": [], "userName": "x\u0000"}"#)),
@@ -1031,4 +1047,45 @@ fn nul_characters_in_json_text_are_refused_where_c_text_comes_back() {
         ErrorKind::InvalidArgument
     );
     assert!(!r.clients_list().unwrap().contains("\\u0000"));
+}
+
+/// The rules that are about memory itself: sweeps (on Redis nothing is swept: Redis drops what
+/// expired), what the map holds, and evicting guests at `maxSessions` (refused on Redis).
+const MEMORY_ONLY: &[&str] = &[
+    "expired_session_info_is_not_found_swept_or_not",
+    "sweep_removes_only_the_expired",
+    "sweep_follows_activity_and_shorter_timeouts",
+    "closing_many_sessions_keeps_the_sweep_index_bounded",
+];
+
+/// Every rule test again, on the Redis store: this binary runs itself with
+/// `SESSMGR_TEST_STORE` set to a real `redis-server` started here, skipping only
+/// [`MEMORY_ONLY`], and every other test must pass there.
+#[test]
+fn the_rules_hold_on_the_redis_store() {
+    if std::env::var_os("SESSMGR_TEST_STORE").is_some() {
+        return;
+    }
+    let server = common::redis_server::RedisServer::start();
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .env("SESSMGR_TEST_STORE", server.url())
+        .args(["--exact", "--test-threads=2"])
+        .args(["--skip", "the_rules_hold_on_the_redis_store"]);
+    for name in MEMORY_ONLY {
+        command.args(["--skip", name]);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "on Redis:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Nothing else was left out.
+    let left_out = format!("; {} filtered out;", MEMORY_ONLY.len() + 1);
+    assert!(
+        stdout.contains(" passed; 0 failed") && stdout.contains(&left_out),
+        "{stdout}"
+    );
 }

@@ -473,7 +473,15 @@ impl Registry {
 
     /// Runs `f` on a read-only view of the live session `id`.
     fn read<R>(&self, id: SessionId, mut f: impl FnMut(&Session) -> Result<R>) -> Result<R> {
-        self.access(id, |a| f(&a.session))
+        let now = self.now();
+        // In memory, straight to the locked session (no `Access` on the request path).
+        match self.core.map.with(id, now, |slot| f(&slot.lock())) {
+            Some(result) => result,
+            None => match self.redis() {
+                Some(store) => self.remote_access(&store, id, |a| f(&a.session)),
+                None => Err(not_found()),
+            },
+        }
     }
 }
 

@@ -97,6 +97,7 @@ impl Registry {
                 &written,
                 session.expires_at(),
                 users.as_ref(),
+                guest_activity(&session),
             )? {
                 Written::Done => {
                     self.counted(hold.commit());
@@ -184,6 +185,7 @@ impl Registry {
                 session.expires_at(),
                 alias_until,
                 users.as_ref(),
+                guest_activity(&session),
             )? {
                 Some(Written::Done) => {
                     self.counted(hold.commit());
@@ -236,11 +238,20 @@ impl Registry {
                 session.expires_at(),
                 session.created,
                 max,
+                guest_activity(&session),
+                self.live.evict_guests(),
             )?;
             match filed {
-                Some(client) => {
+                Some((client, evicted)) => {
                     session.client_id = client;
                     session.sequence = client;
+                    if let Some((id, stored)) = evicted {
+                        // The least recently active guest made room, as in memory.
+                        let roles = Arc::clone(&self.roles.read());
+                        let gone = record::decode(id, stored.client, &stored.record, &roles)?;
+                        self.core
+                            .ended(&gone, session.created, End::Closed(CloseReason::Evicted));
+                    }
                     break;
                 }
                 // 128 random bits met a live ID: a new one.
@@ -448,6 +459,12 @@ impl Registry {
         }
         Ok(closed)
     }
+}
+
+/// A guest's last activity, by which the least recently active guest makes room at
+/// `maxSessions`; `None` for a session that is no guest (never evicted).
+fn guest_activity(session: &Session) -> Option<Millis> {
+    session.is_guest().then_some(session.last_activity)
 }
 
 fn is_live(session: &Session, now: Millis) -> bool {

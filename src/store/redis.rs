@@ -71,10 +71,11 @@ impl Drop for Scope {
     }
 }
 
-/// What the scripts that change a session's user share: with the user tail of ARGV at `b`
-/// (client number, the user set it leaves or '', the user set it joins or '', and that set's
-/// members as the host read them, sorted and comma-separated), the guard that the joined set
-/// is still as read (else the host decides again: -3), and the move itself.
+/// What the scripts that change a session share, with the session's tail of ARGV at `b`: the
+/// client number, the user set it leaves or '', the user set it joins or '', and that set's
+/// members as the host read them (sorted, comma-separated); the guests' set and the session's
+/// last activity there ('' when it is no guest). Then: the guard that the joined set is still
+/// as read (else the host decides again: -3), the move itself, and the guests' set.
 const USER_TAIL: &str = r"
 local function user_guard(b)
   if ARGV[b + 2] == '' then return true end
@@ -85,6 +86,13 @@ end
 local function user_move(b)
   if ARGV[b + 1] ~= '' then redis.call('SREM', ARGV[b + 1], ARGV[b]) end
   if ARGV[b + 2] ~= '' then redis.call('SADD', ARGV[b + 2], ARGV[b]) end
+end
+local function guest_file(b, member)
+  if ARGV[b + 5] == '' then
+    redis.call('ZREM', ARGV[b + 4], member)
+  else
+    redis.call('ZADD', ARGV[b + 4], ARGV[b + 5], member)
+  end
 end
 ";
 
@@ -97,6 +105,7 @@ if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
 if not user_guard(5) then return -3 end
 user_move(5)
+guest_file(5, ARGV[4])
 redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'r', ARGV[2])
 if ARGV[3] == '' then
   redis.call('PERSIST', KEYS[1])
@@ -110,14 +119,30 @@ end
 return 1
 ";
 
-/// A new session, unless the ID is in use (0) or ARGV[4] sessions are live (-1): its client
-/// number from the counter (KEYS[2]), returned, and filed under ARGV[6] .. 'c:' .. number;
-/// filed in the live sessions by expiry (KEYS[3]), whose entries that ARGV[3] (now) passed are
-/// dropped first.
+/// A new session, unless the ID is in use ({0}) or ARGV[4] sessions are live ({-1}): its client
+/// number from the counter (KEYS[2]) is returned, and it is filed under ARGV[6] .. 'c:' ..
+/// number, in the live sessions by expiry (KEYS[3]), whose entries that ARGV[3] (now) passed
+/// are dropped first, and in the guests' set (KEYS[4]) at ARGV[7] if it is a guest. At the
+/// limit, with ARGV[8] = '1', the least recently active guest makes room: then its ID, client
+/// number and record follow the client number, for the host to tell.
 const INSERT: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -1 end
+local evicted = {false, false, false}
+while redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) do
+  if ARGV[8] ~= '1' then return {-1} end
+  local oldest = redis.call('ZRANGE', KEYS[4], 0, 0)
+  if #oldest == 0 then return {-1} end
+  redis.call('ZREM', KEYS[4], oldest[1])
+  local key = ARGV[6] .. 's:' .. oldest[1]
+  local found = redis.call('HMGET', key, 'c', 'r')
+  if found[1] and redis.call('ZSCORE', KEYS[3], oldest[1]) then
+    redis.call('DEL', key)
+    redis.call('DEL', ARGV[6] .. 'c:' .. found[1])
+    redis.call('ZREM', KEYS[3], oldest[1])
+    evicted = {oldest[1], found[1], found[2]}
+  end
+end
 local client = redis.call('INCR', KEYS[2])
 local client_key = ARGV[6] .. 'c:' .. client
 redis.call('HSET', KEYS[1], 'v', '0', 'c', tostring(client), 'r', ARGV[1])
@@ -129,7 +154,8 @@ else
   redis.call('PEXPIREAT', client_key, ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
 end
-return client
+if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5]) end
+return {client, evicted[1], evicted[2], evicted[3]}
 ";
 
 /// Takes a session out (and its client number, KEYS[3]) if its version is still ARGV[1]: 1, 0
@@ -142,6 +168,7 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 if redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
 user_move(3)
+redis.call('ZREM', ARGV[7], ARGV[2])
 return 1
 ";
 
@@ -156,6 +183,8 @@ if v ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
 if not user_guard(7) then return -3 end
 user_move(7)
+redis.call('ZREM', ARGV[11], ARGV[4])
+guest_file(7, ARGV[5])
 local client = redis.call('HGET', KEYS[1], 'c')
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[4])
@@ -188,6 +217,9 @@ const COUNT: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZCARD', KEYS[1])
 ";
+
+/// A guest evicted to make room for a new session: its ID, and what Redis had of it.
+pub type Evicted = (SessionId, Stored);
 
 /// A change of the user a session belongs to, written with the session: it leaves `from`'s
 /// set and joins `to`'s, which must still hold `expected` (the client numbers read, sorted as
@@ -306,27 +338,36 @@ impl RedisStore {
         format!("{}u:{user}", self.prefix)
     }
 
-    /// The scripts' user tail (see `USER_TAIL`).
-    fn user_tail(&self, client: u64, users: Option<&UserMove>) -> [String; 4] {
+    fn guests_key(&self) -> String {
+        format!("{}guests", self.prefix)
+    }
+
+    /// The scripts' session tail (see `USER_TAIL`): `guest` is the session's last activity
+    /// when it is a guest (evictable at `maxSessions`).
+    fn user_tail(
+        &self,
+        client: u64,
+        users: Option<&UserMove>,
+        guest: Option<Millis>,
+    ) -> [String; 6] {
         let key = |user: &Option<String>| {
             user.as_deref()
                 .map(|u| self.user_key(u))
                 .unwrap_or_default()
         };
-        match users {
-            Some(m) => [
-                client.to_string(),
-                key(&m.from),
-                key(&m.to),
-                m.expected.clone(),
-            ],
-            None => [
-                client.to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ],
-        }
+        let (from, to, expected) = match users {
+            Some(m) => (key(&m.from), key(&m.to), m.expected.clone()),
+            None => (String::new(), String::new(), String::new()),
+        };
+        let guest = guest.map(|t| t.to_string()).unwrap_or_default();
+        [
+            client.to_string(),
+            from,
+            to,
+            expected,
+            self.guests_key(),
+            guest,
+        ]
     }
 
     /// The client numbers filed under `user` (some may have ended: Redis dropped them).
@@ -375,7 +416,7 @@ impl RedisStore {
     }
 
     /// Writes `record` over version `version` of the session (client number `client`),
-    /// expiring at `expires_at` (`None`: never).
+    /// expiring at `expires_at` (`None`: never); `guest` is its last activity if it is a guest.
     #[allow(clippy::too_many_arguments)]
     pub fn commit(
         &self,
@@ -386,10 +427,11 @@ impl RedisStore {
         record: &str,
         expires_at: Option<Millis>,
         users: Option<&UserMove>,
+        guest: Option<Millis>,
     ) -> Result<Written> {
         let ((key, member), live) = (self.session_key(id), self.live_key());
         let client_key = self.client_key(client);
-        let tail = self.user_tail(client, users);
+        let tail = self.user_tail(client, users, guest);
         let reply: i64 = self.run(deadline, false, |c| {
             self.commit
                 .key(&key)
@@ -419,11 +461,12 @@ impl RedisStore {
         expires_at: Option<Millis>,
         alias_until: Option<Millis>,
         users: Option<&UserMove>,
+        guest: Option<Millis>,
     ) -> Result<Option<Written>> {
         let ((key, member), (new_key, new_member)) = (self.session_key(id), self.session_key(new));
         let (live, client_key, alias) =
             (self.live_key(), self.client_key(client), self.alias_key(id));
-        let tail = self.user_tail(client, users);
+        let tail = self.user_tail(client, users, guest);
         let reply: i64 = self.run(deadline, false, |c| {
             self.rotate
                 .key(&key)
@@ -531,8 +574,10 @@ impl RedisStore {
             .collect())
     }
 
-    /// Stores a new session; returns its client number, `Ok(None)` if the ID is in use, and
-    /// `LimitExceeded` if `max_sessions` are live.
+    /// Stores a new session (`guest`: its last activity, if it is a guest); returns its client
+    /// number and the guest evicted to make room for it (with `evict`), `Ok(None)` if the ID is
+    /// in use, and `LimitExceeded` if `max_sessions` are live and none could make room.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert(
         &self,
         deadline: Deadline,
@@ -541,28 +586,66 @@ impl RedisStore {
         expires_at: Option<Millis>,
         now: Millis,
         max_sessions: u64,
-    ) -> Result<Option<u64>> {
+        guest: Option<Millis>,
+        evict: bool,
+    ) -> Result<Option<(u64, Option<Evicted>)>> {
         let ((key, member), clients, live) =
             (self.session_key(id), self.clients_key(), self.live_key());
-        let reply: i64 = self.run(deadline, false, |c| {
+        let guests = self.guests_key();
+        let guest = guest.map(|t| t.to_string()).unwrap_or_default();
+        type Reply = (i64, Option<String>, Option<u64>, Option<String>);
+        let reply: Vec<redis::Value> = self.run(deadline, false, |c| {
             self.insert
                 .key(&key)
                 .key(&clients)
                 .key(&live)
+                .key(&guests)
                 .arg(record)
                 .arg(expiry_arg(expires_at))
                 .arg(now)
                 .arg(max_sessions)
                 .arg(&member)
                 .arg(&self.prefix)
+                .arg(&guest)
+                .arg(if evict { "1" } else { "0" })
                 .invoke(c)
         })?;
-        match reply {
+        let mut reply = reply.into_iter();
+        let mut next = || reply.next().unwrap_or(redis::Value::Nil);
+        let parsed: redis::RedisResult<Reply> = (|| {
+            Ok((
+                redis::from_redis_value(next())?,
+                redis::from_redis_value(next())?,
+                redis::from_redis_value(next())?,
+                redis::from_redis_value(next())?,
+            ))
+        })();
+        let (client, evicted, evicted_client, evicted_record) =
+            parsed.map_err(|e| self.unavailable(&e, deadline))?;
+        match client {
             -1 => Err(Error::limit(format!(
-                "{max_sessions} sessions are live in the Redis store: maxSessions is reached"
+                "{max_sessions} sessions are live in the Redis store: maxSessions is reached \
+                 (and no guest session can make room)"
             ))),
             0 => Ok(None),
-            client => Ok(Some(client as u64)),
+            client => {
+                let evicted = match (evicted, evicted_client, evicted_record) {
+                    (Some(hex), Some(client), Some(record)) => {
+                        SessionId::parse(&hex).ok().map(|id| {
+                            (
+                                id,
+                                Stored {
+                                    version: 0,
+                                    client,
+                                    record,
+                                },
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                Ok(Some((client as u64, evicted)))
+            }
         }
     }
 
@@ -581,7 +664,7 @@ impl RedisStore {
             from: user.map(str::to_owned),
             ..UserMove::default()
         };
-        let tail = self.user_tail(client, Some(&leaving));
+        let tail = self.user_tail(client, Some(&leaving), None);
         let reply: i64 = self.run(deadline, false, |c| {
             self.remove
                 .key(&key)
