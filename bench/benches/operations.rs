@@ -20,7 +20,7 @@ use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
 use sessmgr::ffi::storage::*;
-use sessmgr_bench::{ok, populate, shuffled, take, value_100};
+use sessmgr_bench::{fill, ok, populate, shuffled, take, value_100};
 
 fn sizes() -> Vec<usize> {
     std::env::var("SESSMGR_BENCH_SIZES")
@@ -528,28 +528,8 @@ fn sessmgr_on_redis(c: &mut Criterion) {
     ))
     .unwrap();
     ok(unsafe { sessmgr_configure(config.as_ptr()) }, "configure");
-    let storage = CString::new(format!(r#"{{"n": 0, "v": {}}}"#, value_100())).unwrap();
     let value = CString::new(value_100()).unwrap();
-    let ids: Vec<CString> = (0..1000)
-        .map(|_| unsafe {
-            let mut id = ptr::null_mut();
-            ok(sessmgr_session_create(ptr::null(), &mut id), "create");
-            let id = CString::new(take(id)).unwrap();
-            ok(
-                sessmgr_session_set_privileges(
-                    id.as_ptr(),
-                    c"{\"privileges\":\"WebAdmin\",\"userName\":\"bench\"}".as_ptr(),
-                    ptr::null_mut(),
-                ),
-                "set_privileges",
-            );
-            ok(
-                sessmgr_storage_set(id.as_ptr(), c"".as_ptr(), storage.as_ptr()),
-                "storage_set",
-            );
-            id
-        })
-        .collect();
+    let ids = fill(1000);
     let mut keys = Keys::new(ids);
     let mut group = c.benchmark_group("sessmgr_redis/1000");
     group.bench_function("bare_get", |b| {

@@ -45,6 +45,12 @@ pub fn populate(n: usize) -> Vec<CString> {
     ))
     .unwrap();
     ok(unsafe { sessmgr_configure(config.as_ptr()) }, "configure");
+    fill(n)
+}
+
+/// Creates `n` web sessions in the registry as it is configured, each holding WebAdmin, a user
+/// name, and a storage of `{"n": 0, "v": <100 bytes>}`. Returns their IDs, as C strings.
+pub fn fill(n: usize) -> Vec<CString> {
     let storage = CString::new(format!(r#"{{"n": 0, "v": {}}}"#, value_100())).unwrap();
     (0..n)
         .map(|_| {

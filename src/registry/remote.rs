@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::users::{Member, user_row};
+use super::users::{Member, still_user, user_row};
 use super::{Access, Registry, SessionRef, not_found};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -65,15 +65,7 @@ impl Registry {
     ) -> Result<R> {
         let deadline = store.deadline();
         loop {
-            let (id, stored) = self.load_remote(store, deadline, id)?;
-            let roles = Arc::clone(&self.roles.read());
-            let mut session = record::decode(id, stored.client, &stored.record, &roles)?;
-            let now = self.now();
-            if !is_live(&session, now) {
-                // Redis drops the key at the same moment by its own clock; a manual clock, or
-                // a host's clock ahead of Redis', may see the end first.
-                return Err(not_found());
-            }
+            let (id, stored, mut session, now) = self.load_live(store, deadline, id)?;
             let hold = self.core.events.hold();
             let result = f(&mut Access {
                 slot: None,
@@ -110,6 +102,26 @@ impl Registry {
                 Written::UsersMoved => return Err(users_raced()),
             }
         }
+    }
+
+    /// The live session `id` (or the one it names in a rotation's grace time): its ID, what
+    /// Redis has, the session decoded under this host's roles file, and the time it was read.
+    fn load_live(
+        &self,
+        store: &RedisStore,
+        deadline: Deadline,
+        id: SessionId,
+    ) -> Result<(SessionId, Stored, Session, Millis)> {
+        let (id, stored) = self.load_remote(store, deadline, id)?;
+        let roles = Arc::clone(&self.roles.read());
+        let session = record::decode(id, stored.client, &stored.record, &roles)?;
+        let now = self.now();
+        if !is_live(&session, now) {
+            // Redis drops the key at the same moment by its own clock; a manual clock, or a
+            // host's clock ahead of Redis', may see the end first.
+            return Err(not_found());
+        }
+        Ok((id, stored, session, now))
     }
 
     /// The session `id` as stored, or the one it names during a rotation's grace time (then
@@ -155,13 +167,7 @@ impl Registry {
         let deadline = store.deadline();
         let grace = self.live.rotation_grace_seconds() as i64 * 1000;
         loop {
-            let (id, stored) = self.load_remote(store, deadline, id)?;
-            let roles = Arc::clone(&self.roles.read());
-            let mut session = record::decode(id, stored.client, &stored.record, &roles)?;
-            let now = self.now();
-            if !is_live(&session, now) {
-                return Err(not_found());
-            }
+            let (id, stored, mut session, now) = self.load_live(store, deadline, id)?;
             let new = SessionId::random();
             let hold = self.core.events.hold();
             let result = rotate(
@@ -327,21 +333,9 @@ impl Registry {
         let deadline = store.deadline();
         loop {
             store.check(deadline)?;
-            let (is_web, old, client) = self.read(id, |s| {
-                Ok((s.kind.is_web(), s.details.user_name.clone(), s.client_id))
-            })?;
+            let (is_web, old, client) = self.user_of(id)?;
             let raced = Cell::new(false);
-            let unchanged = |session: &Session| {
-                if session.details.user_name == old {
-                    Ok(())
-                } else {
-                    raced.set(true);
-                    Err(Error::new(
-                        crate::error::ErrorKind::BadState,
-                        "the user changed meanwhile",
-                    ))
-                }
-            };
+            let unchanged = still_user(&old, &raced);
             if !is_web || old == new {
                 let outcome = op(&unchanged);
                 if raced.get() {

@@ -42,22 +42,10 @@ impl Registry {
             return self.as_user_change_remote(&store, id, new, op);
         }
         loop {
-            let (is_web, old, client) = self.read(id, |s| {
-                Ok((s.kind.is_web(), s.details.user_name.clone(), s.client_id))
-            })?;
+            let (is_web, old, client) = self.user_of(id)?;
             // The check `op` is given: the session's user is still the one read here.
             let raced = Cell::new(false);
-            let unchanged = |session: &Session| {
-                if session.details.user_name == old {
-                    Ok(())
-                } else {
-                    raced.set(true);
-                    Err(Error::new(
-                        ErrorKind::BadState,
-                        "the user changed meanwhile",
-                    ))
-                }
-            };
+            let unchanged = still_user(&old, &raced);
             if !is_web || old == new {
                 // No change of user (or op refuses the type), unless one came in between.
                 let outcome = op(&unchanged);
@@ -83,6 +71,13 @@ impl Registry {
             }
             return outcome;
         }
+    }
+
+    /// Whether the session is a web or rest one, its user, and its client number.
+    pub(super) fn user_of(&self, id: SessionId) -> Result<(bool, String, u64)> {
+        self.read(id, |s| {
+            Ok((s.kind.is_web(), s.details.user_name.clone(), s.client_id))
+        })
     }
 
     /// Under `maxSessionsPerUser`, makes room for one more session of `user` (whose shard is
@@ -217,4 +212,23 @@ pub(super) fn user_row(session: &Session, now: Millis) -> String {
     crate::clock::push_iso8601(&mut row, session.last_activity);
     row.push_str("\"}");
     row
+}
+
+/// The check a change of user gives its operation: the session's user is still `old` (else
+/// `raced` is set, and the change is decided again).
+pub(super) fn still_user<'a>(
+    old: &'a str,
+    raced: &'a Cell<bool>,
+) -> impl Fn(&Session) -> Result<()> + 'a {
+    move |session: &Session| {
+        if session.details.user_name == old {
+            Ok(())
+        } else {
+            raced.set(true);
+            Err(Error::new(
+                ErrorKind::BadState,
+                "the user changed meanwhile",
+            ))
+        }
+    }
 }
