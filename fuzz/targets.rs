@@ -402,6 +402,37 @@ pub fn storage_value(data: &[u8]) {
         assert_eq!(storage(&id), before, "a refused merge changed the storage");
     }
 
+    // compare_and_set with the text as the expected value: it succeeds only when the stored
+    // value (just set from the same text, if that worked) is equal to it as JSON.
+    let before = storage(&id);
+    let status = not_internal(unsafe {
+        sessmgr_storage_compare_and_set(id.as_ptr(), c"/v".as_ptr(), text.as_ptr(), c"0".as_ptr())
+    });
+    if status != SESSMGR_OK {
+        assert_eq!(
+            storage(&id),
+            before,
+            "a refused compare_and_set changed the storage"
+        );
+    } else {
+        assert!(
+            reference.is_some(),
+            "compare_and_set accepted what is not JSON"
+        );
+    }
+    // The text as the new value where nothing is: as a set would.
+    let before = storage(&id);
+    if not_internal(unsafe {
+        sessmgr_storage_compare_and_set(id.as_ptr(), c"/w".as_ptr(), ptr::null(), text.as_ptr())
+    }) != SESSMGR_OK
+    {
+        assert_eq!(
+            storage(&id),
+            before,
+            "a refused compare_and_set changed the storage"
+        );
+    }
+
     let before = storage(&id);
     let status = not_internal(unsafe {
         sessmgr_storage_update(
@@ -435,6 +466,27 @@ pub fn json_pointer(data: &[u8]) {
     let document_text = CString::new(document.to_string()).unwrap();
     ok(unsafe { sessmgr_storage_set(id.as_ptr(), c"".as_ptr(), document_text.as_ptr()) });
     let pointer = c_text(data);
+    // An increment there: a number appears only where the pointer reached nothing or an
+    // integer; anything refused changes nothing.
+    let before = storage(&id);
+    let mut sum = 0i64;
+    let status = not_internal(unsafe {
+        sessmgr_storage_increment(id.as_ptr(), pointer.as_ptr(), 1, &mut sum)
+    });
+    if status == SESSMGR_OK {
+        let at = pointer.to_str().ok().and_then(|p| document.pointer(p));
+        assert!(
+            at.is_none_or(|v| v.is_i64()),
+            "incremented a non-integer at {pointer:?}"
+        );
+        ok(unsafe { sessmgr_storage_set(id.as_ptr(), c"".as_ptr(), document_text.as_ptr()) });
+    } else {
+        assert_eq!(
+            storage(&id),
+            before,
+            "a refused increment changed the storage"
+        );
+    }
     let mut out = ptr::null_mut();
     let status =
         not_internal(unsafe { sessmgr_storage_get(id.as_ptr(), pointer.as_ptr(), &mut out) });

@@ -152,6 +152,14 @@ typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *
  */
 #define SESSMGR_UNAVAILABLE 12
 
+/**
+ * The storage does not hold what an atomic call expects: `sessmgr_storage_compare_and_set`
+ * found another value (or none, or one where none was expected), `sessmgr_storage_increment`
+ * found a value that is not an integer. Nothing changed; the message says what is there (its
+ * type and size, never the value).
+ */
+#define SESSMGR_CONFLICT 13
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -647,6 +655,32 @@ sessmgr_status sessmgr_storage_remove(const char *id, const char *pointer);
  * `id` and `patch_json` are NULL or NUL-terminated strings.
  */
 sessmgr_status sessmgr_storage_merge(const char *id, const char *patch_json);
+
+/**
+ * Atomically replaces the value at `pointer` with `new_json`, or removes it when `new_json`
+ * is NULL, only if the value there now equals `expected_json` as JSON (members in any order,
+ * `1` equal to `1.0`); `expected_json` NULL: only if nothing is there. Otherwise
+ * `SESSMGR_CONFLICT`, nothing changes, and the message says what is there (its type and size,
+ * not the value). No callback: for hosts in other languages, and for one field. Counts as
+ * activity when it succeeds.
+ *
+ * # Safety
+ * `id` and `pointer` are NULL or NUL-terminated strings; `expected_json` and `new_json` are
+ * NULL or NUL-terminated strings.
+ */
+sessmgr_status sessmgr_storage_compare_and_set(const char *id, const char *pointer, const char *expected_json, const char *new_json);
+
+/**
+ * Atomically adds `delta` to the integer at `pointer` (nothing there counts as 0) and writes
+ * the sum to `*result` (if not NULL). A value there that is not an integer (`1.5`, `"1"`,
+ * `1.0`) is `SESSMGR_CONFLICT`; a sum beyond `int64_t` is `SESSMGR_LIMIT_EXCEEDED`; either way
+ * nothing changes. Counts as activity.
+ *
+ * # Safety
+ * `id` and `pointer` are NULL or NUL-terminated strings; `result` is NULL or valid for
+ * writing.
+ */
+sessmgr_status sessmgr_storage_increment(const char *id, const char *pointer, int64_t delta, int64_t *result);
 
 /**
  * 4D's `Use (Session.storage) … End use`: an atomic read-modify-write of a session's storage

@@ -283,6 +283,21 @@ public:
     void storage_merge(const std::string &patch_json) const {
         detail::check(sessmgr_storage_merge(id_.c_str(), patch_json.c_str()));
     }
+    /** Replaces the value at `pointer` with `value_json` (nullopt: removes it) only if what is
+     *  there equals `expected_json` as JSON (nullopt: only if nothing is); otherwise throws
+     *  Error with status SESSMGR_CONFLICT, and nothing changes. */
+    void storage_compare_and_set(const std::string &pointer, const std::optional<std::string> &expected_json,
+                                 const std::optional<std::string> &value_json) const {
+        detail::check(sessmgr_storage_compare_and_set(id_.c_str(), pointer.c_str(),
+                                                      expected_json ? expected_json->c_str() : nullptr,
+                                                      value_json ? value_json->c_str() : nullptr));
+    }
+    /** Adds `delta` to the integer at `pointer` (nothing there is 0); returns the sum. */
+    std::int64_t storage_increment(const std::string &pointer, std::int64_t delta = 1) const {
+        std::int64_t sum = 0;
+        detail::check(sessmgr_storage_increment(id_.c_str(), pointer.c_str(), delta, &sum));
+        return sum;
+    }
 
     /**
      * Atomic read-modify-write of the storage: `change` gets the current storage as JSON text

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     BadState,
     /// The store (Redis) did not answer in time or could not be reached.
     Unavailable,
+    /// The storage does not hold what an atomic call expects (compare-and-set, increment).
+    Conflict,
 }
 
 /// An error with a human-readable message.

@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod grant_request;
 mod id;
+mod json_equal;
 mod json_input;
 mod json_text;
 mod listing_query;

@@ -189,6 +189,18 @@ impl Storage {
         Ok(out)
     }
 
+    /// The value at `pointer`, parsed; `None` when nothing is there (a missing parent
+    /// included). A malformed pointer is `InvalidArgument`.
+    pub fn value_at(&self, pointer: &str) -> Result<Option<Value>> {
+        match self.get(pointer) {
+            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                Error::new(ErrorKind::Internal, format!("stored JSON unreadable: {e}"))
+            }),
+            Err(e) if e.kind == ErrorKind::NoValue => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Stores `value` at `pointer` (`""` replaces the whole object, and must be an object). The
     /// parent must exist; in an array, the index may be one past the end, or `-`, to append.
     pub fn set(&mut self, pointer: &str, value: Value, max_bytes: usize) -> Result<()> {

@@ -466,6 +466,29 @@ fn functions() -> Vec<Function> {
             }
         ),
         f!(
+            sessmgr_storage_compare_and_set,
+            true,
+            Text::Json,
+            c"[1,2]",
+            |i, t, _n| unsafe {
+                // The text class goes to the new value (nothing expected there); the pointer
+                // is valid (or NULL with the rest).
+                sessmgr_storage_compare_and_set(
+                    i,
+                    if t.is_null() { t } else { c"/k".as_ptr() },
+                    ptr::null(),
+                    t,
+                )
+            }
+        ),
+        f!(
+            sessmgr_storage_increment,
+            true,
+            Text::Plain,
+            c"/k",
+            |i, t, _n| unsafe { sessmgr_storage_increment(i, t, 1, ptr::null_mut()) }
+        ),
+        f!(
             sessmgr_storage_remove,
             true,
             Text::Plain,
@@ -600,6 +623,7 @@ fn status_name(status: sessmgr_status) -> &'static str {
         SESSMGR_INTERNAL => "INTERNAL",
         SESSMGR_BAD_STATE => "BAD_STATE",
         SESSMGR_UNAVAILABLE => "UNAVAILABLE",
+        SESSMGR_CONFLICT => "CONFLICT",
         other => panic!("unknown status {other}"),
     }
 }

@@ -299,6 +299,16 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             sessmgr_storage_remove(id, c"/k".as_ptr())
         );
         case!(
+            "sessmgr_storage_compare_and_set",
+            expected,
+            sessmgr_storage_compare_and_set(id, c"/n".as_ptr(), ptr::null(), c"1".as_ptr())
+        );
+        case!(
+            "sessmgr_storage_increment",
+            expected,
+            sessmgr_storage_increment(id, c"/n".as_ptr(), 1, ptr::null_mut())
+        );
+        case!(
             "sessmgr_storage_merge",
             expected,
             sessmgr_storage_merge(id, c"{}".as_ptr())
@@ -748,6 +758,72 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         "sessmgr_storage_get",
         SESSMGR_NO_VALUE,
         sessmgr_storage_get(web, c"/k/9".as_ptr(), t())
+    );
+    case!(
+        "sessmgr_storage_compare_and_set",
+        NULL,
+        sessmgr_storage_compare_and_set(web, null, ptr::null(), c"1".as_ptr())
+    );
+    case!(
+        "sessmgr_storage_compare_and_set",
+        INVALID,
+        sessmgr_storage_compare_and_set(web, BAD_UTF8.as_ptr(), ptr::null(), c"1".as_ptr())
+    );
+    case!(
+        "sessmgr_storage_compare_and_set",
+        INVALID,
+        sessmgr_storage_compare_and_set(web, c"k".as_ptr(), ptr::null(), c"1".as_ptr())
+    );
+    case!(
+        "sessmgr_storage_compare_and_set",
+        JSON,
+        sessmgr_storage_compare_and_set(web, c"/k".as_ptr(), BAD_JSON.as_ptr(), c"1".as_ptr())
+    );
+    case!(
+        "sessmgr_storage_compare_and_set",
+        JSON,
+        sessmgr_storage_compare_and_set(web, c"/k".as_ptr(), ptr::null(), BAD_JSON.as_ptr())
+    );
+    case!(
+        "sessmgr_storage_compare_and_set",
+        INVALID,
+        sessmgr_storage_compare_and_set(web, c"/k".as_ptr(), BAD_UTF8.as_ptr(), ptr::null())
+    );
+    // What is there is not what the caller expects: a conflict, and nothing changes.
+    case!(
+        "sessmgr_storage_compare_and_set",
+        SESSMGR_CONFLICT,
+        sessmgr_storage_compare_and_set(web, c"/k".as_ptr(), c"[1]".as_ptr(), c"2".as_ptr())
+    );
+    case!(
+        "sessmgr_storage_compare_and_set",
+        SESSMGR_CONFLICT,
+        sessmgr_storage_compare_and_set(web, c"/k".as_ptr(), ptr::null(), ptr::null())
+    );
+    case!(
+        "sessmgr_storage_increment",
+        NULL,
+        sessmgr_storage_increment(web, null, 1, ptr::null_mut())
+    );
+    case!(
+        "sessmgr_storage_increment",
+        INVALID,
+        sessmgr_storage_increment(web, BAD_UTF8.as_ptr(), 1, ptr::null_mut())
+    );
+    case!(
+        "sessmgr_storage_increment",
+        INVALID,
+        sessmgr_storage_increment(web, c"".as_ptr(), 1, ptr::null_mut())
+    );
+    case!(
+        "sessmgr_storage_increment",
+        SESSMGR_CONFLICT,
+        sessmgr_storage_increment(web, c"/k".as_ptr(), 1, ptr::null_mut())
+    );
+    case!(
+        "sessmgr_storage_increment",
+        SESSMGR_NO_VALUE,
+        sessmgr_storage_increment(web, c"/none/n".as_ptr(), 1, ptr::null_mut())
     );
     case!(
         "sessmgr_storage_set",

@@ -40,6 +40,11 @@ enum Op {
     StorageSet(usize, bool, i64),
     StorageGet(usize, bool),
     StorageRemove(usize, bool),
+    /// `storage_increment` of the key by a delta.
+    StorageIncrement(usize, bool, i64),
+    /// `storage_compare_and_set` of the key: the value expected (or none), the new one (or
+    /// none: remove).
+    StorageCas(usize, bool, Option<i64>, Option<i64>),
     /// A new ID for the session, with a grant (JSON) given in the same step, or none.
     Rotate(usize, Option<Vec<usize>>),
     /// A call through the session's ID before its last rotation (dead: no grace time here).
@@ -81,6 +86,15 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (slot.clone(), any::<bool>(), -5..5i64).prop_map(|(s, k, v)| Op::StorageSet(s, k, v)),
         2 => (slot.clone(), any::<bool>()).prop_map(|(s, k)| Op::StorageGet(s, k)),
         1 => (slot.clone(), any::<bool>()).prop_map(|(s, k)| Op::StorageRemove(s, k)),
+        2 => (slot.clone(), any::<bool>(), -3..3i64)
+            .prop_map(|(s, k, d)| Op::StorageIncrement(s, k, d)),
+        2 => (
+            slot.clone(),
+            any::<bool>(),
+            proptest::option::of(-2..3i64),
+            proptest::option::of(-2..3i64),
+        )
+            .prop_map(|(s, k, e, n)| Op::StorageCas(s, k, e, n)),
         1 => (slot.clone(), proptest::option::of(-10..150i64))
             .prop_map(|(s, m)| Op::SetLifetimeEnd(s, m)),
         1 => slot.clone().prop_map(Op::LifetimeEnd),
@@ -402,6 +416,23 @@ fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
             .get(key_name(key))
             .map(|v| v.to_string())
             .ok_or(ErrorKind::NoValue),
+        Op::StorageIncrement(_, key, delta) => {
+            let sum = s.storage.get(key_name(key)).copied().unwrap_or(0) + delta;
+            s.storage.insert(key_name(key).into(), sum);
+            activity(s);
+            Ok(sum.to_string())
+        }
+        Op::StorageCas(_, key, expected, new) => {
+            if s.storage.get(key_name(key)).copied() != expected {
+                return Err(ErrorKind::Conflict);
+            }
+            match new {
+                Some(value) => s.storage.insert(key_name(key).into(), value),
+                None => s.storage.remove(key_name(key)),
+            };
+            activity(s);
+            ok
+        }
         Op::Rotate(_, ref names) => {
             if !s.web {
                 return Err(ErrorKind::NotSupported);
@@ -555,6 +586,16 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
                     unit(r.storage_set(id, &format!("/{}", key_name(key)), &value.to_string()))
                 }
                 Op::StorageGet(_, key) => text(r.storage_get(id, &format!("/{}", key_name(key)))),
+                Op::StorageIncrement(_, key, delta) => r
+                    .storage_increment(id, &format!("/{}", key_name(key)), delta)
+                    .map(|sum| sum.to_string())
+                    .map_err(|e| e.kind),
+                Op::StorageCas(_, key, expected, new) => unit(r.storage_compare_and_set(
+                    id,
+                    &format!("/{}", key_name(key)),
+                    expected.map(|v| v.to_string()).as_deref(),
+                    new.map(|v| v.to_string()).as_deref(),
+                )),
                 Op::StorageRemove(_, key) => {
                     unit(r.storage_remove(id, &format!("/{}", key_name(key))))
                 }
@@ -627,6 +668,8 @@ fn check(r: Registry, ops: &[Op], cap: Cap, on_redis: bool) -> Result<(), TestCa
             | Op::StorageSet(s, _, _)
             | Op::StorageGet(s, _)
             | Op::StorageRemove(s, _)
+            | Op::StorageIncrement(s, _, _)
+            | Op::StorageCas(s, _, _, _)
             | Op::SetLifetimeEnd(s, _)
             | Op::LifetimeEnd(s)
             | Op::Rotate(s, _)

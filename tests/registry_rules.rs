@@ -1089,3 +1089,138 @@ fn the_rules_hold_on_the_redis_store() {
         "{stdout}"
     );
 }
+
+// ----- 12. Atomic storage without callbacks -------------------------------------------------
+
+#[test]
+fn compare_and_set_compares_values_not_texts_and_changes_nothing_on_a_conflict() {
+    let r = manual();
+    let id = r.create(None).unwrap();
+    r.storage_set(id, "/cart", r#"{"b": 2, "a": [1.0, "x"]}"#)
+        .unwrap();
+    // Another order of members, 1 for 1.0: equal.
+    r.storage_compare_and_set(id, "/cart", Some(r#"{"a": [1, "x"], "b": 2}"#), Some("7"))
+        .unwrap();
+    assert_eq!(r.storage_get(id, "/cart").unwrap(), "7");
+    // Not equal: a conflict that says what is there, not its value; nothing changed.
+    let e = r
+        .storage_compare_and_set(id, "/cart", Some("8"), Some(r#""secret""#))
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert!(e.message.contains("a number of 1 bytes"), "{}", e.message);
+    assert_eq!(r.storage_get(id, "/cart").unwrap(), "7");
+    r.storage_set(id, "/pin", r#""4321""#).unwrap();
+    let e = r
+        .storage_compare_and_set(id, "/pin", Some(r#""0000""#), None)
+        .unwrap_err();
+    assert!(!e.message.contains("4321"), "{}", e.message);
+    // Expected missing: only where nothing is; new missing: removes.
+    assert_eq!(
+        kind(r.storage_compare_and_set(id, "/cart", None, Some("1"))),
+        ErrorKind::Conflict
+    );
+    r.storage_compare_and_set(id, "/fresh", None, Some("[]"))
+        .unwrap();
+    r.storage_compare_and_set(id, "/fresh", Some("[]"), None)
+        .unwrap();
+    assert_eq!(kind(r.storage_get(id, "/fresh")), ErrorKind::NoValue);
+    r.storage_compare_and_set(id, "/fresh", None, None).unwrap();
+    // The root: an object, compared whole.
+    let whole = r.storage_get(id, "").unwrap();
+    r.storage_compare_and_set(id, "", Some(&whole), Some(r#"{"v": 1}"#))
+        .unwrap();
+    assert_eq!(r.storage_get(id, "").unwrap(), r#"{"v":1}"#);
+    // Bad input: named statuses, nothing changed.
+    assert_eq!(
+        kind(r.storage_compare_and_set(id, "v", None, Some("1"))),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        kind(r.storage_compare_and_set(id, "/v", Some("{"), Some("1"))),
+        ErrorKind::InvalidJson
+    );
+    assert_eq!(
+        kind(r.storage_compare_and_set(id, "/a/b", None, Some("1"))),
+        ErrorKind::NoValue
+    );
+    assert_eq!(
+        kind(r.storage_compare_and_set(id, "", Some(r#"{"v": 1}"#), Some("[]"))),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(r.storage_get(id, "").unwrap(), r#"{"v":1}"#);
+}
+
+#[test]
+fn increment_adds_to_an_integer_and_refuses_anything_else() {
+    let r = manual();
+    let id = r.create(None).unwrap();
+    assert_eq!(r.storage_increment(id, "/n", 5).unwrap(), 5, "missing is 0");
+    assert_eq!(r.storage_increment(id, "/n", -7).unwrap(), -2);
+    assert_eq!(r.storage_get(id, "/n").unwrap(), "-2");
+    for (value, expected) in [
+        ("1.5", ErrorKind::Conflict),
+        ("1.0", ErrorKind::Conflict),
+        (r#""1""#, ErrorKind::Conflict),
+        ("null", ErrorKind::Conflict),
+        ("18446744073709551615", ErrorKind::Conflict),
+    ] {
+        r.storage_set(id, "/x", value).unwrap();
+        let e = r.storage_increment(id, "/x", 1).unwrap_err();
+        assert_eq!(e.kind, expected, "{value}: {}", e.message);
+        assert_eq!(r.storage_get(id, "/x").unwrap(), value, "unchanged");
+    }
+    r.storage_set(id, "/max", &i64::MAX.to_string()).unwrap();
+    assert_eq!(
+        kind(r.storage_increment(id, "/max", 1)),
+        ErrorKind::LimitExceeded
+    );
+    assert_eq!(r.storage_get(id, "/max").unwrap(), i64::MAX.to_string());
+    assert_eq!(r.storage_increment(id, "/max", i64::MIN).unwrap(), -1);
+    assert_eq!(
+        kind(r.storage_increment(id, "", 1)),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        kind(r.storage_increment(id, "/no/n", 1)),
+        ErrorKind::NoValue
+    );
+    // Activity, as every storage write.
+    let before = r.expiration_date(id).unwrap();
+    r.advance_clock(60).unwrap();
+    r.storage_increment(id, "/n", 1).unwrap();
+    assert!(r.expiration_date(id).unwrap() > before);
+}
+
+#[test]
+fn eight_threads_incrementing_and_swapping_lose_nothing() {
+    let r = new_registry();
+    let id = r.create(None).unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let r = &r;
+            scope.spawn(move || {
+                for _ in 0..250 {
+                    if t % 2 == 0 {
+                        r.storage_increment(id, "/n", 1).unwrap();
+                    } else {
+                        // The same through compare_and_set: read, then swap if unchanged.
+                        loop {
+                            let seen = r.storage_get(id, "/n").ok();
+                            let next = seen.as_deref().map_or(1, |n| n.parse::<i64>().unwrap() + 1);
+                            match r.storage_compare_and_set(
+                                id,
+                                "/n",
+                                seen.as_deref(),
+                                Some(&next.to_string()),
+                            ) {
+                                Ok(()) => break,
+                                Err(e) => assert_eq!(e.kind, ErrorKind::Conflict),
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(r.storage_get(id, "/n").unwrap(), "2000");
+}

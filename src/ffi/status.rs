@@ -41,6 +41,11 @@ pub const SESSMGR_BAD_STATE: sessmgr_status = 11;
 /// names its address. What the call would have written was written whole or not at all (when
 /// the answer was lost, the caller cannot tell which); the library reconnects by itself.
 pub const SESSMGR_UNAVAILABLE: sessmgr_status = 12;
+/// The storage does not hold what an atomic call expects: `sessmgr_storage_compare_and_set`
+/// found another value (or none, or one where none was expected), `sessmgr_storage_increment`
+/// found a value that is not an integer. Nothing changed; the message says what is there (its
+/// type and size, never the value).
+pub const SESSMGR_CONFLICT: sessmgr_status = 13;
 
 /// A storage update callback's answer: keep what it handed to `sessmgr_update_set` (or nothing
 /// changes if it handed nothing).
@@ -62,5 +67,6 @@ pub(crate) fn status_of(kind: ErrorKind) -> sessmgr_status {
         ErrorKind::Internal => SESSMGR_INTERNAL,
         ErrorKind::BadState => SESSMGR_BAD_STATE,
         ErrorKind::Unavailable => SESSMGR_UNAVAILABLE,
+        ErrorKind::Conflict => SESSMGR_CONFLICT,
     }
 }

@@ -6,7 +6,7 @@ use std::ffi::{CString, c_char, c_void};
 
 use serde_json::Value;
 
-use super::boundary::{call, out, owned_string, session_id, text};
+use super::boundary::{call, optional_out, optional_text, out, owned_string, session_id, text};
 use super::registry;
 use super::status::{SESSMGR_UPDATE_ABORT, SESSMGR_UPDATE_COMMIT, sessmgr_status};
 use crate::error::{Error, ErrorKind};
@@ -93,6 +93,64 @@ pub unsafe extern "C" fn sessmgr_storage_merge(
         // SAFETY: as this function's contract.
         let (id, patch) = unsafe { (session_id(id)?, text(patch_json, "patch_json")?) };
         registry().storage_merge(id, patch)
+    })
+}
+
+/// Atomically replaces the value at `pointer` with `new_json`, or removes it when `new_json`
+/// is NULL, only if the value there now equals `expected_json` as JSON (members in any order,
+/// `1` equal to `1.0`); `expected_json` NULL: only if nothing is there. Otherwise
+/// `SESSMGR_CONFLICT`, nothing changes, and the message says what is there (its type and size,
+/// not the value). No callback: for hosts in other languages, and for one field. Counts as
+/// activity when it succeeds.
+///
+/// # Safety
+/// `id` and `pointer` are NULL or NUL-terminated strings; `expected_json` and `new_json` are
+/// NULL or NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_storage_compare_and_set(
+    id: *const c_char,
+    pointer: *const c_char,
+    expected_json: *const c_char,
+    new_json: *const c_char,
+) -> sessmgr_status {
+    call("sessmgr_storage_compare_and_set", || {
+        // SAFETY: as this function's contract.
+        let (id, pointer, expected, new) = unsafe {
+            (
+                session_id(id)?,
+                text(pointer, "pointer")?,
+                optional_text(expected_json, "expected_json")?,
+                optional_text(new_json, "new_json")?,
+            )
+        };
+        registry().storage_compare_and_set(id, pointer, expected, new)
+    })
+}
+
+/// Atomically adds `delta` to the integer at `pointer` (nothing there counts as 0) and writes
+/// the sum to `*result` (if not NULL). A value there that is not an integer (`1.5`, `"1"`,
+/// `1.0`) is `SESSMGR_CONFLICT`; a sum beyond `int64_t` is `SESSMGR_LIMIT_EXCEEDED`; either way
+/// nothing changes. Counts as activity.
+///
+/// # Safety
+/// `id` and `pointer` are NULL or NUL-terminated strings; `result` is NULL or valid for
+/// writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_storage_increment(
+    id: *const c_char,
+    pointer: *const c_char,
+    delta: i64,
+    result: *mut i64,
+) -> sessmgr_status {
+    call("sessmgr_storage_increment", || {
+        // SAFETY: as this function's contract.
+        let (id, pointer) = unsafe { (session_id(id)?, text(pointer, "pointer")?) };
+        let sum = registry().storage_increment(id, pointer, delta)?;
+        // SAFETY: as this function's contract.
+        if let Some(result) = unsafe { optional_out(result) } {
+            *result = sum;
+        }
+        Ok(())
     })
 }
 

@@ -240,6 +240,15 @@ impl<'a> Access<'a> {
         value.expect("an operation in memory runs once")
     }
 
+    /// As [`Access::given`], for a value that may be absent.
+    fn given_opt<T: Clone>(&self, value: &mut Option<T>) -> Option<T> {
+        if self.slot.is_some() {
+            value.take()
+        } else {
+            value.clone()
+        }
+    }
+
     /// Whether the session became a guest that the guest index does not have yet.
     fn unfiled_guest(&self) -> bool {
         self.slot

@@ -40,6 +40,88 @@ impl Registry {
         self.storage_write(id, |a| a.session.storage.merge(&patch, max))
     }
 
+    /// Replaces the value at `pointer` with `new_json` (`None`: removes it), only if what is
+    /// there now equals `expected_json` as JSON (`None`: only if nothing is there); otherwise
+    /// `Conflict`, and nothing changes. Counts as activity when it succeeds.
+    pub fn storage_compare_and_set(
+        &self,
+        id: SessionId,
+        pointer: &str,
+        expected_json: Option<&str>,
+        new_json: Option<&str>,
+    ) -> Result<()> {
+        self.refuse_reentry(id)?;
+        crate::storage::parse_pointer(pointer)?;
+        let expected = expected_json
+            .map(|text| self.parse_storage_value(text))
+            .transpose()?;
+        let mut new = new_json
+            .map(|text| self.parse_storage_value(text))
+            .transpose()?;
+        let max = self.live.max_storage_bytes();
+        self.storage_write(id, |a| {
+            let current = a.session.storage.value_at(pointer)?;
+            let same = match (&expected, &current) {
+                (None, None) => true,
+                (Some(e), Some(c)) => crate::json_equal::json_equal(e, c),
+                _ => false,
+            };
+            if !same {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "compare_and_set: the value at the pointer is {}, not the one expected: \
+                         nothing changed",
+                        crate::json_equal::describe(current.as_ref())
+                    ),
+                ));
+            }
+            match (a.given_opt(&mut new), current) {
+                (Some(value), _) => a.session.storage.set(pointer, value, max),
+                (None, Some(_)) => a.session.storage.remove(pointer),
+                // Nothing there, and nothing to put: done, unchanged.
+                (None, None) => Ok(()),
+            }
+        })
+    }
+
+    /// Adds `delta` to the integer at `pointer` (nothing there counts as 0) and returns the
+    /// sum. A value that is not an integer is `Conflict`, a sum beyond 64 bits
+    /// `LimitExceeded`; either way nothing changes. Counts as activity.
+    pub fn storage_increment(&self, id: SessionId, pointer: &str, delta: i64) -> Result<i64> {
+        self.refuse_reentry(id)?;
+        if pointer.is_empty() {
+            return Err(Error::invalid(
+                "increment: the pointer \"\" is the whole storage, an object, not an integer",
+            ));
+        }
+        crate::storage::parse_pointer(pointer)?;
+        let max = self.live.max_storage_bytes();
+        let mut sum = 0;
+        self.storage_write(id, |a| {
+            let current = match a.session.storage.value_at(pointer)? {
+                None => 0,
+                Some(value) => value.as_i64().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Conflict,
+                        format!(
+                            "increment: the value at the pointer is {}, not an integer: nothing \
+                             changed",
+                            crate::json_equal::describe(Some(&value))
+                        ),
+                    )
+                })?,
+            };
+            sum = current.checked_add(delta).ok_or_else(|| {
+                Error::limit(format!(
+                    "increment: {current} + {delta} is beyond a 64-bit integer: nothing changed"
+                ))
+            })?;
+            a.session.storage.set(pointer, Value::from(sum), max)
+        })?;
+        Ok(sum)
+    }
+
     /// Parses a value for the storage, refusing text larger than the storage may hold.
     pub fn parse_storage_value(&self, text: &str) -> Result<Value> {
         let max = self.live.max_storage_bytes();

@@ -69,6 +69,15 @@ int main() {
         EXPECT(web.storage_get() == R"({"cart":[1,2,3]})");
         EXPECT(status_of([&] { web.storage_get("/missing"); }) == SESSMGR_NO_VALUE);
         EXPECT(status_of([&] { web.storage_set("/x", "{bad"); }) == SESSMGR_INVALID_JSON);
+        // Atomic without a callback.
+        web.storage_compare_and_set("/cart", std::string("[1.0,2,3]"), std::string("\"done\""));
+        EXPECT(web.storage_get("/cart") == "\"done\"");
+        EXPECT(status_of([&] { web.storage_compare_and_set("/cart", std::nullopt, std::string("1")); }) ==
+               SESSMGR_CONFLICT);
+        web.storage_compare_and_set("/cart", std::string("\"done\""), std::nullopt);
+        EXPECT(web.storage_increment("/n", 40) == 40);
+        EXPECT(web.storage_increment("/n") == 41);
+        EXPECT(status_of([&] { web.storage_increment("/n", INT64_MAX); }) == SESSMGR_LIMIT_EXCEEDED);
         EXPECT(status_of([&] { web.set_state("asleep"); }) == SESSMGR_INVALID_ARGUMENT);
         web.attach_file(R"({"filename":"Survey"})");
         EXPECT(sessmgr::clients_list().find(R"("userName":"ann@kiosk-3")") != std::string::npos);

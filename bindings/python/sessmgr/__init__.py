@@ -19,6 +19,7 @@ from ._native import LibraryNotFoundError, call_text, check, lib, text
 from .errors import (
     AbortedError,
     BadStateError,
+    ConflictError,
     UnavailableError,
     InternalError,
     InvalidArgumentError,
@@ -32,11 +33,13 @@ from .errors import (
     SessmgrError,
     StorageConflictError,
 )
-from .session import Session, Storage, canonical_id, parse_date
+from .session import MISSING, Session, Storage, canonical_id, parse_date
 
 __all__ = [
     "AbortedError",
     "BadStateError",
+    "ConflictError",
+    "MISSING",
     "UnavailableError",
     "InternalError",
     "InvalidArgumentError",

@@ -58,6 +58,8 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_storage_set": (Status, [c_char_p, c_char_p, c_char_p]),
     "sessmgr_storage_remove": (Status, [c_char_p, c_char_p]),
     "sessmgr_storage_merge": (Status, [c_char_p, c_char_p]),
+    "sessmgr_storage_compare_and_set": (Status, [c_char_p, c_char_p, c_char_p, c_char_p]),
+    "sessmgr_storage_increment": (Status, [c_char_p, c_char_p, c_int64, POINTER(c_int64)]),
     "sessmgr_storage_update": (Status, [c_char_p, UPDATE_FN, c_void_p]),
     "sessmgr_update_set": (Status, [c_void_p, c_char_p]),
     "sessmgr_clients_list": (Status, [TEXT_OUT]),

@@ -71,7 +71,14 @@ class UnavailableError(SessmgrError):
     status = 12
 
 
-class StorageConflictError(SessmgrError):
+class ConflictError(SessmgrError):
+    """The storage does not hold what an atomic call expected (``compare_and_set``), or not an
+    integer (``increment``): nothing changed."""
+
+    status = 13
+
+
+class StorageConflictError(ConflictError):
     """A ``storage.use()`` block lost a race with a write made outside ``use()``: nothing changed."""
 
 
@@ -90,6 +97,7 @@ ERRORS: dict[int, type[SessmgrError]] = {
         InternalError,
         BadStateError,
         UnavailableError,
+        ConflictError,
     )
 }
 

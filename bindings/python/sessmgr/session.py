@@ -31,6 +31,23 @@ def _dumps(value: Json) -> bytes:
 _ID_FORMS = re.compile(r"[0-9A-Fa-f]{32}|[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 
 
+class _Missing:
+    """The absence of a value, for :meth:`Storage.compare_and_set` (``None`` is JSON null)."""
+
+    _instance: Optional["_Missing"] = None
+
+    def __new__(cls) -> "_Missing":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "sessmgr.MISSING"
+
+
+MISSING = _Missing()
+
+
 def canonical_id(session_id: str) -> str:
     """A session ID in the form the library hands out (32 uppercase hex digits), from any form
     it accepts (either case, with or without the UUID dashes); text of no such form is returned
@@ -347,6 +364,29 @@ class Storage(MutableMapping):
     def merge(self, patch: dict) -> None:
         """Applies an RFC 7386 merge patch (``None`` values remove keys)."""
         check(lib.sessmgr_storage_merge(self._id, _dumps(patch)))
+
+    def compare_and_set(self, pointer: str, expected: Any, new: Any) -> None:
+        """Atomically replaces the value at a JSON Pointer with ``new`` (``MISSING``: removes
+        it), only if what is there equals ``expected`` as JSON (``MISSING``: only if nothing
+        is); otherwise ConflictError, and nothing changes. No callback."""
+        check(
+            lib.sessmgr_storage_compare_and_set(
+                self._id,
+                text(pointer, "pointer"),
+                None if expected is MISSING else _dumps(expected),
+                None if new is MISSING else _dumps(new),
+            )
+        )
+
+    def increment(self, pointer: str, delta: int = 1) -> int:
+        """Atomically adds ``delta`` to the integer at a JSON Pointer (nothing there is 0) and
+        returns the sum; ConflictError if the value is not an integer, LimitExceededError
+        beyond 64 bits. No callback."""
+        if not isinstance(delta, int) or isinstance(delta, bool) or not -(2**63) <= delta < 2**63:
+            raise InvalidArgumentError(f"delta must be a 64-bit integer, not {delta!r}", 2)
+        result = ctypes.c_int64()
+        check(lib.sessmgr_storage_increment(self._id, text(pointer, "pointer"), delta, ctypes.byref(result)))
+        return result.value
 
     def modify(self, change: Callable[[dict], Optional[dict]]) -> None:
         """Atomic read-modify-write: ``change`` gets the storage and returns the new one (or

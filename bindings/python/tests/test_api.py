@@ -339,3 +339,28 @@ def test_queries_filter_and_page():
         sessmgr.clients_query(name="ann")
     with pytest.raises(sessmgr.InvalidArgumentError):
         sessmgr.sessions_query(type="ftp")
+
+
+def test_compare_and_set_and_increment_need_no_callback():
+    with sessmgr.create_session() as web:
+        storage = web.storage
+        storage.compare_and_set("/cart", sessmgr.MISSING, {"b": 2, "a": [1]})
+        # Equal as JSON: another order of members, 1.0 for 1.
+        storage.compare_and_set("/cart", {"a": [1.0], "b": 2}, None)
+        assert storage["cart"] is None
+        with pytest.raises(sessmgr.ConflictError) as conflict:
+            storage.compare_and_set("/cart", "secret", 1)
+        assert "secret" not in str(conflict.value) and "null of 4 bytes" in str(conflict.value)
+        storage.compare_and_set("/cart", None, sessmgr.MISSING)
+        assert "cart" not in storage
+        assert storage.increment("/n") == 1
+        assert storage.increment("/n", -5) == -4
+        storage["s"] = "1"
+        with pytest.raises(sessmgr.ConflictError):
+            storage.increment("/s")
+        storage["big"] = 2**63 - 1
+        with pytest.raises(sessmgr.LimitExceededError):
+            storage.increment("/big")
+        with pytest.raises(sessmgr.InvalidArgumentError):
+            storage.increment("/n", 2**63)
+        assert storage.value() == {"n": -4, "s": "1", "big": 2**63 - 1}

@@ -18,6 +18,7 @@ C_TYPES = {
     "int32_t": ctypes.c_int32,
     "int32_t *": ctypes.POINTER(ctypes.c_int32),
     "int64_t": ctypes.c_int64,
+    "int64_t *": ctypes.POINTER(ctypes.c_int64),
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
     "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
