@@ -20,6 +20,28 @@ fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
+/// A manual-clock registry writing its access log (host "fms") to a fresh file named for `test`.
+fn logged(test: &str) -> (Registry, std::path::PathBuf) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Access.log");
+    let r = manual();
+    r.configure(&json!({"accessLog": {"path": path, "hostName": "fms"}}).to_string())
+        .unwrap();
+    (r, path)
+}
+
+/// The session expires `minutes` from now: its last activity is now.
+#[track_caller]
+fn expires_in(r: &Registry, id: SessionId, minutes: i64) {
+    assert_eq!(
+        r.expiration_date(id).unwrap(),
+        sessmgr::iso8601(r.now() + minutes * 60_000)
+    );
+}
+
 #[track_caller]
 fn kind<T: std::fmt::Debug>(result: sessmgr::Result<T>) -> ErrorKind {
     result.unwrap_err().kind
@@ -249,14 +271,7 @@ fn a_disconnection_refuses_what_it_cannot_do_and_changes_nothing() {
 
 #[test]
 fn the_access_log_tells_a_disconnection_with_a_code_of_ours() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("security-log-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("Access.log");
-    let r = manual();
-    r.configure(&json!({"accessLog": {"path": path, "hostName": "fms"}}).to_string())
-        .unwrap();
+    let (r, path) = logged("security-log");
     let id = r
         .create(Some(r#"{"type": "remote", "userName": "ann"}"#))
         .unwrap();
@@ -277,7 +292,7 @@ fn the_access_log_tells_a_disconnection_with_a_code_of_ours() {
     for session in [id, other] {
         assert!(!log.contains(&session.to_string()), "{log}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
 // ----- no session ID in an error message ---------------------------------------------------
@@ -551,10 +566,7 @@ fn rotation_keeps_everything_but_the_id() {
     );
     assert_eq!(r.session_count(), 1);
     // Rotation is activity.
-    assert_eq!(
-        r.expiration_date(new).unwrap(),
-        sessmgr::iso8601(r.now() + 90 * 60_000)
-    );
+    expires_in(&r, new, 90);
 }
 
 #[test]
@@ -645,14 +657,7 @@ fn during_the_grace_time_the_old_id_reaches_the_session_and_never_after() {
 
 #[test]
 fn the_access_log_tells_a_rotation_without_either_id() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("security-rotation-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("Access.log");
-    let r = manual();
-    r.configure(&json!({"accessLog": {"path": path, "hostName": "fms"}}).to_string())
-        .unwrap();
+    let (r, path) = logged("security-rotation");
     let old = r.create(None).unwrap();
     let (new, _) = r.rotate_id(old, Some(r#"{"userName": "ann"}"#)).unwrap();
     let log = std::fs::read_to_string(&path).unwrap();
@@ -664,7 +669,7 @@ fn the_access_log_tells_a_rotation_without_either_id() {
         assert!(!log.contains(&id.to_string()), "{log}");
         assert!(!log.contains(&id.to_string().to_lowercase()), "{log}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
 /// 8 threads: 4 rotate one session over and over while 4 increment its storage through the IDs
@@ -790,10 +795,7 @@ fn a_passcode_restores_its_session_once() {
     );
     assert_eq!(r.held_passcodes(), 0);
     // A restore is activity.
-    assert_eq!(
-        r.expiration_date(id).unwrap(),
-        sessmgr::iso8601(r.now() + 60 * 60_000)
-    );
+    expires_in(&r, id, 60);
 }
 
 #[test]
@@ -943,7 +945,7 @@ fn the_clients_list_and_the_access_log_hold_no_session_id_or_passcode() {
         }
     }
     assert!(log.lines().count() > 40, "{log}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
 // ----- a user's sessions --------------------------------------------------------------------
