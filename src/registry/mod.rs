@@ -232,12 +232,8 @@ impl<'a> Access<'a> {
     /// A value the operation consumes: moved out on the one run of an operation in memory;
     /// cloned on a copy from the Redis store, where the operation may run again.
     fn given<T: Clone>(&self, value: &mut Option<T>) -> T {
-        let value = if self.slot.is_some() {
-            value.take()
-        } else {
-            value.clone()
-        };
-        value.expect("an operation in memory runs once")
+        self.given_opt(value)
+            .expect("an operation in memory runs once")
     }
 
     /// As [`Access::given`], for a value that may be absent.
