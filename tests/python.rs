@@ -7,6 +7,8 @@ use std::process::Command;
 
 mod common;
 
+use common::succeed;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -26,19 +28,6 @@ fn python() -> Command {
         .env("SESSMGR_LIBRARY", library())
         .env("PYTHONDONTWRITEBYTECODE", "1");
     command
-}
-
-fn succeed(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }
 
 #[test]

@@ -10,6 +10,8 @@ fn readme_quick_starts_are_the_tested_files() {
         ("examples_c/quickstart.c", "```c\n"),
         ("examples_c/quickstart.cpp", "```cpp\n"),
         ("bindings/python/examples/quickstart.py", "```python\n"),
+        ("bindings/node/examples/quickstart.js", "```js\n"),
+        ("bindings/go/example_test.go", "```go\n"),
     ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         assert!(

@@ -1,8 +1,8 @@
 //! What the test suite needs from the machine, set up by the suite itself, so that `cargo test`
 //! works on a fresh Debian machine with only Rust, a C compiler and Python:
 //!   - Debian packages (compilers, make, pkg-config, binutils, redis-server, apache2-utils,
-//!     chromium and its driver, the headers of libmicrohttpd and libcrypt, and valgrind when
-//!     `SESSMGR_C_CHECK=valgrind`): installed with apt-get when the tests run as root; otherwise
+//!     chromium and its driver, Node.js with npm, Go, the headers of libmicrohttpd and libcrypt,
+//!     and valgrind when `SESSMGR_C_CHECK=valgrind`): installed with apt-get when the tests run as root; otherwise
 //!     the tests stop at once with the one command that installs them;
 //!   - Python tools (pytest, selenium): in a virtual environment under the target directory,
 //!     made and filled by the tests from `bindings/python/tests/requirements.txt` and
@@ -32,6 +32,11 @@ const TOOLS: &[(&str, &str)] = &[
     ("ab", "apache2-utils"),
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
+    // The Node package's tests (node --test, npm ci) and the Go module's (go test, gofmt).
+    ("node", "nodejs"),
+    ("npm", "npm"),
+    ("go", "golang-go"),
+    ("gofmt", "golang-go"),
 ];
 
 /// The headers the example HTTP host compiles with, and the Debian package of each.

@@ -77,3 +77,18 @@ pub unsafe extern "C" fn commit_nothing(
 ) -> i32 {
     SESSMGR_UPDATE_COMMIT
 }
+
+/// Runs a command to its end and returns what it printed; panics with all it said when it
+/// cannot run or fails.
+pub fn succeed(command: &mut std::process::Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

@@ -1,0 +1,3 @@
+module github.com/sessmgr/sessmgr/bindings/go
+
+go 1.19

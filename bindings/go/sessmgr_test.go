@@ -1,0 +1,419 @@
+package sessmgr_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sessmgr "github.com/sessmgr/sessmgr/bindings/go"
+)
+
+const seedRoles = `{
+  "privileges": [
+    {"privilege": "simple", "includes": []},
+    {"privilege": "medium", "includes": ["simple"]}
+  ],
+  "roles": [{"role": "Medium", "privileges": ["medium"]}],
+  "permissions": {"allowed": [{"applyTo": "ds", "type": "datastore", "read": ["medium"]}]},
+  "forceLogin": false,
+  "restrictedByDefault": false
+}`
+
+// fresh resets the process's one registry before a test.
+func fresh(t *testing.T) {
+	t.Helper()
+	must(t, sessmgr.Reset())
+	t.Cleanup(func() { _ = sessmgr.Reset() })
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustIs(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got %v, want %v", err, want)
+	}
+}
+
+func TestCreateInfoAndClose(t *testing.T) {
+	fresh(t)
+	s, err := sessmgr.CreateSession(sessmgr.Options{Type: "remote", UserName: "Designer", MachineName: "My Computer"})
+	must(t, err)
+	if !regexp.MustCompile(`^[0-9A-F]{32}$`).MatchString(s.ID()) {
+		t.Fatalf("ID %q", s.ID())
+	}
+	info, err := s.Info()
+	must(t, err)
+	if info.Type != "remote" || info.UserName != "Designer" || info.ID != s.ID() || info.CreationDateTime.IsZero() {
+		t.Fatalf("info %+v", info)
+	}
+	same, err := sessmgr.SessionInfo(strings.ToLower(s.ID()))
+	must(t, err)
+	if same != info {
+		t.Fatalf("%+v is not %+v", same, info)
+	}
+	list, err := sessmgr.SessionsList()
+	must(t, err)
+	if len(list) != 1 || list[0] != info {
+		t.Fatalf("list %+v", list)
+	}
+	if strings.Contains(s.String(), s.ID()) {
+		t.Fatal("a Session printed shows its ID")
+	}
+	must(t, s.Close())
+	err = s.Touch()
+	mustIs(t, err, sessmgr.ErrNotFound)
+	var failure *sessmgr.Error
+	if !errors.As(err, &failure) || failure.Status != sessmgr.StatusNotFound ||
+		!strings.HasPrefix(failure.Message, "sessmgr_session_touch: ") || strings.Contains(err.Error(), s.ID()) {
+		t.Fatalf("error %#v", err)
+	}
+	_, err = sessmgr.SessionInfo("not an id")
+	mustIs(t, err, sessmgr.ErrInvalidArgument)
+}
+
+func TestErrorsWrapTheirStatus(t *testing.T) {
+	fresh(t)
+	mustIs(t, sessmgr.Configure(map[string]any{"maxSessionz": 1}), sessmgr.ErrInvalidArgument)
+	_, err := sessmgr.CreateSession(sessmgr.Options{Type: "ftp"})
+	mustIs(t, err, sessmgr.ErrInvalidArgument)
+	mustIs(t, sessmgr.LoadRoles(`{"privileges": [`), sessmgr.ErrInvalidJSON)
+	mustIs(t, sessmgr.ClockAdvance(1), sessmgr.ErrBadState)
+	must(t, sessmgr.Configure(map[string]any{"maxSessions": 1, "overloadPolicy": "refuse"}))
+	_, err = sessmgr.CreateSession(sessmgr.Options{})
+	must(t, err)
+	_, err = sessmgr.CreateSession(sessmgr.Options{})
+	mustIs(t, err, sessmgr.ErrLimitExceeded)
+	if errors.Is(err, sessmgr.ErrNotFound) {
+		t.Fatal("one status is not another")
+	}
+	// What Go holds but C cannot take is refused before the call.
+	mustIs(t, sessmgr.Open("nul\x00inside").Touch(), sessmgr.ErrInvalidArgument)
+	mustIs(t, sessmgr.Configure(map[string]any{"f": func() {}}), sessmgr.ErrInvalidArgument)
+	if strings.Count(sessmgr.Version(), ".") != 2 {
+		t.Fatal(sessmgr.Version())
+	}
+}
+
+// Every status of sessmgr.h has its constant and its sentinel; nothing else has.
+func TestEveryStatusOfTheHeaderHasItsSentinel(t *testing.T) {
+	header := os.Getenv("SESSMGR_HEADER")
+	if header == "" {
+		header = filepath.Join("..", "..", "include", "sessmgr.h")
+	}
+	text, err := os.ReadFile(header)
+	must(t, err)
+	found := 0
+	for _, m := range regexp.MustCompile(`(?m)^#define SESSMGR_(\w+) (\d+)$`).FindAllStringSubmatch(string(text), -1) {
+		if strings.HasPrefix(m[1], "UPDATE_") || strings.HasPrefix(m[1], "VERSION") || m[1] == "OK" {
+			continue
+		}
+		found++
+		code, _ := strconv.Atoi(m[2])
+		sentinel, ok := sessmgr.Sentinels[sessmgr.Status(code)]
+		if !ok {
+			t.Fatalf("SESSMGR_%s (%d) has no sentinel", m[1], code)
+		}
+		err := &sessmgr.Error{Status: sessmgr.Status(code), Message: "said"}
+		if !errors.Is(err, sentinel) || err.Error() != "sessmgr: said" {
+			t.Fatalf("SESSMGR_%s: %v", m[1], err)
+		}
+	}
+	if found < 13 || found != len(sessmgr.Sentinels) {
+		t.Fatalf("%d statuses in the header, %d sentinels", found, len(sessmgr.Sentinels))
+	}
+}
+
+func TestPrivilegesRotationAndUsers(t *testing.T) {
+	fresh(t)
+	must(t, sessmgr.LoadRoles(seedRoles))
+	web, err := sessmgr.CreateSession(sessmgr.Options{})
+	must(t, err)
+	guest, err := web.IsGuest()
+	must(t, err)
+	if !guest {
+		t.Fatal("a new web session is a guest")
+	}
+	ignored, err := web.SetPrivileges(sessmgr.Grant{Roles: []string{"Medium"}, Privileges: []string{"ghost"}, UserName: "ann"})
+	must(t, err)
+	if len(ignored) != 1 || ignored[0] != "ghost" {
+		t.Fatalf("ignored %v", ignored)
+	}
+	names, err := web.Privileges()
+	must(t, err)
+	if strings.Join(names, ",") != "simple,medium" {
+		t.Fatalf("privileges %v", names)
+	}
+	if has, _ := web.HasPrivilege("simple"); !has {
+		t.Fatal("simple is included in medium")
+	}
+	if has, _ := web.HasPrivilege("WebAdmin"); has {
+		t.Fatal("not granted")
+	}
+	must(t, web.Storage().Set("/cart", []int{1}))
+	before := web.ID()
+	after, err := web.RotateID(&sessmgr.Grant{Privileges: []string{"medium"}, UserName: "bob"})
+	must(t, err)
+	if after == before || web.ID() != after {
+		t.Fatal("the session has a new ID and follows it")
+	}
+	_, err = sessmgr.SessionInfo(before)
+	mustIs(t, err, sessmgr.ErrNotFound)
+	if user, _ := web.UserName(); user != "bob" {
+		t.Fatalf("user %q", user)
+	}
+	var cart []int
+	must(t, web.Storage().Get("/cart", &cart))
+	if len(cart) != 1 {
+		t.Fatal("the storage stays")
+	}
+	rows, err := sessmgr.UserSessions("bob")
+	must(t, err)
+	client, err := web.ClientID()
+	must(t, err)
+	if len(rows) != 1 || rows[0]["id"] != strconv.FormatUint(client, 10) {
+		t.Fatalf("rows %v", rows)
+	}
+	closed, err := sessmgr.UserCloseSessions("bob")
+	must(t, err)
+	if closed != 1 {
+		t.Fatal(closed)
+	}
+	mustIs(t, web.Touch(), sessmgr.ErrNotFound)
+	remote, err := sessmgr.CreateSession(sessmgr.Options{Type: "remote"})
+	must(t, err)
+	_, err = remote.SetPrivileges(sessmgr.Grant{Privileges: []string{"simple"}})
+	mustIs(t, err, sessmgr.ErrNotSupported)
+}
+
+func TestIdentifier(t *testing.T) {
+	fresh(t)
+	s, err := sessmgr.CreateSession(sessmgr.Options{Type: "remote", UserName: "Guest"})
+	must(t, err)
+	must(t, s.SetIdentifier("S1234567 é"))
+	mustIs(t, s.SetIdentifier(strings.Repeat("x", 257)), sessmgr.ErrLimitExceeded)
+	mustIs(t, s.SetIdentifier("nul\x00inside"), sessmgr.ErrInvalidArgument)
+	if id, _ := s.Identifier(); id != "S1234567 é" {
+		t.Fatalf("identifier %q", id)
+	}
+}
+
+func TestStorage(t *testing.T) {
+	fresh(t)
+	s, err := sessmgr.CreateSession(sessmgr.Options{})
+	must(t, err)
+	st := s.Storage()
+	var v any
+	mustIs(t, st.Get("/cart", &v), sessmgr.ErrNoValue)
+	must(t, st.Set("/cart", map[string]any{"items": []int{42}}))
+	must(t, st.Set("/cart/items/-", 43))
+	raw, err := st.Raw("/cart")
+	must(t, err)
+	if string(raw) != `{"items":[42,43]}` {
+		t.Fatalf("raw %s", raw)
+	}
+	must(t, st.Merge(map[string]any{"cart": nil, "user": map[string]string{"name": "Ann"}}))
+	raw, err = st.Raw("")
+	must(t, err)
+	if string(raw) != `{"user":{"name":"Ann"}}` {
+		t.Fatalf("after the merge %s", raw)
+	}
+	must(t, st.Remove("/user"))
+	mustIs(t, st.Remove("/user"), sessmgr.ErrNoValue)
+	mustIs(t, st.Set("/f", func() {}), sessmgr.ErrInvalidArgument)
+	mustIs(t, st.Get("no slash", &v), sessmgr.ErrInvalidArgument)
+}
+
+func TestCompareAndSetAndIncrement(t *testing.T) {
+	fresh(t)
+	s, err := sessmgr.CreateSession(sessmgr.Options{})
+	must(t, err)
+	st := s.Storage()
+	must(t, st.CompareAndSet("/cart", sessmgr.Missing, map[string]any{"b": 2, "a": []int{1}}))
+	// Equal as JSON: another order of members, 1.0 for 1.
+	must(t, st.CompareAndSet("/cart", json.RawMessage(`{"a":[1.0],"b":2}`), nil))
+	err = st.CompareAndSet("/cart", "secret", 1)
+	mustIs(t, err, sessmgr.ErrConflict)
+	if strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "null of 4 bytes") {
+		t.Fatalf("conflict %v", err)
+	}
+	must(t, st.CompareAndSet("/cart", nil, sessmgr.Missing))
+	n, err := st.Increment("/n", 1)
+	must(t, err)
+	if n != 1 {
+		t.Fatal(n)
+	}
+	if n, _ = st.Increment("/n", -5); n != -4 {
+		t.Fatal(n)
+	}
+	must(t, st.Set("/big", int64(1)<<62))
+	_, err = st.Increment("/big", 1<<62)
+	mustIs(t, err, sessmgr.ErrLimitExceeded)
+	must(t, st.Set("/s", "1"))
+	_, err = st.Increment("/s", 1)
+	mustIs(t, err, sessmgr.ErrConflict)
+	raw, err := st.Raw("")
+	must(t, err)
+	if string(raw) != `{"big":4611686018427387904,"n":-4,"s":"1"}` {
+		t.Fatalf("storage %s", raw)
+	}
+}
+
+func TestClientsMessagesPasscodesAndTimes(t *testing.T) {
+	fresh(t)
+	must(t, sessmgr.Configure(map[string]any{"clock": "manual"}))
+	s, err := sessmgr.CreateSession(sessmgr.Options{IPAddress: "192.0.2.7", IdleTimeout: 75})
+	must(t, err)
+	if minutes, _ := s.IdleTimeout(); minutes != 75 {
+		t.Fatal(minutes)
+	}
+	client, err := s.ClientID()
+	must(t, err)
+	must(t, sessmgr.SendMessage(client, "The server restarts at noon."))
+	messages, err := s.TakeMessages()
+	must(t, err)
+	if len(messages) != 1 || messages[0].Text != "The server restarts at noon." {
+		t.Fatalf("messages %+v", messages)
+	}
+	mustIs(t, sessmgr.SendMessage(client+1000, "nobody"), sessmgr.ErrNotFound)
+	must(t, s.AttachFile("Invoices", "ann", ""))
+	mustIs(t, s.DetachFile("Payroll"), sessmgr.ErrNoValue)
+	page, err := sessmgr.ClientsQuery(sessmgr.Query{IPAddress: "192.0.2.", Limit: 10})
+	must(t, err)
+	if page.Total != 1 || page.Rows[0]["id"] != strconv.FormatUint(client, 10) {
+		t.Fatalf("page %+v", page)
+	}
+	listed, err := sessmgr.ClientsList()
+	must(t, err)
+	if strings.Contains(string(listed), s.ID()) {
+		t.Fatal("the clients list shows a session ID")
+	}
+	sessions, err := sessmgr.SessionsQuery(sessmgr.Query{Type: "web"})
+	must(t, err)
+	if sessions.Total != 1 || len(sessions.Rows) != 1 {
+		t.Fatalf("sessions %+v", sessions)
+	}
+	_, err = sessmgr.SessionsQuery(sessmgr.Query{Type: "ftp"})
+	mustIs(t, err, sessmgr.ErrInvalidArgument)
+	token, err := s.CreateOTP(60)
+	must(t, err)
+	restored, err := sessmgr.Restore(token)
+	must(t, err)
+	if restored.ID() != s.ID() {
+		t.Fatal("the passcode restores its session")
+	}
+	_, err = sessmgr.Restore(token)
+	mustIs(t, err, sessmgr.ErrNotFound)
+
+	_, err = s.LifetimeEnd()
+	mustIs(t, err, sessmgr.ErrNoValue)
+	info, _ := s.Info()
+	end := info.CreationDateTime.Add(time.Hour)
+	must(t, s.SetLifetimeEnd(&end))
+	got, err := s.LifetimeEnd()
+	must(t, err)
+	if !got.Equal(end) {
+		t.Fatalf("%v is not %v", got, end)
+	}
+	finer := end.Add(time.Microsecond)
+	mustIs(t, s.SetLifetimeEnd(&finer), sessmgr.ErrInvalidArgument)
+	must(t, s.SetLifetimeEnd(nil))
+	expires, err := s.ExpirationDate()
+	must(t, err)
+	if !expires.After(info.CreationDateTime) {
+		t.Fatal(expires)
+	}
+	must(t, sessmgr.ClockAdvance(76*60))
+	swept, err := sessmgr.Sweep()
+	must(t, err)
+	if swept != 1 {
+		t.Fatal(swept)
+	}
+	count, _ := sessmgr.SessionCount()
+	if count != 0 {
+		t.Fatal(count)
+	}
+	stats, err := sessmgr.Stats()
+	must(t, err)
+	if len(stats) == 0 {
+		t.Fatal("no stats")
+	}
+}
+
+// 8 goroutines incrementing one counter lose no increment, and 8 counting by CompareAndSet
+// lose no step.
+func TestEightGoroutinesOnOneCounter(t *testing.T) {
+	fresh(t)
+	s, err := sessmgr.CreateSession(sessmgr.Options{})
+	must(t, err)
+	const goroutines, times = 8, 2000
+	var wg sync.WaitGroup
+	var conflicts sync.Map
+	failures := make(chan error, goroutines)
+	start := make(chan struct{})
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			st := sessmgr.Open(s.ID()).Storage()
+			<-start
+			met := 0
+			for i := 0; i < times; i++ {
+				if _, err := st.Increment("/hits", 1); err != nil {
+					failures <- err
+					return
+				}
+				for {
+					var seen int64
+					var expected any = sessmgr.Missing
+					if err := st.Get("/cas", &seen); err == nil {
+						expected = seen
+					} else if !errors.Is(err, sessmgr.ErrNoValue) {
+						failures <- err
+						return
+					}
+					err := st.CompareAndSet("/cas", expected, seen+1)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, sessmgr.ErrConflict) {
+						failures <- err
+						return
+					}
+					met++
+				}
+			}
+			conflicts.Store(g, met)
+		}(g)
+	}
+	close(start)
+	wg.Wait()
+	close(failures)
+	for err := range failures {
+		t.Fatal(err)
+	}
+	var hits, cas int64
+	must(t, s.Storage().Get("/hits", &hits))
+	must(t, s.Storage().Get("/cas", &cas))
+	if hits != goroutines*times || cas != goroutines*times {
+		t.Fatalf("hits %d, cas %d, want %d", hits, cas, goroutines*times)
+	}
+	met := 0
+	conflicts.Range(func(_, n any) bool { met += n.(int); return true })
+	t.Logf("compareAndSet conflicts met: %d", met)
+	if met == 0 {
+		t.Fatal("the goroutines never met: the test proves nothing")
+	}
+}
