@@ -10,6 +10,7 @@ fn readme_quick_starts_are_the_tested_files() {
         ("examples_c/quickstart.c", "```c\n"),
         ("examples_c/quickstart.cpp", "```cpp\n"),
         ("bindings/python/examples/quickstart.py", "```python\n"),
+        ("bindings/python/examples/wsgi_hits.py", "```python\n"),
         ("bindings/node/examples/quickstart.js", "```js\n"),
         ("bindings/go/example_test.go", "```go\n"),
     ] {
