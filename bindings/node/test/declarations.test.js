@@ -1,7 +1,9 @@
 // The package's declarations must match include/sessmgr.h (every function, its types, every
 // status) and index.d.ts must declare what index.js exports.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
 import * as sessmgr from 'sessmgr';
@@ -63,4 +65,15 @@ test('index.d.ts declares exactly what index.js exports', () => {
   const typings = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8');
   const declared = [...typings.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]);
   assert.deepEqual([...new Set(declared)].sort(), Object.keys(sessmgr).sort());
+});
+
+test('index.d.ts type-checks a TypeScript program using the API, and refuses misuse', () => {
+  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+  const usage = fileURLToPath(new URL('./usage.ts', import.meta.url));
+  const flags = ['--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
+  const result = spawnSync(process.execPath, [tsc, ...flags, '--target', 'es2022', usage], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    encoding: 'utf8',
+  });
+  assert.equal(result.status, 0, `tsc said:\n${result.stdout}${result.stderr}`);
 });
