@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes ../BENCHMARKS.md: sessmgr's operations beside the floor,
 # Redis and tower-sessions (criterion), the C request mix with 1 and 2 threads, the example HTTP
-# host under ab's load (http_load.sh), resident memory per session, and the sweep's cost.
+# host under ab's load (http_load.sh), the read path against a C floor and on 2 threads
+# (read_probe), resident memory per session, and the sweep's cost.
 # Installs what it needs (redis-server, apache2-utils, libmicrohttpd-dev, libcrypt-dev) when
 # run as root, and starts redis-server.
 #   ./run.sh           the full run (about five minutes)
@@ -39,12 +40,12 @@ mkdir -p "$results"
 if [ "$quick" = 1 ]; then
     export SESSMGR_BENCH_SIZES=1000 SESSMGR_BENCH_QUICK=1
     memory_sizes="10000"; sweep_sizes="1000 10000"; mix_sizes="1000"; mix_seconds=0.2; repeats=2
-    http_requests=2000; http_repeats=1
+    http_requests=2000; http_repeats=1; probe_sessions=10000; probe_lookups=100000
     report="$results/BENCHMARKS-quick.md"
 else
     export SESSMGR_BENCH_SIZES=1000,100000,1000000
     memory_sizes="100000 1000000"; sweep_sizes="10000 1000000"; mix_sizes="1000 100000 1000000"; mix_seconds=3; repeats=7
-    http_requests=200000; http_repeats=3
+    http_requests=200000; http_repeats=3; probe_sessions=100000; probe_lookups=1000000
     report=../BENCHMARKS.md
 fi
 
@@ -74,6 +75,14 @@ cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -pedantic -I../i
 for n in $mix_sizes; do
     "$results/request_mix" "$n" "$mix_seconds" >> "$results/c_mix.txt"
 done
+# The read path against a C floor, reads on 2 threads, and 64 readers of one session.
+cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -pedantic -I../include \
+    ../benches/c/read_probe.c -o "$results/read_probe" -L"$lib" -Wl,-rpath,"$PWD/$lib" -lsessmgr -lpthread
+"$results/read_probe" floor "$probe_sessions" "$probe_lookups" >> "$results/probe.jsonl"
+for n in $mix_sizes; do
+    "$results/read_probe" scaling "$n" "$mix_seconds" >> "$results/probe.jsonl"
+done
+"$results/read_probe" readers "$mix_seconds" >> "$results/probe.jsonl"
 
 # The example HTTP host, built against the same library, under ab's load.
 cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -I../include $(pkg-config --cflags libmicrohttpd) \

@@ -167,10 +167,7 @@ impl Storage {
     /// is `"null"`).
     pub fn get(&self, pointer: &str) -> Result<String> {
         // The usual case, one plain key ("/cart"), without building a token list.
-        if let Some(key) = pointer
-            .strip_prefix('/')
-            .filter(|k| !k.contains(['/', '~']))
-        {
+        if let Some(key) = plain_key(pointer) {
             let index = self.find(key).map_err(|_| no_value(pointer))?;
             return Ok(owned(self.value_text(self.members[index])));
         }
@@ -187,6 +184,38 @@ impl Storage {
         let mut out = String::new();
         push_value(&mut out, value);
         Ok(out)
+    }
+
+    /// The top-level member a plain one-key pointer (`"/n"`) names, and its value, when that
+    /// value is an integer written as one that fits an `i64` (what `Value::as_i64` accepts of
+    /// a parsed value; `-0` is left to the parsed path); `None` for anything else.
+    pub fn integer_member(&self, pointer: &str) -> Option<(usize, i64)> {
+        let index = self.find(plain_key(pointer)?).ok()?;
+        let text = self.value_text(self.members[index]);
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || text == "-0" {
+            return None;
+        }
+        Some((index, text.parse().ok()?))
+    }
+
+    /// Writes `value` as the value of member `index` (from [`Storage::integer_member`]),
+    /// splicing its digits into the text: the members after it only move. All or nothing.
+    pub fn set_integer_member(&mut self, index: usize, value: i64, max_bytes: usize) -> Result<()> {
+        let mut buffer = [0u8; 20];
+        let digits = decimal(value, &mut buffer);
+        let range = self.members[index].value_range();
+        let new_len = self.text.len() - range.len() + digits.len();
+        check_size(new_len, max_bytes)?;
+        let shift = digits.len() as i64 - range.len() as i64;
+        let mut text = String::from(std::mem::take(&mut self.text));
+        text.replace_range(range, digits);
+        self.text = text.into_boxed_str();
+        self.members[index].value_len = digits.len() as u32;
+        for m in &mut self.members[index + 1..] {
+            m.start = (i64::from(m.start) + shift) as u32;
+        }
+        Ok(())
     }
 
     /// The value at `pointer`, parsed; `None` when nothing is there (a missing parent
@@ -362,6 +391,34 @@ impl Storage {
         self.text = text.into_boxed_str();
         Ok(())
     }
+}
+
+/// `value` in decimal, written into `buffer` (an `i64` needs at most 20 bytes).
+fn decimal(value: i64, buffer: &mut [u8; 20]) -> &str {
+    let mut n = value.unsigned_abs();
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    // ASCII digits and a sign only.
+    std::str::from_utf8(&buffer[at..]).unwrap_or_default()
+}
+
+/// The key of a pointer to one top-level member with no escapes in it (`"/cart"`): the usual
+/// case, which needs no token list.
+pub fn plain_key(pointer: &str) -> Option<&str> {
+    pointer
+        .strip_prefix('/')
+        .filter(|k| !k.contains(['/', '~']))
 }
 
 /// A copy of `text` with one byte to spare, so that the C terminator the FFI layer appends
@@ -735,6 +792,40 @@ mod tests {
             s.get("/o/numbers").unwrap(),
             serde_json::to_string(&numbers).unwrap()
         );
+    }
+
+    #[test]
+    fn an_integer_member_is_rewritten_in_place_and_its_neighbours_move() {
+        let mut storage = from_root(
+            &serde_json::json!({"a": [1], "n": 9, "z": {"k": "v"}, "f": 1.0, "s": "1"}),
+            usize::MAX,
+        )
+        .unwrap();
+        for (pointer, expected) in [("/n", Some(9)), ("/f", None), ("/s", None), ("/a", None)] {
+            assert_eq!(
+                storage.integer_member(pointer).map(|(_, v)| v),
+                expected,
+                "{pointer}"
+            );
+        }
+        assert!(storage.integer_member("/missing").is_none());
+        assert!(storage.integer_member("/z/k").is_none());
+        for value in [10, -1234567, i64::MIN, i64::MAX, 0] {
+            let (index, _) = storage.integer_member("/n").unwrap();
+            storage
+                .set_integer_member(index, value, usize::MAX)
+                .unwrap();
+            check_bytes(&storage);
+            assert_eq!(storage.get("/n").unwrap(), value.to_string());
+            assert_eq!(storage.get("/z/k").unwrap(), "\"v\"");
+            assert_eq!(storage.get("/s").unwrap(), "\"1\"");
+        }
+        // Over the size limit: refused, nothing changed.
+        let (index, _) = storage.integer_member("/n").unwrap();
+        let before = storage.to_json();
+        let limit = before.len() + 5;
+        assert!(storage.set_integer_member(index, i64::MAX, limit).is_err());
+        assert_eq!(storage.to_json(), before);
     }
 
     #[test]

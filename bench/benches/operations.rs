@@ -200,6 +200,32 @@ fn sessmgr_operations(c: &mut Criterion) {
                 sessmgr_storage_set(keys.next().as_ptr().cast(), c"/v".as_ptr(), value.as_ptr())
             })
         });
+        // One small top-level key ("n", an integer): the read the increment is held to.
+        group.bench_function("storage_get_small", |b| {
+            b.iter(|| unsafe {
+                let mut out = ptr::null_mut();
+                sessmgr_storage_get(keys.next().as_ptr().cast(), c"/n".as_ptr(), &mut out);
+                sessmgr_string_free(black_box(out));
+            })
+        });
+        group.bench_function("storage_increment", |b| {
+            b.iter(|| unsafe {
+                let mut sum = 0i64;
+                sessmgr_storage_increment(keys.next().as_ptr().cast(), c"/n".as_ptr(), 1, &mut sum);
+                black_box(sum)
+            })
+        });
+        // What a host does on every request: touch, a privilege, one small key.
+        group.bench_function("request_path", |b| {
+            b.iter(|| unsafe {
+                let id = keys.next().as_ptr().cast();
+                sessmgr_session_touch(id);
+                sessmgr_session_has_privilege(id, c"WebAdmin".as_ptr(), &mut granted);
+                let mut out = ptr::null_mut();
+                sessmgr_storage_get(id, c"/n".as_ptr(), &mut out);
+                sessmgr_string_free(black_box(out));
+            })
+        });
         group.bench_function("storage_update", |b| {
             b.iter(|| unsafe {
                 sessmgr_storage_update(

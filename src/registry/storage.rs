@@ -95,10 +95,24 @@ impl Registry {
                 "increment: the pointer \"\" is the whole storage, an object, not an integer",
             ));
         }
-        crate::storage::parse_pointer(pointer)?;
+        if crate::storage::plain_key(pointer).is_none() {
+            crate::storage::parse_pointer(pointer)?;
+        }
         let max = self.live.max_storage_bytes();
         let mut sum = 0;
+        let overflow = |current: i64| {
+            Error::limit(format!(
+                "increment: {current} + {delta} is beyond a 64-bit integer: nothing changed"
+            ))
+        };
         self.storage_write(id, |a| {
+            // The usual case, an integer at a top-level key: its digits replaced in the text.
+            if let Some((index, current)) = a.session.storage.integer_member(pointer) {
+                sum = current
+                    .checked_add(delta)
+                    .ok_or_else(|| overflow(current))?;
+                return a.session.storage.set_integer_member(index, sum, max);
+            }
             let current = match a.session.storage.value_at(pointer)? {
                 None => 0,
                 Some(value) => value.as_i64().ok_or_else(|| {
@@ -112,11 +126,9 @@ impl Registry {
                     )
                 })?,
             };
-            sum = current.checked_add(delta).ok_or_else(|| {
-                Error::limit(format!(
-                    "increment: {current} + {delta} is beyond a 64-bit integer: nothing changed"
-                ))
-            })?;
+            sum = current
+                .checked_add(delta)
+                .ok_or_else(|| overflow(current))?;
             a.session.storage.set(pointer, Value::from(sum), max)
         })?;
         Ok(sum)
