@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use parking_lot::{Mutex, MutexGuard, RwLock};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::client_index::ClientIndex;
 use crate::clock::Millis;
@@ -47,7 +47,9 @@ pub struct Slot {
     /// When the session expires (`NEVER` for types without idle timeout). Written under the
     /// session's lock, read without it.
     expires_at: AtomicI64,
-    session: Mutex<Session>,
+    /// Shared by reads (many readers of one session run at once, and a writer waiting is let
+    /// in before readers who come after it), exclusive for changes.
+    session: RwLock<Session>,
     /// The second under which the expiry index files this session (`NEVER`: not filed).
     /// Written under the shard's write lock; only sweeps read it, so it comes last.
     filed_at: AtomicI64,
@@ -61,8 +63,14 @@ impl Slot {
         self.expires_at.load(Ordering::Acquire) > now
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Session> {
-        self.session.lock()
+    /// The session, for a change.
+    pub fn lock(&self) -> RwLockWriteGuard<'_, Session> {
+        self.session.write()
+    }
+
+    /// The session, to read (shared with other readers).
+    pub fn read(&self) -> RwLockReadGuard<'_, Session> {
+        self.session.read()
     }
 
     /// Publishes the session's expiry after a change to its activity or idle timeout.
@@ -192,7 +200,7 @@ impl ShardData {
             self.guests = GuestIndex::default();
             for (id, slot) in &self.slots {
                 slot.guest_at.store(NEVER, Ordering::Release);
-                self.guests.file(*id, slot, &slot.session.lock());
+                self.guests.file(*id, slot, &slot.session.read());
             }
         }
     }
@@ -379,7 +387,7 @@ impl SessionMap {
             let to = to.unwrap_or(from);
             to.expiry.file(new.value(), &slot);
             slot.guest_at.store(NEVER, Ordering::Release);
-            to.guests.file(new.value(), &slot, &slot.session.lock());
+            to.guests.file(new.value(), &slot, &slot.session.read());
             to.slots.insert(new.value(), slot);
             self.clients.set(client, new);
             return Some(Ok((new, answer)));
@@ -422,10 +430,10 @@ impl SessionMap {
                 expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
                 filed_at: AtomicI64::new(NEVER),
                 guest_at: AtomicI64::new(NEVER),
-                session: Mutex::new(session),
+                session: RwLock::new(session),
             });
             shard.expiry.file(id.value(), &slot);
-            shard.guests.file(id.value(), &slot, &slot.session.lock());
+            shard.guests.file(id.value(), &slot, &slot.session.read());
             shard.slots.insert(id.value(), slot);
             return id;
         }
@@ -453,7 +461,7 @@ impl SessionMap {
         let slot = {
             let mut shard = self.shard(id).write();
             let slot = shard.slots.remove(&id.value())?;
-            self.clients.remove(slot.session.lock().client_id);
+            self.clients.remove(slot.session.read().client_id);
             shard.compact_if_stale();
             slot
         };
@@ -530,7 +538,7 @@ impl SessionMap {
         // Out of the client index too (each of its shards locked once): no session can take a
         // client number again, so doing it after the shards is safe.
         self.clients
-            .remove_all(removed.iter().map(|slot| slot.session.lock().client_id));
+            .remove_all(removed.iter().map(|slot| slot.session.read().client_id));
         self.entries
             .fetch_sub(removed.len() as u64, Ordering::AcqRel);
         removed
@@ -564,7 +572,7 @@ impl SessionMap {
         if let Some(slot) = slots.get(&id.value())
             && slot.guest_at.load(Ordering::Acquire) == NEVER
         {
-            guests.file(id.value(), slot, &slot.session.lock());
+            guests.file(id.value(), slot, &slot.session.read());
         }
     }
 
@@ -575,7 +583,7 @@ impl SessionMap {
             let ShardData { slots, guests, .. } = &mut *shard;
             for (id, slot) in slots.iter() {
                 if slot.guest_at.load(Ordering::Acquire) == NEVER {
-                    guests.file(*id, slot, &slot.session.lock());
+                    guests.file(*id, slot, &slot.session.read());
                 }
             }
         }
@@ -622,7 +630,7 @@ impl SessionMap {
                 continue; // filed again elsewhere since
             }
             let (guest, active_at) = {
-                let session = slot.session.lock();
+                let session = slot.session.read();
                 (session.is_guest(), second(session.last_activity))
             };
             if !guest || !slot.is_live(now) {
@@ -631,7 +639,7 @@ impl SessionMap {
                 continue;
             }
             if active_at > at {
-                let session = slot.session.lock();
+                let session = slot.session.read();
                 guests.file(id, slot, &session);
                 continue;
             }
@@ -764,10 +772,10 @@ mod layout {
             expires_at: AtomicI64::new(0),
             filed_at: AtomicI64::new(0),
             guest_at: AtomicI64::new(0),
-            session: Mutex::new(Session::for_tests(SessionType::Web, 0)),
+            session: RwLock::new(Session::for_tests(SessionType::Web, 0)),
         };
         let base = &slot as *const Slot as usize;
-        let session = slot.session.lock();
+        let session = slot.session.read();
         let privileges = &session.privileges as *const _ as usize;
         let end = privileges + std::mem::size_of::<crate::roles::PrivilegeSet>() - base;
         assert!(end <= 64, "the hot fields end at byte {end}");

@@ -73,7 +73,7 @@ impl Registry {
         let now = self.now();
         let mut matches: Vec<(u64, u64)> = Vec::new();
         self.core.map.for_each_live(now, |slot| {
-            let session = slot.lock();
+            let session = slot.read();
             if listed(&session) && query.matches(&session) {
                 matches.push((session.sequence, session.client_id));
             }
@@ -98,7 +98,7 @@ impl Registry {
                     None => self
                         .core
                         .map
-                        .with_client(client, now, |slot| row(&slot.lock(), now, &mut out))?,
+                        .with_client(client, now, |slot| row(&slot.read(), now, &mut out))?,
                 }
                 Some(out)
             })
@@ -150,7 +150,7 @@ impl Registry {
     /// Runs `f` on every live session: this process's, each under its lock, then the Redis
     /// store's, when the registry is on one (decoded copies).
     fn for_each_session(&self, now: Millis, mut f: impl FnMut(&Session)) -> Result<()> {
-        self.core.map.for_each_live(now, |slot| f(&slot.lock()));
+        self.core.map.for_each_live(now, |slot| f(&slot.read()));
         if let Some(store) = self.redis() {
             for session in self.remote_sessions(&store, now)? {
                 f(&session);
@@ -297,7 +297,7 @@ impl Registry {
             }
         }
         self.core.map.for_each(now, |slot, is_live| {
-            let session = slot.lock();
+            let session = slot.read();
             if is_live {
                 live[type_index(session.kind)] += 1;
             } else if let End::Expired(_) = session.lapsed_end() {

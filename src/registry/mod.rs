@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Mutex, MutexGuard, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 use serde_json::Value;
 
 use crate::access_log::AccessLog;
@@ -183,7 +183,7 @@ struct Access<'a> {
 /// The session an operation works on: locked in memory, or a copy read from the Redis store
 /// (written back afterwards if the operation changed it).
 enum SessionRef<'a> {
-    Locked(MutexGuard<'a, Session>),
+    Locked(RwLockWriteGuard<'a, Session>),
     Copy(&'a mut Session),
 }
 
@@ -480,7 +480,7 @@ impl Registry {
     fn read<R>(&self, id: SessionId, mut f: impl FnMut(&Session) -> Result<R>) -> Result<R> {
         let now = self.now();
         // In memory, straight to the locked session (no `Access` on the request path).
-        match self.core.map.with(id, now, |slot| f(&slot.lock())) {
+        match self.core.map.with(id, now, |slot| f(&slot.read())) {
             Some(result) => result,
             None => match self.redis() {
                 Some(store) => self.remote_access(&store, id, |a| f(&a.session)),

@@ -132,7 +132,7 @@ impl Registry {
             .filter_map(|&client| {
                 // By client number: a member rotated meanwhile is still counted.
                 self.core.map.with_client(client, now, |slot| {
-                    let session = slot.lock();
+                    let session = slot.read();
                     Member {
                         client,
                         last_activity: session.last_activity,
@@ -157,7 +157,7 @@ impl Registry {
             .into_iter()
             .filter_map(|member| {
                 self.core.map.with_client(member.client, now, |slot| {
-                    let session = slot.lock();
+                    let session = slot.read();
                     (session.sequence, user_row(&session, now))
                 })
             })
