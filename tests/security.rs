@@ -775,6 +775,75 @@ fn rotating_under_load_without_a_grace_time_loses_nothing() {
     rotate_under_load(0);
 }
 
+/// A session being moved to its new ID is never reported gone by a lookup that meets it moving
+/// (a lookup without a shard lock must wait for the move: branch papaya-lookups). 2
+/// threads rotate a user's session 400 times each (no grace time) while 2 list the user's
+/// sessions (by client number) and 2 read it through the client's current ID: every listing
+/// shows the session, every read by client finds it.
+#[test]
+fn lookups_during_rotations_never_miss_the_moving_session() {
+    let r = manual();
+    let first = r.create(None).unwrap();
+    r.set_privileges(first, r#"{"privileges": [], "userName": "ann"}"#)
+        .unwrap();
+    let client = r.client_id(first).unwrap();
+    let current = Mutex::new(first);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (listed, sent) = std::thread::scope(|scope| {
+        let rotators: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    for _ in 0..400 {
+                        let id = *current.lock().unwrap();
+                        if let Ok((new, _)) = r.rotate_id(id, None) {
+                            *current.lock().unwrap() = new;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let listers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut n = 0u64;
+                    while !done.load(std::sync::atomic::Ordering::Acquire) {
+                        let rows = json_of(&r.user_sessions("ann").unwrap());
+                        assert_eq!(rows["clients"].as_array().unwrap().len(), 1, "{rows}");
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let senders: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut n = 0u64;
+                    while !done.load(std::sync::atomic::Ordering::Acquire) {
+                        // Found by client number: delivered, or the queue is full.
+                        if let Err(e) = r.send_message(client, "hello") {
+                            assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e:?}");
+                        }
+                        r.take_messages(*current.lock().unwrap()).ok();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        for rotator in rotators {
+            rotator.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        let listed: u64 = listers.into_iter().map(|t| t.join().unwrap()).sum();
+        let sent: u64 = senders.into_iter().map(|t| t.join().unwrap()).sum();
+        (listed, sent)
+    });
+    assert!(listed > 0 && sent > 0);
+    assert_eq!(r.session_count(), 1);
+    eprintln!("{listed} listings and {sent} messages during 800 rotations");
+}
+
 // ----- one-time passcodes -------------------------------------------------------------------
 
 #[test]
