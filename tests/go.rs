@@ -21,8 +21,10 @@ fn prefix() -> &'static Path {
         // target/<profile>/deps, where this `cargo test` built libsessmgr.so and libsessmgr.a.
         let exe = std::env::current_exe().unwrap();
         let built = exe.parent().unwrap();
-        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("go-prefix-{}", std::process::id()));
+        // One path for every run: the go tool caches the flags pkg-config gave a cgo package,
+        // not knowing when they change (golang/go#24544), so a prefix of another name would
+        // leave later builds linking against a directory that is gone.
+        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-prefix");
         let _ = std::fs::remove_dir_all(&prefix);
         succeed(
             Command::new("make")
@@ -48,6 +50,11 @@ fn go(args: &[&str]) -> Command {
         .env("CGO_ENABLED", "1")
         .env("GOPROXY", "off")
         .env("GOFLAGS", "-mod=readonly")
+        // A build cache of these tests' own, beside that prefix (see above).
+        .env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"),
+        )
         .env("SESSMGR_HEADER", root().join("include/sessmgr.h"))
         .current_dir(root().join("bindings/go"));
     command
