@@ -191,7 +191,7 @@ impl Session {
 
     /// `computer (ip)`: where the client connects from.
     pub fn client_origin(&self) -> String {
-        let mut origin = self.details.machine_name.clone();
+        let mut origin = self.details.machine_name.to_string();
         let open = if origin.is_empty() { "(" } else { " (" };
         push_part(&mut origin, open, &self.details.ip_address, ")");
         origin

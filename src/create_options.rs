@@ -64,14 +64,14 @@ impl CreateOptions {
                             options.kind.name()
                         )));
                     }
-                    d.user_name = string_field(key, value)?;
+                    d.user_name = string_field(key, value)?.into();
                 }
                 "machineName" => {
-                    d.machine_name = string_field(key, value)?;
+                    d.machine_name = string_field(key, value)?.into();
                     options.machine_name_given = true;
                 }
-                "systemUserName" => d.system_user_name = string_field(key, value)?,
-                "IPAddress" => d.ip_address = string_field(key, value)?,
+                "systemUserName" => d.system_user_name = string_field(key, value)?.into(),
+                "IPAddress" => d.ip_address = string_field(key, value)?.into(),
                 "hostType" => {
                     let host = string_field(key, value)?;
                     d.host_type = HostType::parse(&host).ok_or_else(|| {
@@ -83,7 +83,7 @@ impl CreateOptions {
                     options.host_type_given = true;
                 }
                 "persistentID" => {
-                    d.persistent_id = string_field(key, value)?;
+                    d.persistent_id = string_field(key, value)?.into();
                     options.persistent_id_given = true;
                 }
                 "idleTimeout" => {
@@ -180,7 +180,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.kind, SessionType::Remote);
-        assert_eq!(o.details.user_name, "Designer");
+        assert_eq!(&*o.details.user_name, "Designer");
         assert_eq!(o.details.host_type, HostType::Mac);
         assert!(o.persistent_id_given);
     }

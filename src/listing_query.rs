@@ -85,7 +85,7 @@ impl ListingQuery {
             && self
                 .user_name
                 .as_deref()
-                .is_none_or(|user| session.details.user_name == user)
+                .is_none_or(|user| *session.details.user_name == *user)
             && self
                 .ip_prefix
                 .as_deref()

@@ -199,14 +199,16 @@ impl Registry {
                 account_name: request
                     .account_name
                     .clone()
-                    .unwrap_or_else(|| a.session.details.user_name.clone()),
+                    .unwrap_or_else(|| a.session.details.user_name.to_string()),
                 privset_name: request.privset_name.clone(),
             };
             self.core
                 .emit(EventKind::FileAttached, &a.session, a.now, || {
                     file_detail(&file)
                 });
-            a.session.files.push(file);
+            let mut files = std::mem::take(&mut a.session.files).into_vec();
+            files.push(file);
+            a.session.files = files.into_boxed_slice();
             a.activity();
             Ok(())
         })
@@ -253,7 +255,9 @@ impl Registry {
                     ),
                 ));
             };
-            let file = a.session.files.remove(at);
+            let mut files = std::mem::take(&mut a.session.files).into_vec();
+            let file = files.remove(at);
+            a.session.files = files.into_boxed_slice();
             self.core
                 .emit(EventKind::FileDetached, &a.session, a.now, || {
                     file_detail(&file)

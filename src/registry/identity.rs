@@ -84,7 +84,7 @@ impl Registry {
     }
 
     pub fn user_name(&self, id: SessionId) -> Result<String> {
-        self.read(id, |s| Ok(s.details.user_name.clone()))
+        self.read(id, |s| Ok(s.details.user_name.to_string()))
     }
 
     // ----- privileges ---------------------------------------------------------------------
@@ -161,10 +161,10 @@ impl Registry {
         a.session.grant = (!grant.is_empty()).then(|| Box::new(grant));
         a.session.expand_under(&table);
         if let Some(name) = request.user_name
-            && name != a.session.details.user_name
+            && *name != *a.session.details.user_name
         {
             let old = a.session.effective_identifier().to_owned();
-            a.session.details.user_name = name;
+            a.session.details.user_name = name.into_boxed_str();
             self.identifier_changed(a, old);
         }
         a.activity();

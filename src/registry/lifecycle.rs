@@ -70,7 +70,7 @@ impl Registry {
                 .emit(EventKind::Created, session, session.created, || {
                     Detail::Created {
                         session_type: session.kind.name(),
-                        user_name: session.details.user_name.clone(),
+                        user_name: session.details.user_name.to_string(),
                         origin: session.client_origin(),
                         application: session.client_application(),
                     }
@@ -87,10 +87,10 @@ impl Registry {
             details.host_type = HostType::Browser;
         }
         if kind == SessionType::Remote && !options.persistent_id_given {
-            details.persistent_id = SessionId::random().to_string();
+            details.persistent_id = SessionId::random().to_string().into();
         }
         if kind == SessionType::StoredProcedure && !options.machine_name_given {
-            details.machine_name = crate::os::host_name();
+            details.machine_name = crate::os::host_name().into();
         }
         let idle_timeout = match options.idle_timeout {
             Some(minutes) => self.live.idle_timeout(minutes),
@@ -119,7 +119,7 @@ impl Registry {
             storage: Storage::default(),
             storage_version: 0,
             app: options.app,
-            files: Vec::new(),
+            files: Box::default(),
             client_id: crate::client_index::next_client_id(),
             lifetime_end,
             extras: None,

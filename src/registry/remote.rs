@@ -271,7 +271,7 @@ impl Registry {
             session.created,
             || crate::events::Detail::Created {
                 session_type: session.kind.name(),
-                user_name: session.details.user_name.clone(),
+                user_name: session.details.user_name.to_string(),
                 origin: session.client_origin(),
                 application: session.client_application(),
             },

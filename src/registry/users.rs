@@ -76,7 +76,11 @@ impl Registry {
     /// Whether the session is a web or rest one, its user, and its client number.
     pub(super) fn user_of(&self, id: SessionId) -> Result<(bool, String, u64)> {
         self.read(id, |s| {
-            Ok((s.kind.is_web(), s.details.user_name.clone(), s.client_id))
+            Ok((
+                s.kind.is_web(),
+                s.details.user_name.to_string(),
+                s.client_id,
+            ))
         })
     }
 
@@ -221,7 +225,7 @@ pub(super) fn still_user<'a>(
     raced: &'a Cell<bool>,
 ) -> impl Fn(&Session) -> Result<()> + 'a {
     move |session: &Session| {
-        if session.details.user_name == old {
+        if *session.details.user_name == *old {
             Ok(())
         } else {
             raced.set(true);

@@ -161,12 +161,12 @@ pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -
         last_activity: int_of(r, "la")?,
         id,
         details: ClientDetails {
-            user_name: text_of(r, "u")?.to_owned(),
-            machine_name: text_of(r, "m")?.to_owned(),
-            system_user_name: text_of(r, "su")?.to_owned(),
-            ip_address: text_of(r, "ip")?.to_owned(),
+            user_name: text_of(r, "u")?.into(),
+            machine_name: text_of(r, "m")?.into(),
+            system_user_name: text_of(r, "su")?.into(),
+            ip_address: text_of(r, "ip")?.into(),
             host_type,
-            persistent_id: text_of(r, "p")?.to_owned(),
+            persistent_id: text_of(r, "p")?.into(),
         },
         identifier: text_of(r, "i")?.to_owned(),
         created: int_of(r, "cr")?,
@@ -175,7 +175,7 @@ pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -
         storage,
         storage_version: r.get("sv").and_then(Value::as_u64).ok_or_else(corrupt)?,
         app,
-        files,
+        files: files.into_boxed_slice(),
         client_id: client,
         lifetime_end: r.get("le").and_then(Value::as_i64),
         extras,
@@ -256,12 +256,13 @@ mod tests {
             extended_privilege: Some("fmapp".into()),
             ..AppDetails::default()
         }));
-        s.files.push(AttachedFile {
+        s.files = vec![AttachedFile {
             file_id: 3,
             filename: "Survey".into(),
             account_name: "ann".into(),
             privset_name: "[Full Access]".into(),
-        });
+        }]
+        .into_boxed_slice();
         let extras = s.extras_mut();
         extras.disconnect_at = Some(1_700_000_100_000);
         extras.messages = VecDeque::from([Message {
