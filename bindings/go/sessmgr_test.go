@@ -417,3 +417,52 @@ func TestEightGoroutinesOnOneCounter(t *testing.T) {
 		t.Fatal("the goroutines never met: the test proves nothing")
 	}
 }
+
+// The functions of sessmgr.h the module does not call: each takes a C callback, which the
+// module never passes (a Go func through cgo is where FFI users meet crashes and deadlocks).
+var notBound = map[string]string{
+	"sessmgr_storage_update":    "takes a C callback: use Storage.CompareAndSet or Storage.Increment",
+	"sessmgr_update_set":        "used only inside a storage_update callback",
+	"sessmgr_set_event_handler": "takes a C callback, called on library threads",
+}
+
+// Every function of sessmgr.h is called by the module, or listed above.
+func TestEveryHeaderFunctionIsBoundOrListed(t *testing.T) {
+	header := os.Getenv("SESSMGR_HEADER")
+	if header == "" {
+		header = filepath.Join("..", "..", "include", "sessmgr.h")
+	}
+	text, err := os.ReadFile(header)
+	must(t, err)
+	declared := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^[\w ]+?\s*\*?\s*(sessmgr_\w+)\(`).FindAllStringSubmatch(string(text), -1) {
+		declared[m[1]] = true
+	}
+	called := map[string]bool{}
+	sources, err := filepath.Glob("*.go")
+	must(t, err)
+	for _, source := range sources {
+		if strings.HasSuffix(source, "_test.go") {
+			continue
+		}
+		code, err := os.ReadFile(source)
+		must(t, err)
+		for _, m := range regexp.MustCompile(`C\.(sessmgr_\w+)\(`).FindAllStringSubmatch(string(code), -1) {
+			called[m[1]] = true
+		}
+	}
+	if len(declared) < 50 {
+		t.Fatalf("the header was not read: %d functions", len(declared))
+	}
+	for name := range declared {
+		_, listed := notBound[name]
+		if called[name] == listed {
+			t.Errorf("%s: called %v, listed as not bound %v", name, called[name], listed)
+		}
+	}
+	for name := range called {
+		if !declared[name] {
+			t.Errorf("%s is called but not in sessmgr.h", name)
+		}
+	}
+}
