@@ -7,24 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "sessmgr.h"
+#include "bench.h"
 
 static char **ids;
 static size_t session_count;
 static double seconds_per_run;
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void must(sessmgr_status status, const char *what) {
-    if (status != SESSMGR_OK) {
-        fprintf(stderr, "%s: %d %s\n", what, (int)status, sessmgr_last_error());
-        exit(1);
-    }
-}
 
 typedef struct {
     unsigned seed;
