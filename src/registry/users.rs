@@ -151,11 +151,14 @@ impl Registry {
     /// each row as in the clients list (its `id` the client number, never the session ID) with
     /// `lastActivity`. Costs what the user's sessions cost.
     pub fn user_sessions(&self, user_name: &str) -> Result<String> {
-        let now = self.now();
         if let Some(store) = self.redis() {
-            return self.user_sessions_remote(&store, user_name, now);
+            return self.user_sessions_remote(&store, user_name, self.now());
         }
         let users = self.core.users.lock(user_name);
+        // The time is read under the user's lock, as a login's cap check reads it: a listing
+        // at an instant before a login that found a member expired would count that member
+        // live beside the login's new one.
+        let now = self.now();
         let mut rows: Vec<(u64, String)> = self
             .members(&users, user_name, now)
             .into_iter()
@@ -180,10 +183,11 @@ impl Registry {
             self.core.events.drain();
             return closed;
         }
-        let now = self.now();
         let mut closed = 0;
         {
             let mut users = self.core.users.lock(user_name);
+            // Under the user's lock, as in user_sessions.
+            let now = self.now();
             for client in users.remove(user_name).unwrap_or_default() {
                 if let Some((session, live)) = self.core.map.remove_client(client, now) {
                     let end = if live {
