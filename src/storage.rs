@@ -200,18 +200,29 @@ impl Storage {
     }
 
     /// Writes `value` as the value of member `index` (from [`Storage::integer_member`]),
-    /// splicing its digits into the text: the members after it only move. All or nothing.
+    /// splicing its digits into the text. All or nothing.
     pub fn set_integer_member(&mut self, index: usize, value: i64, max_bytes: usize) -> Result<()> {
         let mut buffer = [0u8; 20];
-        let digits = decimal(value, &mut buffer);
+        self.set_member_text(index, decimal(value, &mut buffer), max_bytes)
+    }
+
+    /// The member a plain one-key pointer (`"/cart"`) names, if it is there.
+    pub fn plain_member(&self, pointer: &str) -> Option<usize> {
+        self.find(plain_key(pointer)?).ok()
+    }
+
+    /// Writes `json` (compact JSON text, as this storage keeps it: see [`compact_scalar`]) as
+    /// the value of member `index`, splicing it into the text: the members after it only move.
+    /// All or nothing.
+    pub fn set_member_text(&mut self, index: usize, json: &str, max_bytes: usize) -> Result<()> {
         let range = self.members[index].value_range();
-        let new_len = self.text.len() - range.len() + digits.len();
+        let new_len = self.text.len() - range.len() + json.len();
         check_size(new_len, max_bytes)?;
-        let shift = digits.len() as i64 - range.len() as i64;
+        let shift = json.len() as i64 - range.len() as i64;
         let mut text = String::from(std::mem::take(&mut self.text));
-        text.replace_range(range, digits);
+        text.replace_range(range, json);
         self.text = text.into_boxed_str();
-        self.members[index].value_len = digits.len() as u32;
+        self.members[index].value_len = json.len() as u32;
         for m in &mut self.members[index + 1..] {
             m.start = (i64::from(m.start) + shift) as u32;
         }
@@ -391,6 +402,33 @@ impl Storage {
         self.text = text.into_boxed_str();
         Ok(())
     }
+}
+
+/// `json` if it is a scalar written exactly as this storage would write it once parsed (so that
+/// it can be stored as it is): `true`, `false`, `null`, an integer that fits an `i64` (not
+/// `-0`), or a string with nothing to escape (no quote, backslash or control character inside).
+pub fn compact_scalar(json: &str) -> Option<&str> {
+    let bytes = json.as_bytes();
+    let plain = match bytes.first()? {
+        b't' | b'f' | b'n' => matches!(json, "true" | "false" | "null"),
+        b'"' => {
+            bytes.len() >= 2
+                && bytes[bytes.len() - 1] == b'"'
+                && !bytes[1..bytes.len() - 1]
+                    .iter()
+                    .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        }
+        b'-' | b'0'..=b'9' => {
+            let digits = json.strip_prefix('-').unwrap_or(json);
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (digits == "0" || !digits.starts_with('0'))
+                && json != "-0"
+                && json.parse::<i64>().is_ok()
+        }
+        _ => false,
+    };
+    plain.then_some(json)
 }
 
 /// `value` in decimal, written into `buffer` (an `i64` needs at most 20 bytes).
@@ -826,6 +864,68 @@ mod tests {
         let limit = before.len() + 5;
         assert!(storage.set_integer_member(index, i64::MAX, limit).is_err());
         assert_eq!(storage.to_json(), before);
+    }
+
+    /// What is stored as it is given is text that parsing and writing out again give back
+    /// unchanged (anything else takes the parsed path); and storing it so leaves the storage
+    /// as a parsed set would.
+    #[test]
+    fn compact_scalars_are_the_texts_a_parse_would_write_again() {
+        let accepted = [
+            "true",
+            "false",
+            "null",
+            "0",
+            "-1",
+            "42",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "\"\"",
+            "\"plain text\"",
+            "\"caf\u{e9} \u{1F600}\"",
+        ];
+        // Numbers other than i64 integers are left to the parse (their text may change), as
+        // are strings with anything to escape, and what is no scalar or no JSON at all.
+        let refused = [
+            "-0",
+            "007",
+            "1.0",
+            "1e3",
+            "9223372036854775808",
+            "\"a\\\"b\"",
+            "\"tab\there\"",
+            "\"a\\\\b\"",
+            "\"\\u0041\"",
+            " 1",
+            "1 ",
+            "tru",
+            "\"",
+            "[]",
+            "{}",
+            "",
+        ];
+        for text in refused {
+            assert!(compact_scalar(text).is_none(), "{text:?}");
+        }
+        for text in accepted {
+            assert_eq!(compact_scalar(text), Some(text));
+            let value: Value = serde_json::from_str(text).unwrap();
+            let mut written = String::new();
+            push_value(&mut written, &value);
+            assert_eq!(written, text);
+            let mut spliced = from_root(
+                &serde_json::json!({"a": 1, "k": [1, 2], "z": "zz"}),
+                usize::MAX,
+            )
+            .unwrap();
+            let mut parsed = spliced.clone();
+            let index = spliced.plain_member("/k").unwrap();
+            spliced.set_member_text(index, text, usize::MAX).unwrap();
+            parsed.set("/k", value, usize::MAX).unwrap();
+            assert_eq!(spliced.to_json(), parsed.to_json(), "{text:?}");
+            check_bytes(&spliced);
+            assert_eq!(spliced.get("/z").unwrap(), "\"zz\"");
+        }
     }
 
     #[test]

@@ -20,8 +20,23 @@ impl Registry {
 
     pub fn storage_set(&self, id: SessionId, pointer: &str, value_json: &str) -> Result<()> {
         self.refuse_reentry(id)?;
-        let mut value = Some(self.parse_storage_value(value_json)?);
         let max = self.live.max_storage_bytes();
+        // The usual case, a scalar written compactly for a top-level key that is there: its
+        // text replaces the old value's in place, with no parse.
+        if let (Some(_), Some(scalar)) = (
+            crate::storage::plain_key(pointer),
+            crate::storage::compact_scalar(value_json),
+        ) {
+            self.check_value_size(scalar)?;
+            return self.storage_write(id, |a| match a.session.storage.plain_member(pointer) {
+                Some(index) => a.session.storage.set_member_text(index, scalar, max),
+                None => {
+                    let value = self.parse_storage_value(scalar)?;
+                    a.session.storage.set(pointer, value, max)
+                }
+            });
+        }
+        let mut value = Some(self.parse_storage_value(value_json)?);
         self.storage_write(id, |a| {
             let value = a.given(&mut value);
             a.session.storage.set(pointer, value, max)
@@ -136,6 +151,12 @@ impl Registry {
 
     /// Parses a value for the storage, refusing text larger than the storage may hold.
     pub fn parse_storage_value(&self, text: &str) -> Result<Value> {
+        self.check_value_size(text)?;
+        crate::json_input::parse(text, self.live.max_json_depth(), "the value")
+    }
+
+    /// Refuses a value's text larger than the storage may hold.
+    fn check_value_size(&self, text: &str) -> Result<()> {
         let max = self.live.max_storage_bytes();
         if text.len() > max {
             return Err(Error::limit(format!(
@@ -143,7 +164,7 @@ impl Registry {
                 text.len()
             )));
         }
-        crate::json_input::parse(text, self.live.max_json_depth(), "the value")
+        Ok(())
     }
 
     /// Checks a whole new storage object: valid JSON, an object, within the size limit.
