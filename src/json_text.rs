@@ -7,7 +7,7 @@ fn needs_escape(b: u8) -> bool {
 }
 
 /// Whether any byte of `s` needs escaping, eight bytes at a time.
-fn any_needs_escape(s: &str) -> bool {
+pub(crate) fn any_needs_escape(s: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // The high bit of each byte of `x` that is below `n` (for n <= 128); bytes of 0x80 and up

@@ -219,8 +219,20 @@ impl Storage {
         let new_len = self.text.len() - range.len() + json.len();
         check_size(new_len, max_bytes)?;
         let shift = json.len() as i64 - range.len() as i64;
-        let mut text = String::from(std::mem::take(&mut self.text));
-        text.replace_range(range, json);
+        if shift == 0 {
+            // As long as the old value: copied over it, no allocation.
+            let mut bytes = std::mem::take(&mut self.text).into_boxed_bytes();
+            bytes[range].copy_from_slice(json.as_bytes());
+            self.text = String::from_utf8(bytes.into_vec())
+                .expect("UTF-8 text with one value replaced by another stays UTF-8")
+                .into_boxed_str();
+            return Ok(());
+        }
+        // Built at its exact size in three copies (String::replace_range copies byte by byte).
+        let mut text = String::with_capacity(new_len);
+        text.push_str(&self.text[..range.start]);
+        text.push_str(json);
+        text.push_str(&self.text[range.end..]);
         self.text = text.into_boxed_str();
         self.members[index].value_len = json.len() as u32;
         for m in &mut self.members[index + 1..] {
@@ -414,9 +426,7 @@ pub fn compact_scalar(json: &str) -> Option<&str> {
         b'"' => {
             bytes.len() >= 2
                 && bytes[bytes.len() - 1] == b'"'
-                && !bytes[1..bytes.len() - 1]
-                    .iter()
-                    .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                && !crate::json_text::any_needs_escape(&json[1..json.len() - 1])
         }
         b'-' | b'0'..=b'9' => {
             let digits = json.strip_prefix('-').unwrap_or(json);
