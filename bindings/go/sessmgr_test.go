@@ -107,14 +107,21 @@ func TestErrorsWrapTheirStatus(t *testing.T) {
 	}
 }
 
-// Every status of sessmgr.h has its constant and its sentinel; nothing else has.
-func TestEveryStatusOfTheHeaderHasItsSentinel(t *testing.T) {
+// headerText is include/sessmgr.h (or the file SESSMGR_HEADER names).
+func headerText(t *testing.T) []byte {
+	t.Helper()
 	header := os.Getenv("SESSMGR_HEADER")
 	if header == "" {
 		header = filepath.Join("..", "..", "include", "sessmgr.h")
 	}
 	text, err := os.ReadFile(header)
 	must(t, err)
+	return text
+}
+
+// Every status of sessmgr.h has its constant and its sentinel; nothing else has.
+func TestEveryStatusOfTheHeaderHasItsSentinel(t *testing.T) {
+	text := headerText(t)
 	found := 0
 	for _, m := range regexp.MustCompile(`(?m)^#define SESSMGR_(\w+) (\d+)$`).FindAllStringSubmatch(string(text), -1) {
 		if strings.HasPrefix(m[1], "UPDATE_") || strings.HasPrefix(m[1], "VERSION") || m[1] == "OK" {
@@ -428,12 +435,7 @@ var notBound = map[string]string{
 
 // Every function of sessmgr.h is called by the module, or listed above.
 func TestEveryHeaderFunctionIsBoundOrListed(t *testing.T) {
-	header := os.Getenv("SESSMGR_HEADER")
-	if header == "" {
-		header = filepath.Join("..", "..", "include", "sessmgr.h")
-	}
-	text, err := os.ReadFile(header)
-	must(t, err)
+	text := headerText(t)
 	declared := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^[\w ]+?\s*\*?\s*(sessmgr_\w+)\(`).FindAllStringSubmatch(string(text), -1) {
 		declared[m[1]] = true
