@@ -190,7 +190,7 @@ impl Storage {
     /// value is an integer written as one that fits an `i64` (what `Value::as_i64` accepts of
     /// a parsed value; `-0` is left to the parsed path); `None` for anything else.
     pub fn integer_member(&self, pointer: &str) -> Option<(usize, i64)> {
-        let index = self.find(plain_key(pointer)?).ok()?;
+        let index = self.plain_member(pointer)?;
         let text = self.value_text(self.members[index]);
         let digits = text.strip_prefix('-').unwrap_or(text);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || text == "-0" {
