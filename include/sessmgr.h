@@ -46,6 +46,11 @@
 #define SESSMGR_UPDATE_ABORT 1
 
 /**
+ * What a session asks to do to a resource (4D's permission actions, case-sensitive).
+ */
+typedef struct Action Action;
+
+/**
  * The handle a storage update callback receives, to hand back the new storage with
  * `sessmgr_update_set`. Valid only during that call of the callback.
  */
@@ -78,6 +83,8 @@ typedef void (*sessmgr_event_fn)(const char *event_json, void *user_data);
  * than through `sessmgr_update_set`. It must not unwind (C++ exceptions) into the library.
  */
 typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *current_json, void *user_data);
+
+
 
 /**
  * Success.
@@ -447,6 +454,34 @@ sessmgr_status sessmgr_session_clear_privileges(const char *id);
  * `id` and `privilege` are NULL or NUL-terminated strings; `result` is NULL or valid for writing.
  */
 sessmgr_status sessmgr_session_has_privilege(const char *id, const char *privilege, bool *result);
+
+/**
+ * `*allowed` receives whether the session may do `action` on `resource` under the roles file's
+ * `permissions` (4D's rules, see the README): `resource` as 4D writes `applyTo` (`ds`,
+ * `Dataclass`, `Dataclass.attribute`, `Dataclass.function`, `ds.function`, `Singleton`,
+ * `Singleton.function`); `action` one of `create`, `read`, `update`, `drop`, `execute`,
+ * `describe`, `promote` (case-sensitive). Web and rest sessions are checked; the other types
+ * are allowed everything (as their `has_privilege` is). Not an activity.
+ *
+ * # Safety
+ * `id`, `resource` and `action` are NULL or NUL-terminated strings; `allowed` is NULL or valid
+ * for writing.
+ */
+sessmgr_status sessmgr_session_has_permission(const char *id, const char *resource, const char *action, bool *allowed);
+
+/**
+ * `*json` receives why `sessmgr_session_has_permission` answers as it does for these
+ * arguments: `{"allowed", "resource", "type", "action", "restrictedByDefault", "reason",
+ * "checks", "sessionType"}`, where `checks` lists, for the action and those that imply it, the
+ * lists of privileges required (`applyTo`, `type`, `entry` in the roles file, `level`) and, for
+ * each privilege, whether the session holds it and `through` which grant, role or include.
+ * Free it with `sessmgr_string_free`.
+ *
+ * # Safety
+ * `id`, `resource` and `action` are NULL or NUL-terminated strings; `json` is NULL or valid
+ * for writing.
+ */
+sessmgr_status sessmgr_permissions_explain(const char *id, const char *resource, const char *action, char **json);
 
 /**
  * `*json` receives the session's privileges, expanded, as a JSON array in the roles file's

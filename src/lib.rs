@@ -20,6 +20,7 @@ mod listing_query;
 mod names;
 mod os;
 mod otp;
+mod permissions;
 mod registry;
 mod roles;
 mod session;

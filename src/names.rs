@@ -54,7 +54,7 @@ impl<'a> Query<'a> {
 /// A fast hash of short byte strings, eight bytes at a time. The names it hashes come from the
 /// roles file (trusted); what is looked up only probes.
 #[derive(Default)]
-struct WordHasher(u64);
+pub(crate) struct WordHasher(u64);
 
 impl Hasher for WordHasher {
     fn finish(&self) -> u64 {

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::names::{NameIndex, Query};
+use crate::permissions::PermissionTable;
 
 /// The privilege every roles file declares, whether or not it names it.
 pub(crate) const WEB_ADMIN: &str = "WebAdmin";
@@ -25,7 +26,7 @@ impl Default for PrivilegeSet {
 }
 
 impl PrivilegeSet {
-    fn with_capacity(privileges: usize) -> PrivilegeSet {
+    pub(crate) fn with_capacity(privileges: usize) -> PrivilegeSet {
         if privileges <= 64 {
             PrivilegeSet::Small(0)
         } else {
@@ -53,7 +54,7 @@ impl PrivilegeSet {
             .is_some_and(|w| w & (1u64 << (position % 64)) != 0)
     }
 
-    fn insert(&mut self, position: u32) {
+    pub(crate) fn insert(&mut self, position: u32) {
         self.words_mut()[(position / 64) as usize] |= 1u64 << (position % 64);
     }
 
@@ -65,6 +66,31 @@ impl PrivilegeSet {
 
     pub fn is_empty(&self) -> bool {
         self.words().iter().all(|w| *w == 0)
+    }
+
+    /// Whether the two sets share a privilege. Allocates nothing.
+    #[inline]
+    pub fn intersects(&self, other: &PrivilegeSet) -> bool {
+        match (self, other) {
+            (PrivilegeSet::Small(a), PrivilegeSet::Small(b)) => a & b != 0,
+            _ => self
+                .words()
+                .iter()
+                .zip(other.words())
+                .any(|(a, b)| a & b != 0),
+        }
+    }
+
+    /// Both sets in one, as large as the larger.
+    pub fn union(&self, other: &PrivilegeSet) -> PrivilegeSet {
+        let (larger, smaller) = if self.words().len() >= other.words().len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let mut set = larger.clone();
+        set.union_with(smaller);
+        set
     }
 
     /// Positions of the privileges held, in ascending order.
@@ -98,6 +124,7 @@ pub struct RolesTable {
     roles: NameIndex,
     /// For each role, the closure of its privileges.
     role_sets: Vec<PrivilegeSet>,
+    permissions: PermissionTable,
 }
 
 impl Default for RolesTable {
@@ -191,9 +218,7 @@ impl RolesTable {
                 problems.push(format!("\"{key}\" must be true or false"));
             }
         }
-        if root.get("permissions").is_some_and(|v| !v.is_object()) {
-            problems.push("\"permissions\" must be an object".to_owned());
-        }
+        let permissions = PermissionTable::parse(root, &privileges, &roles, &mut problems);
 
         if !problems.is_empty() {
             return Err(Error::invalid(format!(
@@ -228,6 +253,7 @@ impl RolesTable {
             closures,
             roles,
             role_sets,
+            permissions,
         })
     }
 
@@ -237,6 +263,35 @@ impl RolesTable {
 
     pub fn privilege_name(&self, position: u32) -> &str {
         self.privileges.name(position)
+    }
+
+    pub fn permissions(&self) -> &PermissionTable {
+        &self.permissions
+    }
+
+    /// How a grant comes to hold the privilege at `position`: "granted", "included by
+    /// privilege \"x\"", "through role \"r\"".
+    pub fn sources(&self, grant: &Grant, position: u32) -> Vec<String> {
+        let mut sources = Vec::new();
+        for name in &grant.privileges {
+            if let Some(p) = self.privileges.find(name)
+                && self.closures[p as usize].contains(position)
+            {
+                sources.push(if p == position {
+                    "granted".to_owned()
+                } else {
+                    format!("included by privilege \"{}\"", self.privileges.name(p))
+                });
+            }
+        }
+        for name in &grant.roles {
+            if let Some(r) = self.roles.find(name)
+                && self.role_sets[r as usize].contains(position)
+            {
+                sources.push(format!("through role \"{}\"", self.roles.name(r)));
+            }
+        }
+        sources
     }
 
     pub fn is_privilege(&self, name: &str) -> bool {

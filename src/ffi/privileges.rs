@@ -75,6 +75,70 @@ pub unsafe extern "C" fn sessmgr_session_has_privilege(
     })
 }
 
+/// `*allowed` receives whether the session may do `action` on `resource` under the roles file's
+/// `permissions` (4D's rules, see the README): `resource` as 4D writes `applyTo` (`ds`,
+/// `Dataclass`, `Dataclass.attribute`, `Dataclass.function`, `ds.function`, `Singleton`,
+/// `Singleton.function`); `action` one of `create`, `read`, `update`, `drop`, `execute`,
+/// `describe`, `promote` (case-sensitive). Web and rest sessions are checked; the other types
+/// are allowed everything (as their `has_privilege` is). Not an activity.
+///
+/// # Safety
+/// `id`, `resource` and `action` are NULL or NUL-terminated strings; `allowed` is NULL or valid
+/// for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_has_permission(
+    id: *const c_char,
+    resource: *const c_char,
+    action: *const c_char,
+    allowed: *mut bool,
+) -> sessmgr_status {
+    call("sessmgr_session_has_permission", || {
+        // SAFETY: as this function's contract.
+        let (id, resource, action, allowed) = unsafe {
+            (
+                session_id(id)?,
+                text_bytes(resource, "resource")?,
+                text_bytes(action, "action")?,
+                out(allowed, "allowed")?,
+            )
+        };
+        *allowed = registry().has_permission(id, resource, action)?;
+        Ok(())
+    })
+}
+
+/// `*json` receives why `sessmgr_session_has_permission` answers as it does for these
+/// arguments: `{"allowed", "resource", "type", "action", "restrictedByDefault", "reason",
+/// "checks", "sessionType"}`, where `checks` lists, for the action and those that imply it, the
+/// lists of privileges required (`applyTo`, `type`, `entry` in the roles file, `level`) and, for
+/// each privilege, whether the session holds it and `through` which grant, role or include.
+/// Free it with `sessmgr_string_free`.
+///
+/// # Safety
+/// `id`, `resource` and `action` are NULL or NUL-terminated strings; `json` is NULL or valid
+/// for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_permissions_explain(
+    id: *const c_char,
+    resource: *const c_char,
+    action: *const c_char,
+    json: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_permissions_explain", || {
+        // SAFETY: as this function's contract.
+        let (id, resource, action, json) = unsafe {
+            (
+                session_id(id)?,
+                text_bytes(resource, "resource")?,
+                text_bytes(action, "action")?,
+                out(json, "json")?,
+            )
+        };
+        *json = owned_string(registry().explain_permission(id, resource, action)?)?;
+        Ok(())
+    })
+}
+
 /// `*json` receives the session's privileges, expanded, as a JSON array in the roles file's
 /// order; `["WebAdmin"]` for remote, storedProcedure and standalone sessions (as 4D). Free it
 /// with `sessmgr_string_free`.

@@ -13,6 +13,7 @@ mod clients;
 mod identity;
 mod lifecycle;
 mod otp;
+mod permissions;
 mod remote;
 mod rotation;
 mod storage;

@@ -1,0 +1,99 @@
+//! 4D's permissions on a session: may it do this action on this resource, and why.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::Registry;
+use crate::error::{Error, Result};
+use crate::id::SessionId;
+use crate::permissions::Action;
+use crate::roles::{PrivilegeSet, RolesTable};
+use crate::session::Session;
+
+/// The resource as text: ASCII as it is, anything else must be valid UTF-8.
+fn resource_text(resource: &[u8]) -> Result<&str> {
+    std::str::from_utf8(resource).map_err(|e| {
+        Error::invalid(format!(
+            "the resource is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })
+}
+
+impl Registry {
+    /// The roles file a session's answer comes from: the one its privileges were expanded
+    /// under, or (a guest's) the current one.
+    fn table_of<'a>(
+        &self,
+        session: &'a Session,
+        current: &'a mut Option<Arc<RolesTable>>,
+    ) -> &'a RolesTable {
+        match &session.roles {
+            Some(table) => table,
+            None => current.get_or_insert_with(|| Arc::clone(&self.roles.read())),
+        }
+    }
+
+    /// Whether the session may do `action` on `resource` (4D's `applyTo`). Web and rest
+    /// sessions by the roles file's permissions; the other types are allowed everything.
+    /// Allocates nothing but, for a guest, takes the roles file's read lock.
+    pub fn has_permission(&self, id: SessionId, resource: &[u8], action: &[u8]) -> Result<bool> {
+        let action = Action::parse(action)?;
+        let resource = resource_text(resource)?;
+        self.read(id, |s| {
+            let mut current = None;
+            let rule = self
+                .table_of(s, &mut current)
+                .permissions()
+                .rule(resource, action)?;
+            Ok(!s.kind.is_web() || rule.allows(&s.privileges))
+        })
+    }
+
+    /// Why [`Registry::has_permission`] answers as it does, as JSON: which entry of the roles
+    /// file, at which level, through which privilege or role.
+    pub fn explain_permission(
+        &self,
+        id: SessionId,
+        resource: &[u8],
+        action: &[u8],
+    ) -> Result<String> {
+        let action = Action::parse(action)?;
+        let resource = resource_text(resource)?;
+        self.read(id, |s| {
+            let mut current = None;
+            let table = self.table_of(s, &mut current);
+            let permissions = table.permissions();
+            if !s.kind.is_web() {
+                // Checked all the same: a bad resource is bad whatever the session.
+                permissions.rule(resource, action)?;
+                return Ok(json!({
+                    "allowed": true,
+                    "resource": resource,
+                    "action": action.name(),
+                    "reason": format!(
+                        "allowed: {} sessions are allowed everything (permissions apply to web \
+                         and rest sessions, as has_privilege is always true for the others)",
+                        s.kind.name()
+                    ),
+                    "checks": [],
+                })
+                .to_string());
+            }
+            let none = PrivilegeSet::default();
+            let held = if s.roles.is_some() {
+                &s.privileges
+            } else {
+                &none
+            };
+            let through = |p: u32| match s.grant.as_deref() {
+                Some(grant) => table.sources(grant, p),
+                None => Vec::new(),
+            };
+            let mut explanation = permissions.explain(resource, action, held, &through)?;
+            explanation["sessionType"] = json!(s.kind.name());
+            Ok(explanation.to_string())
+        })
+    }
+}
