@@ -334,6 +334,24 @@ fn functions() -> Vec<Function> {
             |i, t, n| with_outs(|o| unsafe { sessmgr_session_has_privilege(i, t, o.flag(n)) })
         ),
         f!(
+            sessmgr_session_has_permission,
+            true,
+            Text::Plain,
+            c"City.name",
+            |i, t, n| with_outs(|o| unsafe {
+                sessmgr_session_has_permission(i, t, c"read".as_ptr(), o.flag(n))
+            })
+        ),
+        f!(
+            sessmgr_permissions_explain,
+            true,
+            Text::Plain,
+            c"City.name",
+            |i, t, n| with_outs(|o| unsafe {
+                sessmgr_permissions_explain(i, t, c"read".as_ptr(), o.text(n))
+            })
+        ),
+        f!(
             sessmgr_session_get_privileges,
             true,
             Text::None,

@@ -259,6 +259,16 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             sessmgr_session_has_privilege(id, c"WebAdmin".as_ptr(), b())
         );
         case!(
+            "sessmgr_session_has_permission",
+            expected,
+            sessmgr_session_has_permission(id, c"ds".as_ptr(), c"read".as_ptr(), b())
+        );
+        case!(
+            "sessmgr_permissions_explain",
+            expected,
+            sessmgr_permissions_explain(id, c"ds".as_ptr(), c"read".as_ptr(), t())
+        );
+        case!(
             "sessmgr_session_get_privileges",
             expected,
             sessmgr_session_get_privileges(id, t())
@@ -689,6 +699,45 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
         INVALID,
         sessmgr_session_has_privilege(web, BAD_UTF8.as_ptr(), b())
     );
+    for (resource, action) in [(null, c"read".as_ptr()), (c"ds".as_ptr(), null)] {
+        case!(
+            "sessmgr_session_has_permission",
+            NULL,
+            sessmgr_session_has_permission(web, resource, action, b())
+        );
+        case!(
+            "sessmgr_permissions_explain",
+            NULL,
+            sessmgr_permissions_explain(web, resource, action, t())
+        );
+    }
+    case!(
+        "sessmgr_session_has_permission",
+        NULL,
+        sessmgr_session_has_permission(web, c"ds".as_ptr(), c"read".as_ptr(), ptr::null_mut())
+    );
+    case!(
+        "sessmgr_permissions_explain",
+        NULL,
+        sessmgr_permissions_explain(web, c"ds".as_ptr(), c"read".as_ptr(), ptr::null_mut())
+    );
+    for (resource, action) in [
+        (BAD_UTF8.as_ptr(), c"read".as_ptr()),
+        (c"ds".as_ptr(), BAD_UTF8.as_ptr()),
+        (c"ds".as_ptr(), c"Read".as_ptr()),
+        (c"a.b.c".as_ptr(), c"read".as_ptr()),
+    ] {
+        case!(
+            "sessmgr_session_has_permission",
+            INVALID,
+            sessmgr_session_has_permission(web, resource, action, b())
+        );
+        case!(
+            "sessmgr_permissions_explain",
+            INVALID,
+            sessmgr_permissions_explain(web, resource, action, t())
+        );
+    }
     case!(
         "sessmgr_session_get_privileges",
         NULL,

@@ -12,8 +12,25 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sessmgr::{ErrorKind, Registry, SessionId};
 
 /// Privileges and roles of the roles file both sides use: `a` includes `b`; role `R` grants `a`.
+/// Its permissions (SPEC section 13): the datastore is read with `b`; `Doc` is updated with `a`;
+/// `Doc.secret` is read with `a` as well; nothing else is allowed (restricted by default).
 const ROLES: &str = r#"{"privileges": [{"privilege": "a", "includes": ["b"]}, {"privilege": "b"}],
-                         "roles": [{"role": "R", "privileges": ["a"]}]}"#;
+                         "roles": [{"role": "R", "privileges": ["a"]}],
+                         "permissions": {"allowed": [
+                           {"applyTo": "ds", "type": "datastore", "read": ["b"]},
+                           {"applyTo": "Doc", "type": "dataclass", "update": ["a"]},
+                           {"applyTo": "Doc.secret", "type": "attribute", "read": ["a"]}]},
+                         "restrictedByDefault": true}"#;
+/// `has_permission` questions: (resource, action).
+const QUERIES: &[(&str, &str)] = &[
+    ("Note", "read"),
+    ("Doc", "read"),
+    ("Doc.secret", "read"),
+    ("Doc", "update"),
+    ("Doc", "create"),
+    ("Doc", "describe"),
+    ("ds.run", "execute"),
+];
 const NAMES: &[&str] = &["a", "b", "R", "WebAdmin", "nope", "A"];
 const IDENTIFIERS: &[&str] = &["", "student-1", "Zoë", "x"];
 const MINUTE: i64 = 60_000;
@@ -35,6 +52,8 @@ enum Op {
     SetPrivileges(usize, Vec<usize>, bool),
     ClearPrivileges(usize),
     HasPrivilege(usize, usize),
+    /// `has_permission` of one of [`QUERIES`].
+    HasPermission(usize, usize),
     IsGuest(usize),
     SetIdleTimeout(usize, i32),
     StorageSet(usize, bool, i64),
@@ -81,6 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(s, n, json)| Op::SetPrivileges(s, n, json)),
         1 => slot.clone().prop_map(Op::ClearPrivileges),
         2 => (slot.clone(), 0..NAMES.len()).prop_map(|(s, n)| Op::HasPrivilege(s, n)),
+        2 => (slot.clone(), 0..QUERIES.len()).prop_map(|(s, q)| Op::HasPermission(s, q)),
         1 => slot.clone().prop_map(Op::IsGuest),
         1 => (slot.clone(), -1..200i32).prop_map(|(s, m)| Op::SetIdleTimeout(s, m)),
         2 => (slot.clone(), any::<bool>(), -5..5i64).prop_map(|(s, k, v)| Op::StorageSet(s, k, v)),
@@ -397,6 +417,23 @@ fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
             let held = !s.web || s.expanded().contains(&name.as_str());
             Ok(held.to_string())
         }
+        Op::HasPermission(_, query) => {
+            let has = |p: &str| s.expanded().contains(&p);
+            let allowed = !s.web
+                || match QUERIES[query] {
+                    // The datastore's read reaches every dataclass.
+                    ("Note", "read") => has("b"),
+                    // Read inherited from the datastore, or granted by Doc's update; describe
+                    // is granted by either.
+                    ("Doc", "read") | ("Doc", "describe") => has("b") || has("a"),
+                    // The attribute's own read adds to the inherited one; update grants it.
+                    ("Doc.secret", "read") => (has("b") && has("a")) || has("a"),
+                    ("Doc", "update") => has("a"),
+                    // Set nowhere, and restricted by default.
+                    _ => false,
+                };
+            Ok(allowed.to_string())
+        }
         Op::IsGuest(_) => Ok((s.web && s.expanded().is_empty()).to_string()),
         Op::SetIdleTimeout(_, minutes) => {
             if !s.web {
@@ -580,6 +617,12 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
                     .has_privilege(id, NAMES[name])
                     .map(|b| b.to_string())
                     .map_err(|e| e.kind),
+                Op::HasPermission(_, query) => {
+                    let (resource, action) = QUERIES[query];
+                    r.has_permission(id, resource.as_bytes(), action.as_bytes())
+                        .map(|b| b.to_string())
+                        .map_err(|e| e.kind)
+                }
                 Op::IsGuest(_) => r.is_guest(id).map(|b| b.to_string()).map_err(|e| e.kind),
                 Op::SetIdleTimeout(_, minutes) => unit(r.set_idle_timeout(id, minutes)),
                 Op::StorageSet(_, key, value) => {
@@ -663,6 +706,7 @@ fn check(r: Registry, ops: &[Op], cap: Cap, on_redis: bool) -> Result<(), TestCa
             | Op::SetPrivileges(s, _, _)
             | Op::ClearPrivileges(s)
             | Op::HasPrivilege(s, _)
+            | Op::HasPermission(s, _)
             | Op::IsGuest(s)
             | Op::SetIdleTimeout(s, _)
             | Op::StorageSet(s, _, _)
