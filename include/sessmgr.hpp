@@ -236,6 +236,19 @@ public:
         detail::check(sessmgr_session_has_privilege(id_.c_str(), privilege.c_str(), &result));
         return result;
     }
+    /** 4D's permissions: may this session do `action` ("read", "execute", ...) on `resource`
+     *  ("ds", "City", "City.name", "City.getPopulation", ...)? */
+    bool has_permission(const std::string &resource, const std::string &action) const {
+        bool result = false;
+        detail::check(sessmgr_session_has_permission(id_.c_str(), resource.c_str(), action.c_str(), &result));
+        return result;
+    }
+    /** Why has_permission answers as it does, as JSON (see sessmgr_permissions_explain). */
+    std::string explain_permission(const std::string &resource, const std::string &action) const {
+        return detail::text_out([&](char **out) {
+            return sessmgr_permissions_explain(id_.c_str(), resource.c_str(), action.c_str(), out);
+        });
+    }
     std::string privileges() const {
         return detail::text_out([&](char **out) { return sessmgr_session_get_privileges(id_.c_str(), out); });
     }

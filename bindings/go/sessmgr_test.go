@@ -205,6 +205,46 @@ func TestPrivilegesRotationAndUsers(t *testing.T) {
 	mustIs(t, err, sessmgr.ErrNotSupported)
 }
 
+func TestPermissions(t *testing.T) {
+	fresh(t)
+	must(t, sessmgr.LoadRoles(`{"privileges": [{"privilege": "general"}, {"privilege": "detail"}],
+		"roles": [{"role": "Manager", "privileges": ["general"]}],
+		"permissions": {"allowed": [
+			{"applyTo": "Employee", "type": "dataclass", "read": ["general"]},
+			{"applyTo": "Employee.salary", "type": "attribute", "read": ["detail"]}]},
+		"restrictedByDefault": true}`))
+	web, err := sessmgr.CreateSession(sessmgr.Options{})
+	must(t, err)
+	if allowed, err := web.HasPermission("Employee", "read"); err != nil || allowed {
+		t.Fatalf("a guest reads Employee: %v %v", allowed, err)
+	}
+	_, err = web.SetPrivileges(sessmgr.Grant{Roles: []string{"Manager"}})
+	must(t, err)
+	if allowed, err := web.HasPermission("Employee.name", "read"); err != nil || !allowed {
+		t.Fatalf("a manager cannot read Employee.name: %v %v", allowed, err)
+	}
+	if allowed, err := web.HasPermission("Employee.salary", "read"); err != nil || allowed {
+		t.Fatalf("a manager reads the salary without detail: %v %v", allowed, err)
+	}
+	why, err := web.ExplainPermission("Employee.salary", "read")
+	must(t, err)
+	if why.Allowed || why.Type != "attribute" || len(why.Checks) == 0 || len(why.Checks[0].Requires) != 2 ||
+		strings.Join(why.Checks[0].Requires[1].Privileges[0].Through, ",") != `through role "Manager"` {
+		t.Fatalf("explanation %+v", why)
+	}
+	_, err = web.HasPermission("Employee", "Read")
+	mustIs(t, err, sessmgr.ErrInvalidArgument)
+	_, err = web.ExplainPermission("a.b.c", "read")
+	mustIs(t, err, sessmgr.ErrInvalidArgument)
+	_, err = web.ExplainPermission("Employee", "re\x00ad")
+	mustIs(t, err, sessmgr.ErrInvalidArgument)
+	remote, err := sessmgr.CreateSession(sessmgr.Options{Type: "remote"})
+	must(t, err)
+	if allowed, err := remote.HasPermission("Employee", "create"); err != nil || !allowed {
+		t.Fatalf("a remote session is allowed everything: %v %v", allowed, err)
+	}
+}
+
 func TestIdentifier(t *testing.T) {
 	fresh(t)
 	s, err := sessmgr.CreateSession(sessmgr.Options{Type: "remote", UserName: "Guest"})

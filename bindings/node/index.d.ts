@@ -101,6 +101,32 @@ export interface Message {
 
 export declare function canonicalId(sessionId: string): string;
 
+
+/** 4D's permission actions (case-sensitive). */
+export type PermissionAction = 'create' | 'read' | 'update' | 'drop' | 'execute' | 'describe' | 'promote';
+
+/** One list of privileges a permission check requires (see sessmgr_permissions_explain). */
+export interface PermissionRequirement {
+  applyTo: string;
+  type: 'datastore' | 'dataclass' | 'attribute' | 'method' | 'singleton' | 'singletonMethod';
+  entry: string | null;
+  level: string;
+  privileges: { name: string; held: boolean; through: string[] }[];
+  met: boolean;
+}
+
+/** Why hasPermission answers as it does. */
+export interface PermissionExplanation {
+  allowed: boolean;
+  resource: string;
+  type?: string;
+  action: PermissionAction;
+  restrictedByDefault?: boolean;
+  reason: string;
+  sessionType?: string;
+  checks: { action: PermissionAction; set: boolean; met?: boolean; grants?: PermissionAction; requires?: PermissionRequirement[] }[];
+}
+
 export declare class Session {
   constructor(sessionId: string);
   /** The session ID (a bearer token: keep it out of logs). */
@@ -116,6 +142,8 @@ export declare class Session {
   rotateId(privileges?: Privileges): string;
   clearPrivileges(): boolean;
   hasPrivilege(privilege: string): boolean;
+  hasPermission(resource: string, action: PermissionAction): boolean;
+  explainPermission(resource: string, action: PermissionAction): PermissionExplanation;
   getPrivileges(): string[];
   isGuest(): boolean;
   idleTimeout: number;

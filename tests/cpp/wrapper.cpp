@@ -37,7 +37,9 @@ int main() {
     }
     sessmgr::configure(R"({"clock":"manual"})");
     sessmgr::load_roles(R"({"privileges":[{"privilege":"simple"},{"privilege":"medium","includes":["simple"]}],
-                            "roles":[{"role":"Medium","privileges":["medium"]}]})");
+                            "roles":[{"role":"Medium","privileges":["medium"]}],
+                            "permissions":{"allowed":[{"applyTo":"City","type":"dataclass","read":["medium"]},
+                                                      {"applyTo":"Secret","type":"dataclass","read":["WebAdmin"]}]}})");
     std::string kept;
     {
         sessmgr::Session web = sessmgr::Session::create();
@@ -47,6 +49,17 @@ int main() {
         EXPECT(web.has_privilege("SIMPLE"));
         EXPECT(!web.has_privilege("WebAdmin"));
         EXPECT(web.privileges() == R"(["simple","medium"])");
+        EXPECT(web.has_permission("City", "read"));
+        EXPECT(!web.has_permission("Secret.code", "read"));
+        EXPECT(web.explain_permission("City.name", "read").find(R"("allowed":true)") != std::string::npos);
+        bool refused = false;
+        try {
+            web.has_permission("City", "Read");
+        } catch (const sessmgr::Error &e) {
+            refused = e.status() == SESSMGR_INVALID_ARGUMENT;
+        }
+        EXPECT(refused);
+
         EXPECT(web.user_name() == "ann");
         web.set_identifier("ann@kiosk-3");
         EXPECT(web.identifier() == "ann@kiosk-3");

@@ -33,6 +33,8 @@ export const DECLARATIONS = {
   sessmgr_session_set_privileges: ['sessmgr_status', ['const char *', 'const char *', 'char **']],
   sessmgr_session_clear_privileges: ['sessmgr_status', ['const char *']],
   sessmgr_session_has_privilege: ['sessmgr_status', ['const char *', 'const char *', 'bool *']],
+  sessmgr_session_has_permission: ['sessmgr_status', ['const char *', 'const char *', 'const char *', 'bool *']],
+  sessmgr_permissions_explain: ['sessmgr_status', ['const char *', 'const char *', 'const char *', 'char **']],
   sessmgr_session_get_privileges: ['sessmgr_status', ['const char *', 'char **']],
   sessmgr_session_is_guest: ['sessmgr_status', ['const char *', 'bool *']],
   sessmgr_session_set_idle_timeout: ['sessmgr_status', ['const char *', 'int32_t']],

@@ -144,6 +144,27 @@ export class Session {
     return callValue(lib.sessmgr_session_has_privilege, this.#id, text(privilege, 'privilege'));
   }
 
+  /**
+   * 4D's permissions from roles.json: may this session do `action` ('read', 'execute', ...) on
+   * `resource` ('ds', 'City', 'City.name', 'City.getPopulation', ...)? Always true for remote
+   * and stored-procedure sessions.
+   */
+  hasPermission(resource, action) {
+    return callValue(
+      lib.sessmgr_session_has_permission,
+      this.#id,
+      text(resource, 'resource'),
+      text(action, 'action'),
+    );
+  }
+
+  /** Why hasPermission answers as it does: entries, levels, privileges and how each is held. */
+  explainPermission(resource, action) {
+    return JSON.parse(
+      callText(lib.sessmgr_permissions_explain, this.#id, text(resource, 'resource'), text(action, 'action')),
+    );
+  }
+
   /** The privileges held, expanded. */
   getPrivileges() {
     return JSON.parse(callText(lib.sessmgr_session_get_privileges, this.#id));

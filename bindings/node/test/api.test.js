@@ -99,6 +99,32 @@ test('the identifier is FileMaker’s, within its limit', () => {
   }, sessmgr.NotSupportedError);
 });
 
+test('permissions as 4D resolves them from roles.json', () => {
+  sessmgr.loadRoles({
+    privileges: [{ privilege: 'general' }, { privilege: 'detail' }],
+    roles: [{ role: 'Manager', privileges: ['general'] }],
+    permissions: {
+      allowed: [
+        { applyTo: 'Employee', type: 'dataclass', read: ['general'] },
+        { applyTo: 'Employee.salary', type: 'attribute', read: ['detail'] },
+      ],
+    },
+    restrictedByDefault: true,
+  });
+  const web = sessmgr.createSession();
+  assert.equal(web.hasPermission('Employee', 'read'), false);
+  web.setPrivileges({ roles: 'Manager' });
+  assert.equal(web.hasPermission('Employee.name', 'read'), true);
+  assert.equal(web.hasPermission('Employee.salary', 'read'), false);
+  const why = web.explainPermission('Employee.salary', 'read');
+  assert.equal(why.allowed, false);
+  assert.deepEqual(why.checks[0].requires[1].privileges[0].through, ['through role "Manager"']);
+  assert.equal(sessmgr.createSession({ type: 'remote' }).hasPermission('Employee', 'create'), true);
+  assert.throws(() => web.hasPermission('Employee', 'Read'), (e) => e instanceof sessmgr.InvalidArgumentError && /case-sensitive/.test(e.message));
+  assert.throws(() => web.explainPermission('a.b.c', 'read'), sessmgr.InvalidArgumentError);
+  assert.throws(() => web.hasPermission('nul\0', 'read'), sessmgr.InvalidArgumentError);
+});
+
 test('privileges and roles as 4D has them, and the rotation at login', () => {
   sessmgr.loadRoles(SEED_ROLES);
   const web = sessmgr.createSession();

@@ -6,6 +6,8 @@ import { ConflictError, MISSING, Session, createSession } from 'sessmgr';
 const web: Session = createSession({ type: 'web', IPAddress: '192.0.2.7', idleTimeout: 90 });
 const id: string = web.rotateId({ privileges: ['WebAdmin'], userName: 'ann' });
 const admin: boolean = web.hasPrivilege('WebAdmin');
+const mayRead: boolean = web.hasPermission('City.name', 'read');
+const why: sessmgr.PermissionExplanation = web.explainPermission('City', 'execute');
 const info: sessmgr.SessionInfo = web.info;
 const type: 'web' | 'rest' | 'remote' | 'storedProcedure' | 'standalone' = info.type;
 web.identifier = 'ann@kiosk-3';
@@ -26,10 +28,13 @@ const page = sessmgr.clientsQuery({ search: 'kiosk', limit: 20 });
 const total: number = page.total;
 sessmgr.disconnectClient(web.clientId, 'bye', 60);
 const found: sessmgr.SessionInfo | null = sessmgr.sessionInfo(id);
+console.log(mayRead, why.reason, why.checks[0]?.requires?.[0]?.privileges[0]?.through);
 console.log(admin, type, cart, visits, end, total, found, sessmgr.ERRORS.get(4)?.name);
 
 // @ts-expect-error: a privilege is a string
 web.hasPrivilege(42);
+// @ts-expect-error: actions are 4D's, case-sensitive
+web.hasPermission('City', 'Read');
 // @ts-expect-error: the ID is read-only
 web.id = 'x';
 // @ts-expect-error: not JSON

@@ -47,6 +47,8 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_session_set_privileges": (Status, [c_char_p, c_char_p, TEXT_OUT]),
     "sessmgr_session_clear_privileges": (Status, [c_char_p]),
     "sessmgr_session_has_privilege": (Status, [c_char_p, c_char_p, POINTER(c_bool)]),
+    "sessmgr_session_has_permission": (Status, [c_char_p, c_char_p, c_char_p, POINTER(c_bool)]),
+    "sessmgr_permissions_explain": (Status, [c_char_p, c_char_p, c_char_p, TEXT_OUT]),
     "sessmgr_session_get_privileges": (Status, [c_char_p, TEXT_OUT]),
     "sessmgr_session_is_guest": (Status, [c_char_p, POINTER(c_bool)]),
     "sessmgr_session_set_idle_timeout": (Status, [c_char_p, c_int32]),

@@ -168,6 +168,25 @@ class Session:
         check(lib.sessmgr_session_has_privilege(self._id, text(privilege, "privilege"), ctypes.byref(result)))
         return result.value
 
+    def has_permission(self, resource: str, action: str) -> bool:
+        """4D's permissions from ``roles.json``: may this session do ``action`` (``"read"``,
+        ``"execute"``...) on ``resource`` (``"ds"``, ``"City"``, ``"City.name"``,
+        ``"City.getPopulation"``...)? Always True for remote and stored-procedure sessions."""
+        result = ctypes.c_bool()
+        check(
+            lib.sessmgr_session_has_permission(
+                self._id, text(resource, "resource"), text(action, "action"), ctypes.byref(result)
+            )
+        )
+        return result.value
+
+    def explain_permission(self, resource: str, action: str) -> dict[str, Any]:
+        """Why :meth:`has_permission` answers as it does: the entries, levels, privileges and
+        how the session holds each (``sessmgr_permissions_explain``)."""
+        return json.loads(
+            call_text(lib.sessmgr_permissions_explain, self._id, text(resource, "resource"), text(action, "action"))
+        )
+
     def get_privileges(self) -> list[str]:
         """The privileges held, expanded (``["WebAdmin"]`` for types without privileges)."""
         return json.loads(call_text(lib.sessmgr_session_get_privileges, self._id))

@@ -73,6 +73,39 @@ def test_privileges_like_4d():
         web.set_privileges('["unclosed"')
 
 
+def test_permissions_like_4d():
+    sessmgr.load_roles({
+        "privileges": [{"privilege": "general"}, {"privilege": "detail"}],
+        "roles": [{"role": "Manager", "privileges": ["general"]}],
+        "permissions": {"allowed": [
+            {"applyTo": "Employee", "type": "dataclass", "read": ["general"]},
+            {"applyTo": "Employee.salary", "type": "attribute", "read": ["detail"]},
+        ]},
+        "restrictedByDefault": True,
+    })
+    web = sessmgr.create_session()
+    assert web.has_permission("Employee", "read") is False
+    web.set_privileges({"roles": "Manager"})
+    assert web.has_permission("Employee.name", "read") is True
+    assert web.has_permission("Employee.salary", "read") is False
+    why = web.explain_permission("Employee.salary", "read")
+    assert why["allowed"] is False and why["type"] == "attribute"
+    assert why["checks"][0]["requires"][1]["privileges"][0]["through"] == ['through role "Manager"']
+    assert web.has_permission("Employee", "create") is False
+    assert sessmgr.create_session("remote").has_permission("Employee", "create") is True
+    with pytest.raises(sessmgr.InvalidArgumentError) as raised:
+        web.has_permission("Employee", "Read")
+    assert "case-sensitive" in raised.value.message
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        web.explain_permission("a.b.c", "read")
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        web.has_permission("nul\0", "read")
+    with pytest.raises(sessmgr.InvalidArgumentError) as raised:
+        sessmgr.load_roles({"permissions": {"allowed": [{"applyTo": "City", "type": "dataclass", "read": ["ghost"]}]}})
+    assert "names privilege \"ghost\", which is not declared" in raised.value.message
+    assert web.has_permission("Employee.name", "read") is True  # the bad file changed nothing
+
+
 def test_idle_timeout_and_expiration():
     sessmgr.configure(clock="manual")
     s = sessmgr.create_session()
