@@ -43,6 +43,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("identifier", identifier),
     ("attach_file", attach_file),
     ("lifetime_end", lifetime_end),
+    ("permission", permission),
 ];
 
 /// The input as C would see it: up to its first NUL.
@@ -300,6 +301,15 @@ pub fn roles(data: &[u8]) {
         "WebAdmin is always declared, whatever the roles file"
     );
     if status == SESSMGR_OK {
+        // Whatever the file's permissions, a loaded file answers a check.
+        ok(unsafe {
+            sessmgr_session_has_permission(
+                id.as_ptr(),
+                c"ds".as_ptr(),
+                c"read".as_ptr(),
+                &mut granted,
+            )
+        });
         let value = parses(text.to_str().unwrap());
         // Every declared privilege can be granted and then held.
         if let Some(list) = value.get("privileges").and_then(Value::as_array) {
@@ -726,5 +736,98 @@ pub fn lifetime_end(data: &[u8]) {
             assert_ne!(status, SESSMGR_OK, "accepted {text:?}");
             assert_eq!(get(), before, "a refused date replaced the end");
         }
+    }
+}
+
+/// The roles file the permission target checks against: every kind of resource and level.
+const PERMISSIONS: &CStr =
+    c"{\"privileges\": [{\"privilege\": \"a\", \"includes\": [\"b\"]}, {\"privilege\": \"b\"}],
+  \"permissions\": {\"allowed\": [
+    {\"applyTo\": \"ds\", \"type\": \"datastore\", \"read\": [\"b\"], \"execute\": [\"a\"]},
+    {\"applyTo\": \"City\", \"type\": \"dataclass\", \"update\": [\"a\"], \"create\": [\"guest\"]},
+    {\"applyTo\": \"City.name\", \"type\": \"attribute\", \"read\": [\"a\"]},
+    {\"applyTo\": \"City.go\", \"type\": \"method\", \"promote\": [\"b\"]},
+    {\"applyTo\": \"ds.run\", \"type\": \"method\", \"execute\": [\"guest\"]},
+    {\"applyTo\": \"S\", \"type\": \"singleton\", \"execute\": [\"b\"]},
+    {\"applyTo\": \"S.f\", \"type\": \"singletonMethod\", \"execute\": [\"a\"]}]},
+  \"restrictedByDefault\": true}";
+
+/// Resource and action text (the input's first line and the rest): a check and its
+/// explanation agree on the status and the answer, for a guest, a session holding `b`, and a
+/// remote session (allowed whenever the text is good); only good text passes.
+pub fn permission(data: &[u8]) {
+    fresh();
+    ok(unsafe { sessmgr_load_roles(PERMISSIONS.as_ptr()) });
+    let text = c_text(data);
+    let bytes = text.to_bytes();
+    let (resource, action) = match bytes.iter().position(|&b| b == b'\n') {
+        Some(at) => (&bytes[..at], &bytes[at + 1..]),
+        None => (bytes, &b"read"[..]),
+    };
+    let (resource, action) = (
+        CString::new(resource).unwrap(),
+        CString::new(action).unwrap(),
+    );
+    let guest = create(None);
+    let holder = create(None);
+    ok(unsafe { sessmgr_session_set_privileges(holder.as_ptr(), c"b".as_ptr(), ptr::null_mut()) });
+    let remote = create(Some(c"{\"type\": \"remote\"}"));
+    let mut statuses = Vec::new();
+    for id in [&guest, &holder, &remote] {
+        let mut allowed = false;
+        let status = not_internal(unsafe {
+            sessmgr_session_has_permission(
+                id.as_ptr(),
+                resource.as_ptr(),
+                action.as_ptr(),
+                &mut allowed,
+            )
+        });
+        let mut json = ptr::null_mut();
+        let explained = not_internal(unsafe {
+            sessmgr_permissions_explain(id.as_ptr(), resource.as_ptr(), action.as_ptr(), &mut json)
+        });
+        assert_eq!(status, explained, "check and explanation disagree");
+        if status == SESSMGR_OK {
+            let why = parses(&take(json));
+            assert_eq!(why["allowed"], allowed, "{why}");
+            assert!(why["reason"].as_str().is_some_and(|r| !r.is_empty()));
+            if id == &remote {
+                assert!(allowed, "a remote session is allowed everything");
+            }
+        } else {
+            assert_eq!(status, SESSMGR_INVALID_ARGUMENT);
+            let message = unsafe { CStr::from_ptr(sessmgr_last_error()) }
+                .to_string_lossy()
+                .to_lowercase();
+            assert!(
+                !message.contains(&id.to_string_lossy().to_lowercase()),
+                "the ID in {message}"
+            );
+        }
+        statuses.push(status);
+    }
+    assert!(
+        statuses.windows(2).all(|w| w[0] == w[1]),
+        "types answer bad text alike"
+    );
+    let good_action = [
+        "create", "read", "update", "drop", "execute", "describe", "promote",
+    ]
+    .iter()
+    .any(|a| a.as_bytes() == action.to_bytes());
+    let resource = resource.to_bytes();
+    let good_shape = !resource.is_empty()
+        && resource.len() <= 2049
+        && resource.iter().filter(|&&b| b == b'.').count() <= 1
+        && resource.first() != Some(&b'.')
+        && resource.last() != Some(&b'.');
+    if statuses[0] == SESSMGR_OK {
+        assert!(good_action && good_shape, "bad text passed: {resource:?}");
+    } else if !good_action {
+        let message = unsafe { CStr::from_ptr(sessmgr_last_error()) }
+            .to_string_lossy()
+            .into_owned();
+        assert!(message.contains("action"), "{message}");
     }
 }

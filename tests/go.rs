@@ -77,6 +77,7 @@ fn go_test_suite_and_quickstart_example() {
     for test in [
         "TestEightGoroutinesOnOneCounter",
         "TestEveryStatusOfTheHeaderHasItsSentinel",
+        "TestPermissions",
         "Example",
     ] {
         assert!(
