@@ -158,6 +158,29 @@ fn sessmgr_operations(c: &mut Criterion) {
             )
         };
         assert!(!granted);
+        group.bench_function("has_permission", |b| {
+            b.iter(|| unsafe {
+                sessmgr_session_has_permission(
+                    keys.next().as_ptr().cast(),
+                    c"City.name".as_ptr(),
+                    c"read".as_ptr(),
+                    &mut granted,
+                )
+            })
+        });
+        granted = false;
+        ok(
+            unsafe {
+                sessmgr_session_has_permission(
+                    keys.next().as_ptr().cast(),
+                    c"City.name".as_ptr(),
+                    c"read".as_ptr(),
+                    &mut granted,
+                )
+            },
+            "has_permission",
+        );
+        assert!(granted, "WebAdmin reads City");
         group.bench_function("session_info", |b| {
             b.iter(|| unsafe {
                 let mut out = ptr::null_mut();

@@ -37,10 +37,21 @@ pub unsafe fn take(text: *mut c_char) -> String {
 
 /// Resets the registry and fills it with `n` web sessions, each holding WebAdmin, a user name,
 /// and a storage of `{"n": 0, "v": <100 bytes>}`. Returns their IDs, as C strings.
+/// The roles file of the benchmarks: one privilege besides WebAdmin, and permissions of every
+/// level (`has_permission` checks `City.name`, an attribute the file does not mention, of a
+/// dataclass it does: a missed lookup, then a found one).
+const ROLES: &str = r#"{"privileges": [{"privilege": "Reports"}],
+  "permissions": {"allowed": [
+    {"applyTo": "ds", "type": "datastore", "read": ["Reports"]},
+    {"applyTo": "City", "type": "dataclass", "read": ["WebAdmin"], "update": ["Reports"]},
+    {"applyTo": "City.secret", "type": "attribute", "read": ["Reports"]},
+    {"applyTo": "ds.login", "type": "method", "execute": ["guest"]}]},
+  "restrictedByDefault": true}"#;
+
 pub fn populate(n: usize) -> Vec<CString> {
     ok(sessmgr_reset(), "reset");
     let config = CString::new(format!(
-        r#"{{"maxSessions": {}, "roles": {{"privileges": [{{"privilege": "Reports"}}]}}}}"#,
+        r#"{{"maxSessions": {}, "roles": {ROLES}}}"#,
         n + 1000
     ))
     .unwrap();

@@ -255,9 +255,10 @@ fn http_section(runs: &[Value], out: &mut String, targets: &mut Vec<(String, Str
     }
 }
 
-const OPERATIONS: [&str; 13] = [
+const OPERATIONS: [&str; 14] = [
     "has_privilege_granted",
     "has_privilege_denied",
+    "has_permission",
     "session_info",
     "create_close",
     "set_identifier",
@@ -271,9 +272,14 @@ const OPERATIONS: [&str; 13] = [
     "storage_get_small",
 ];
 
-/// Operations added with issue 15, whose targets are against tower-sessions and the library
+/// Operations added with issues 15 and 16, whose targets are against tower-sessions and the library
 /// itself: the Redis side has no benchmark of them (its ratios are no longer targets).
-const NOT_ON_REDIS: [&str; 3] = ["storage_increment", "request_path", "storage_get_small"];
+const NOT_ON_REDIS: [&str; 4] = [
+    "storage_increment",
+    "request_path",
+    "storage_get_small",
+    "has_permission",
+];
 
 fn main() {
     let args: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
@@ -357,6 +363,16 @@ fn main() {
                 ),
                 format!("{r:.2}×"),
                 r >= 1.0,
+            ));
+        }
+        if let Some(r) = ratio(
+            estimate(criterion, &group, "has_permission"),
+            estimate(criterion, &group, "has_privilege_granted"),
+        ) {
+            targets.push((
+                format!("has_permission at {size}: ≤ 1.5× has_privilege (issue 16)"),
+                format!("{r:.2}×"),
+                r <= 1.5,
             ));
         }
         if let Some(r) = ratio(
