@@ -46,11 +46,6 @@
 #define SESSMGR_UPDATE_ABORT 1
 
 /**
- * What a session asks to do to a resource (4D's permission actions, case-sensitive).
- */
-typedef struct Action Action;
-
-/**
  * The handle a storage update callback receives, to hand back the new storage with
  * `sessmgr_update_set`. Valid only during that call of the callback.
  */
@@ -83,8 +78,6 @@ typedef void (*sessmgr_event_fn)(const char *event_json, void *user_data);
  * than through `sessmgr_update_set`. It must not unwind (C++ exceptions) into the library.
  */
 typedef int32_t (*sessmgr_update_fn)(struct sessmgr_update *update, const char *current_json, void *user_data);
-
-
 
 /**
  * Success.

@@ -38,7 +38,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    const ALL: [Action; 7] = [
         Action::Create,
         Action::Read,
         Action::Update,

@@ -76,8 +76,12 @@ fn soak_keeps_every_invariant() {
             "sessionLimitPolicy": "closeOldest", "maxSessions": 40}"#,
     )
     .unwrap();
-    r.load_roles(r#"{"privileges": [{"privilege": "a"}, {"privilege": "b", "includes": ["a"]}]}"#)
-        .unwrap();
+    r.load_roles(
+        r#"{"privileges": [{"privilege": "a"}, {"privilege": "b", "includes": ["a"]}],
+            "permissions": {"allowed": [{"applyTo": "Doc", "type": "dataclass", "read": ["a"]}]},
+            "restrictedByDefault": true}"#,
+    )
+    .unwrap();
     let events = Arc::new(Mutex::new(EventLog::default()));
     let log = Arc::clone(&events);
     let registry: Weak<Registry> = Arc::downgrade(&r);
@@ -327,6 +331,12 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
                         let _ = r.set_privileges(id, "b");
                         if let Ok(held) = r.has_privilege(id, "a") {
                             assert!(held, "b includes a");
+                        }
+                        if let Ok(allowed) = r.has_permission(id, b"Doc.title", b"read") {
+                            assert!(allowed, "a reads Doc, and b includes a");
+                        }
+                        if let Ok(allowed) = r.has_permission(id, b"Doc", b"create") {
+                            assert!(!allowed, "create is set nowhere: restricted");
                         }
                     }
                 }
