@@ -546,6 +546,21 @@ sessmgr_status sessmgr_session_rotate_id(const char *id, const char *privileges,
 sessmgr_status sessmgr_session_touch(const char *id);
 
 /**
+ * A request's session work in one call, the ID parsed and the session found once: records
+ * activity (as `sessmgr_session_touch`); if `privilege` is not NULL, `*granted` receives
+ * whether the session holds it (as `sessmgr_session_has_privilege`); if `pointer` is not NULL,
+ * `*json` receives the storage value there (as `sessmgr_storage_get`; free it with
+ * `sessmgr_string_free`), or NULL when nothing is stored there (not an error: a first request
+ * often finds nothing yet). `granted` must not be NULL when `privilege` is given, nor `json`
+ * when `pointer` is. A bad argument changes nothing, the activity included.
+ *
+ * # Safety
+ * `id`, `privilege` and `pointer` are NULL or NUL-terminated strings; `granted` and `json` are
+ * NULL or valid for writing.
+ */
+sessmgr_status sessmgr_session_request(const char *id, const char *privilege, const char *pointer, bool *granted, char **json);
+
+/**
  * `*json` receives 4D's `Session info` object: `type`, `userName`, `machineName`,
  * `systemUserName`, `IPAddress`, `hostType`, `creationDateTime`, `state`, `ID`,
  * `persistentID`, in that order. Free it with `sessmgr_string_free`. Reading does not count as

@@ -212,6 +212,24 @@ public:
     }
 
     void touch() const { detail::check(sessmgr_session_touch(id_.c_str())); }
+    /** A request's work in one call (sessmgr_session_request): the activity of touch(), whether
+     *  the session holds `privilege`, and the storage JSON at `pointer` (empty when nothing is
+     *  stored there). */
+    struct RequestAnswer {
+        bool granted;
+        std::optional<std::string> json;
+    };
+    RequestAnswer request(const std::string &privilege, const std::string &pointer) const {
+        bool granted = false;
+        char *out = nullptr;
+        detail::check(sessmgr_session_request(id_.c_str(), privilege.c_str(), pointer.c_str(), &granted, &out));
+        RequestAnswer answer{granted, std::nullopt};
+        if (out != nullptr) {
+            answer.json = std::string(out);
+            sessmgr_string_free(out);
+        }
+        return answer;
+    }
     std::string info() const { return session_info(id_); }
     void set_state(const std::string &state) const { detail::check(sessmgr_session_set_state(id_.c_str(), state.c_str())); }
 

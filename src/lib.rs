@@ -40,7 +40,7 @@ pub use clock::iso8601;
 pub use error::{Error, ErrorKind, Result};
 pub use events::{EventHandler, EventKind};
 pub use id::SessionId;
-pub use registry::{Registry, UpdateOutcome};
+pub use registry::{Registry, RequestAnswer, UpdateOutcome};
 pub use session::{SessionState, SessionType};
 pub use settings::Settings;
 pub use store::{RedisSettings, StoreSettings};

@@ -352,6 +352,15 @@ fn functions() -> Vec<Function> {
             })
         ),
         f!(
+            sessmgr_session_request,
+            true,
+            Text::Plain,
+            c"/n",
+            |i, t, n| with_outs(|o| unsafe {
+                sessmgr_session_request(i, c"WebAdmin".as_ptr(), t, o.flag(n), o.text(n))
+            })
+        ),
+        f!(
             sessmgr_session_get_privileges,
             true,
             Text::None,

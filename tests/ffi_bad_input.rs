@@ -269,6 +269,11 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             sessmgr_permissions_explain(id, c"ds".as_ptr(), c"read".as_ptr(), t())
         );
         case!(
+            "sessmgr_session_request",
+            expected,
+            sessmgr_session_request(id, c"WebAdmin".as_ptr(), c"/n".as_ptr(), b(), t())
+        );
+        case!(
             "sessmgr_session_get_privileges",
             expected,
             sessmgr_session_get_privileges(id, t())
@@ -738,6 +743,32 @@ fn every_function_refuses_bad_input_and_changes_nothing() {
             sessmgr_permissions_explain(web, resource, action, t())
         );
     }
+    // An output may be NULL only when its question is not asked.
+    case!(
+        "sessmgr_session_request",
+        NULL,
+        sessmgr_session_request(web, c"WebAdmin".as_ptr(), null, ptr::null_mut(), t())
+    );
+    case!(
+        "sessmgr_session_request",
+        NULL,
+        sessmgr_session_request(web, null, c"/n".as_ptr(), b(), ptr::null_mut())
+    );
+    case!(
+        "sessmgr_session_request",
+        SESSMGR_OK,
+        sessmgr_session_request(web, null, null, ptr::null_mut(), ptr::null_mut())
+    );
+    case!(
+        "sessmgr_session_request",
+        INVALID,
+        sessmgr_session_request(web, BAD_UTF8.as_ptr(), null, b(), t())
+    );
+    case!(
+        "sessmgr_session_request",
+        INVALID,
+        sessmgr_session_request(web, null, c"no-slash".as_ptr(), b(), t())
+    );
     case!(
         "sessmgr_session_get_privileges",
         NULL,

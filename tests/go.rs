@@ -78,6 +78,7 @@ fn go_test_suite_and_quickstart_example() {
         "TestEightGoroutinesOnOneCounter",
         "TestEveryStatusOfTheHeaderHasItsSentinel",
         "TestPermissions",
+        "TestRequestInOneCall",
         "Example",
     ] {
         assert!(

@@ -54,6 +54,8 @@ enum Op {
     HasPrivilege(usize, usize),
     /// `has_permission` of one of [`QUERIES`].
     HasPermission(usize, usize),
+    /// `request`: the activity of a touch, a privilege's name and a storage key, in one call.
+    Request(usize, usize, bool),
     IsGuest(usize),
     SetIdleTimeout(usize, i32),
     StorageSet(usize, bool, i64),
@@ -101,6 +103,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => slot.clone().prop_map(Op::ClearPrivileges),
         2 => (slot.clone(), 0..NAMES.len()).prop_map(|(s, n)| Op::HasPrivilege(s, n)),
         2 => (slot.clone(), 0..QUERIES.len()).prop_map(|(s, q)| Op::HasPermission(s, q)),
+        2 => (slot.clone(), 0..NAMES.len(), any::<bool>()).prop_map(|(s, n, k)| Op::Request(s, n, k)),
         1 => slot.clone().prop_map(Op::IsGuest),
         1 => (slot.clone(), -1..200i32).prop_map(|(s, m)| Op::SetIdleTimeout(s, m)),
         2 => (slot.clone(), any::<bool>(), -5..5i64).prop_map(|(s, k, v)| Op::StorageSet(s, k, v)),
@@ -434,6 +437,13 @@ fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
                 };
             Ok(allowed.to_string())
         }
+        Op::Request(_, name, key) => {
+            let name = NAMES[name].to_ascii_lowercase();
+            let granted = !s.web || s.expanded().contains(&name.as_str());
+            let value = s.storage.get(key_name(key)).map(|v| v.to_string());
+            activity(s);
+            Ok(format!("{granted} {value:?}"))
+        }
         Op::IsGuest(_) => Ok((s.web && s.expanded().is_empty()).to_string()),
         Op::SetIdleTimeout(_, minutes) => {
             if !s.web {
@@ -623,6 +633,14 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
                         .map(|b| b.to_string())
                         .map_err(|e| e.kind)
                 }
+                Op::Request(_, name, key) => r
+                    .request(
+                        id,
+                        Some(NAMES[name].as_bytes()),
+                        Some(&format!("/{}", key_name(key))),
+                    )
+                    .map(|a| format!("{} {:?}", a.granted.unwrap_or_default(), a.value))
+                    .map_err(|e| e.kind),
                 Op::IsGuest(_) => r.is_guest(id).map(|b| b.to_string()).map_err(|e| e.kind),
                 Op::SetIdleTimeout(_, minutes) => unit(r.set_idle_timeout(id, minutes)),
                 Op::StorageSet(_, key, value) => {
@@ -707,6 +725,7 @@ fn check(r: Registry, ops: &[Op], cap: Cap, on_redis: bool) -> Result<(), TestCa
             | Op::ClearPrivileges(s)
             | Op::HasPrivilege(s, _)
             | Op::HasPermission(s, _)
+            | Op::Request(s, _, _)
             | Op::IsGuest(s)
             | Op::SetIdleTimeout(s, _)
             | Op::StorageSet(s, _, _)

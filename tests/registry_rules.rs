@@ -599,10 +599,67 @@ fn expiration_date_is_last_activity_plus_timeout() {
 }
 
 #[test]
+fn one_request_call_answers_as_the_three_calls_and_refuses_bad_input_whole() {
+    let r = manual();
+    r.load_roles(SEED_ROLES).unwrap();
+    let id = r.create(None).unwrap();
+    r.set_privileges(id, "medium").unwrap();
+    r.storage_set(id, "/cart", r#"{"items": [1, 2]}"#).unwrap();
+    let before = r.expiration_date(id).unwrap();
+    r.advance_clock(600).unwrap();
+    let answer = r
+        .request(id, Some(b"SIMPLE".as_slice()), Some("/cart/items"))
+        .unwrap();
+    assert_eq!(answer.granted, Some(true));
+    assert_eq!(answer.value.as_deref(), Some("[1,2]"));
+    let touched = r.expiration_date(id).unwrap();
+    assert_ne!(touched, before, "a request is an activity");
+    // Nothing stored there is no error; nothing asked is no answer.
+    let answer = r
+        .request(id, Some(b"WebAdmin".as_slice()), Some("/nothing"))
+        .unwrap();
+    assert_eq!((answer.granted, answer.value), (Some(false), None));
+    let answer = r.request(id, None, None).unwrap();
+    assert_eq!((answer.granted, answer.value), (None, None));
+    // Bad input changes nothing, the activity included.
+    r.advance_clock(600).unwrap();
+    let touched = r.expiration_date(id).unwrap();
+    for (privilege, pointer) in [
+        (Some(&b"\xff"[..]), Some("/cart")),
+        (None, Some("cart")),
+        (Some(&b"simple"[..]), Some("/cart/~2")),
+    ] {
+        assert_eq!(
+            kind(r.request(id, privilege, pointer)),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(r.expiration_date(id).unwrap(), touched, "{pointer:?}");
+    }
+    // An index past the end is no value, as storage_get says.
+    assert_eq!(
+        r.request(id, None, Some("/cart/items/9")).unwrap().value,
+        None
+    );
+    // A remote session holds every privilege, as has_privilege says.
+    let remote = create(&r, r#"{"type": "remote"}"#);
+    assert_eq!(
+        r.request(remote, Some(b"x".as_slice()), None)
+            .unwrap()
+            .granted,
+        Some(true)
+    );
+    r.close(id).unwrap();
+    assert_eq!(kind(r.request(id, None, None)), ErrorKind::NotFound);
+}
+
+#[test]
 fn reads_do_not_count_as_activity_and_writes_do() {
     type Op = fn(&Registry, SessionId);
-    let reads: [(&str, Op); 8] = [
+    let reads: [(&str, Op); 9] = [
         ("info", |r, id| drop(r.info(id).unwrap())),
+        ("has_permission", |r, id| {
+            r.has_permission(id, b"City", b"read").unwrap();
+        }),
         ("has_privilege", |r, id| {
             r.has_privilege(id, "x").unwrap();
         }),
@@ -615,8 +672,9 @@ fn reads_do_not_count_as_activity_and_writes_do() {
         ("storage_get", |r, id| drop(r.storage_get(id, "").unwrap())),
         ("sessions_list", |r, _| drop(r.sessions_list().unwrap())),
     ];
-    let writes: [(&str, Op); 10] = [
+    let writes: [(&str, Op); 11] = [
         ("touch", |r, id| r.touch(id).unwrap()),
+        ("request", |r, id| drop(r.request(id, None, None).unwrap())),
         ("set_identifier", |r, id| r.set_identifier(id, "x").unwrap()),
         ("set_privileges", |r, id| {
             drop(r.set_privileges(id, "WebAdmin").unwrap())

@@ -249,6 +249,38 @@ fn sessmgr_operations(c: &mut Criterion) {
                 sessmgr_string_free(black_box(out));
             })
         });
+        // The same in one call: the ID parsed and the session found once.
+        group.bench_function("request_call", |b| {
+            b.iter(|| unsafe {
+                let mut out = ptr::null_mut();
+                sessmgr_session_request(
+                    keys.next().as_ptr().cast(),
+                    c"WebAdmin".as_ptr(),
+                    c"/n".as_ptr(),
+                    &mut granted,
+                    &mut out,
+                );
+                sessmgr_string_free(black_box(out));
+            })
+        });
+        {
+            let mut out = ptr::null_mut();
+            granted = false;
+            ok(
+                unsafe {
+                    sessmgr_session_request(
+                        keys.next().as_ptr().cast(),
+                        c"WebAdmin".as_ptr(),
+                        c"/n".as_ptr(),
+                        &mut granted,
+                        &mut out,
+                    )
+                },
+                "request",
+            );
+            assert!(granted && !out.is_null(), "the one call answers both");
+            unsafe { sessmgr_string_free(out) };
+        }
         group.bench_function("storage_update", |b| {
             b.iter(|| unsafe {
                 sessmgr_storage_update(

@@ -371,6 +371,39 @@ func (s *Session) Touch() error {
 	return s.withID(func(id *C.char) C.sessmgr_status { return C.sessmgr_session_touch(id) })
 }
 
+// RequestAnswer is what Request found.
+type RequestAnswer struct {
+	// Granted is whether the session holds the privilege asked.
+	Granted bool
+	// Value is the storage JSON at the pointer asked; nil when nothing is stored there.
+	Value json.RawMessage
+}
+
+// Request is a request's work in one call (sessmgr_session_request): the activity of Touch,
+// HasPrivilege(privilege) and the storage value at the JSON Pointer pointer.
+func (s *Session) Request(privilege, pointer string) (RequestAnswer, error) {
+	var answer RequestAnswer
+	p, err := cText(pointer, "pointer")
+	if err != nil {
+		return answer, err
+	}
+	defer free(p)
+	var granted C.bool
+	var out *C.char
+	err = s.withText(privilege, "privilege", func(id, name *C.char) C.sessmgr_status {
+		return C.sessmgr_session_request(id, name, p, &granted, &out)
+	})
+	if err != nil {
+		return answer, err
+	}
+	answer.Granted = bool(granted)
+	if out != nil {
+		answer.Value = json.RawMessage(C.GoString(out))
+		C.sessmgr_string_free(out)
+	}
+	return answer, nil
+}
+
 // Close ends the session.
 func (s *Session) Close() error {
 	return s.withID(func(id *C.char) C.sessmgr_status { return C.sessmgr_session_close(id) })

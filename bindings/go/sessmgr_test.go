@@ -245,6 +245,28 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
+func TestRequestInOneCall(t *testing.T) {
+	fresh(t)
+	must(t, sessmgr.LoadRoles(seedRoles))
+	s, err := sessmgr.CreateSession(sessmgr.Options{})
+	must(t, err)
+	_, err = s.SetPrivileges(sessmgr.Grant{Privileges: []string{"medium"}})
+	must(t, err)
+	must(t, s.Storage().Set("/cart", []int{1, 2}))
+	answer, err := s.Request("simple", "/cart")
+	must(t, err)
+	if !answer.Granted || string(answer.Value) != "[1,2]" {
+		t.Fatalf("answer %+v", answer)
+	}
+	answer, err = s.Request("WebAdmin", "/nothing")
+	must(t, err)
+	if answer.Granted || answer.Value != nil {
+		t.Fatalf("answer %+v", answer)
+	}
+	_, err = s.Request("simple", "no-slash")
+	mustIs(t, err, sessmgr.ErrInvalidArgument)
+}
+
 func TestIdentifier(t *testing.T) {
 	fresh(t)
 	s, err := sessmgr.CreateSession(sessmgr.Options{Type: "remote", UserName: "Guest"})

@@ -155,6 +155,8 @@ export declare class Session {
   takeMessages(): Message[];
   createOtp(lifespanSeconds?: number): string;
   touch(): void;
+  /** A request's work in one call: the activity of touch(), hasPrivilege and a storage read. */
+  request(privilege?: string, pointer?: string): { granted?: boolean; value?: Json | typeof MISSING };
   close(): void;
 }
 

@@ -7,7 +7,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, optional_text, out, owned_string, session_id, text};
+use super::boundary::{call, optional_text, out, owned_string, session_id, text, text_bytes};
 use super::registry;
 use super::status::sessmgr_status;
 
@@ -95,6 +95,63 @@ pub unsafe extern "C" fn sessmgr_session_touch(id: *const c_char) -> sessmgr_sta
     call("sessmgr_session_touch", || {
         // SAFETY: as this function's contract.
         registry().touch(unsafe { session_id(id) }?)
+    })
+}
+
+/// A request's session work in one call, the ID parsed and the session found once: records
+/// activity (as `sessmgr_session_touch`); if `privilege` is not NULL, `*granted` receives
+/// whether the session holds it (as `sessmgr_session_has_privilege`); if `pointer` is not NULL,
+/// `*json` receives the storage value there (as `sessmgr_storage_get`; free it with
+/// `sessmgr_string_free`), or NULL when nothing is stored there (not an error: a first request
+/// often finds nothing yet). `granted` must not be NULL when `privilege` is given, nor `json`
+/// when `pointer` is. A bad argument changes nothing, the activity included.
+///
+/// # Safety
+/// `id`, `privilege` and `pointer` are NULL or NUL-terminated strings; `granted` and `json` are
+/// NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sessmgr_session_request(
+    id: *const c_char,
+    privilege: *const c_char,
+    pointer: *const c_char,
+    granted: *mut bool,
+    json: *mut *mut c_char,
+) -> sessmgr_status {
+    call("sessmgr_session_request", || {
+        // SAFETY: as this function's contract.
+        let id = unsafe { session_id(id) }?;
+        let privilege = if privilege.is_null() {
+            None
+        } else {
+            // SAFETY: as this function's contract.
+            Some(unsafe {
+                (
+                    text_bytes(privilege, "privilege")?,
+                    out(granted, "granted")?,
+                )
+            })
+        };
+        let pointer = if pointer.is_null() {
+            None
+        } else {
+            // SAFETY: as this function's contract.
+            Some(unsafe { (text(pointer, "pointer")?, out(json, "json")?) })
+        };
+        let answer = registry().request(
+            id,
+            privilege.as_ref().map(|p| p.0),
+            pointer.as_ref().map(|p| p.0),
+        )?;
+        if let (Some((_, granted)), Some(held)) = (privilege, answer.granted) {
+            *granted = held;
+        }
+        if let Some((_, json)) = pointer {
+            *json = match answer.value {
+                Some(value) => owned_string(value)?,
+                None => std::ptr::null_mut(),
+            };
+        }
+        Ok(())
     })
 }
 

@@ -15,9 +15,12 @@ mod lifecycle;
 mod otp;
 mod permissions;
 mod remote;
+mod request;
 mod rotation;
 mod storage;
 mod users;
+
+pub use request::RequestAnswer;
 
 use std::collections::HashMap;
 use std::sync::Arc;

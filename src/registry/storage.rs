@@ -236,7 +236,7 @@ impl Registry {
         Arc::as_ptr(&self.core) as usize
     }
 
-    fn refuse_reentry(&self, id: SessionId) -> Result<()> {
+    pub(super) fn refuse_reentry(&self, id: SessionId) -> Result<()> {
         let key = (self.identity(), id);
         if UPDATING.with(|u| u.borrow().contains(&key)) {
             return Err(Error::new(

@@ -71,6 +71,10 @@ int main() {
             return current == R"({"cart":[1,2]})" ? std::string(R"({"cart":[1,2,3]})") : std::string();
         });
         EXPECT(web.storage_get("/cart") == "[1,2,3]");
+        sessmgr::Session::RequestAnswer answer = web.request("simple", "/cart");
+        EXPECT(answer.granted && answer.json && *answer.json == "[1,2,3]");
+        answer = web.request("WebAdmin", "/nothing");
+        EXPECT(!answer.granted && !answer.json);
         // An exception thrown by the update function comes back out, and nothing changes.
         bool thrown = false;
         try {

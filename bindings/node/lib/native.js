@@ -25,6 +25,7 @@ export const DECLARATIONS = {
   sessmgr_session_rotate_id: ['sessmgr_status', ['const char *', 'const char *', 'char **']],
   sessmgr_session_close: ['sessmgr_status', ['const char *']],
   sessmgr_session_touch: ['sessmgr_status', ['const char *']],
+  sessmgr_session_request: ['sessmgr_status', ['const char *', 'const char *', 'const char *', 'bool *', 'char **']],
   sessmgr_session_info: ['sessmgr_status', ['const char *', 'char **']],
   sessmgr_session_set_state: ['sessmgr_status', ['const char *', 'const char *']],
   sessmgr_session_set_identifier: ['sessmgr_status', ['const char *', 'const char *']],

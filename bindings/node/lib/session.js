@@ -8,6 +8,7 @@ import {
   check,
   integer,
   lib,
+  takeText,
   text,
 } from './native.js';
 import { InvalidArgumentError, NoValueError, NotSupportedError } from './errors.js';
@@ -244,6 +245,28 @@ export class Session {
   /** Records activity: the idle timeout starts again. */
   touch() {
     check(lib.sessmgr_session_touch(this.#id));
+  }
+
+  /**
+   * A request's work in one call (sessmgr_session_request): the activity of touch(); `granted`
+   * answers hasPrivilege(privilege) and `value` is the storage value at the JSON Pointer
+   * `pointer` (MISSING when nothing is stored there); each undefined when not asked.
+   */
+  request(privilege, pointer) {
+    const granted = [false];
+    const out = [null];
+    check(
+      lib.sessmgr_session_request(
+        this.#id,
+        privilege === undefined ? null : text(privilege, 'privilege'),
+        pointer === undefined ? null : text(pointer, 'pointer'),
+        granted,
+        out,
+      ),
+    );
+    let value;
+    if (pointer !== undefined) value = out[0] ? JSON.parse(takeText(out[0])) : MISSING;
+    return { granted: privilege === undefined ? undefined : granted[0], value };
   }
 
   close() {

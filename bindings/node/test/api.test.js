@@ -99,6 +99,21 @@ test('the identifier is FileMaker’s, within its limit', () => {
   }, sessmgr.NotSupportedError);
 });
 
+test('a request in one call: activity, a privilege and a storage read', () => {
+  sessmgr.configure({ clock: 'manual' });
+  sessmgr.loadRoles(SEED_ROLES);
+  const s = sessmgr.createSession();
+  s.setPrivileges('medium');
+  s.storage.set('cart', [1, 2]);
+  const before = s.expirationDate.getTime();
+  sessmgr.clockAdvance(600);
+  assert.deepEqual(s.request('simple', '/cart'), { granted: true, value: [1, 2] });
+  assert.ok(s.expirationDate.getTime() > before);
+  assert.deepEqual(s.request('WebAdmin', '/nothing'), { granted: false, value: sessmgr.MISSING });
+  assert.deepEqual(s.request(), { granted: undefined, value: undefined });
+  assert.throws(() => s.request('simple', 'no-slash'), sessmgr.InvalidArgumentError);
+});
+
 test('permissions as 4D resolves them from roles.json', () => {
   sessmgr.loadRoles({
     privileges: [{ privilege: 'general' }, { privilege: 'detail' }],

@@ -7,6 +7,8 @@ const web: Session = createSession({ type: 'web', IPAddress: '192.0.2.7', idleTi
 const id: string = web.rotateId({ privileges: ['WebAdmin'], userName: 'ann' });
 const admin: boolean = web.hasPrivilege('WebAdmin');
 const mayRead: boolean = web.hasPermission('City.name', 'read');
+const { granted, value } = web.request('WebAdmin', '/cart');
+console.log(granted === true, value === MISSING);
 const why: sessmgr.PermissionExplanation = web.explainPermission('City', 'execute');
 const info: sessmgr.SessionInfo = web.info;
 const type: 'web' | 'rest' | 'remote' | 'storedProcedure' | 'standalone' = info.type;

@@ -39,6 +39,7 @@ DECLARATIONS: dict[str, tuple[Any, list[Any]]] = {
     "sessmgr_session_rotate_id": (Status, [c_char_p, c_char_p, TEXT_OUT]),
     "sessmgr_session_close": (Status, [c_char_p]),
     "sessmgr_session_touch": (Status, [c_char_p]),
+    "sessmgr_session_request": (Status, [c_char_p, c_char_p, c_char_p, POINTER(c_bool), TEXT_OUT]),
     "sessmgr_session_info": (Status, [c_char_p, TEXT_OUT]),
     "sessmgr_session_set_state": (Status, [c_char_p, c_char_p]),
     "sessmgr_session_set_identifier": (Status, [c_char_p, c_char_p]),

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Callable, Optional, Union
 
 from . import _native
-from ._native import call_text, check, lib, text
+from ._native import call_text, check, lib, take_text, text
 from .errors import InvalidArgumentError, NoValueError, NotSupportedError, ReentrantError, StorageConflictError
 
 Json = Any
@@ -281,6 +281,27 @@ class Session:
     def touch(self) -> None:
         """Records activity: the idle timeout starts again."""
         check(lib.sessmgr_session_touch(self._id))
+
+    def request(self, privilege: Optional[str] = None, pointer: Optional[str] = None) -> tuple[Optional[bool], Any]:
+        """A request's work in one call (``sessmgr_session_request``): records activity, as
+        :meth:`touch`; answers :meth:`has_privilege` for ``privilege`` (None when not asked) and
+        gives the storage value at the JSON Pointer ``pointer`` (``MISSING`` when nothing is
+        stored there, None when not asked)."""
+        granted = ctypes.c_bool()
+        out = ctypes.c_void_p()
+        check(
+            lib.sessmgr_session_request(
+                self._id,
+                None if privilege is None else text(privilege, "privilege"),
+                None if pointer is None else text(pointer, "pointer"),
+                ctypes.byref(granted),
+                ctypes.byref(out),
+            )
+        )
+        value: Any = None
+        if pointer is not None:
+            value = json.loads(take_text(out)) if out.value else MISSING
+        return (granted.value if privilege is not None else None), value
 
     def close(self) -> None:
         check(lib.sessmgr_session_close(self._id))

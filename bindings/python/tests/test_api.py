@@ -106,6 +106,25 @@ def test_permissions_like_4d():
     assert web.has_permission("Employee.name", "read") is True  # the bad file changed nothing
 
 
+def test_request_in_one_call():
+    sessmgr.configure(clock="manual")
+    sessmgr.load_roles(SEED_ROLES)
+    s = sessmgr.create_session()
+    s.set_privileges("medium")
+    s.storage["cart"] = [1, 2]
+    before = s.expiration_date
+    sessmgr.clock_advance(600)
+    assert s.request("simple", "/cart") == (True, [1, 2])
+    assert s.expiration_date > before
+    assert s.request("WebAdmin", "/nothing") == (False, sessmgr.MISSING)
+    assert s.request() == (None, None)
+    touched = s.expiration_date
+    sessmgr.clock_advance(600)
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        s.request("simple", "no-slash")
+    assert s.expiration_date == touched  # a refused call is no activity
+
+
 def test_idle_timeout_and_expiration():
     sessmgr.configure(clock="manual")
     s = sessmgr.create_session()

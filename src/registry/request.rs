@@ -1,0 +1,55 @@
+//! What a host does with a session on every request, in one call: the activity of `touch`, a
+//! `has_privilege` and a `storage_get`, with the ID parsed and the session found once.
+
+use super::Registry;
+use crate::error::{Error, ErrorKind, Result};
+use crate::id::SessionId;
+use crate::names::Query;
+
+/// What [`Registry::request`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestAnswer {
+    /// Whether the session holds the privilege asked (`None` when none was asked).
+    pub granted: Option<bool>,
+    /// The storage value at the pointer asked, as JSON (`None` when none was asked, or nothing
+    /// is stored there).
+    pub value: Option<String>,
+}
+
+impl Registry {
+    /// Marks the session's activity (as [`Registry::touch`]), and answers in the same step
+    /// whether it holds `privilege` and what its storage holds at `pointer`. A bad argument
+    /// changes nothing (not even the activity); nothing stored at `pointer` is `value: None`,
+    /// not an error.
+    pub fn request(
+        &self,
+        id: SessionId,
+        privilege: Option<&[u8]>,
+        pointer: Option<&str>,
+    ) -> Result<RequestAnswer> {
+        let privilege = privilege
+            .map(|name| {
+                Query::from_bytes(name).map_err(|e| {
+                    Error::invalid(format!(
+                        "the privilege name is not valid UTF-8 (at byte {})",
+                        e.valid_up_to()
+                    ))
+                })
+            })
+            .transpose()?;
+        if pointer.is_some() {
+            self.refuse_reentry(id)?;
+        }
+        self.access(id, |a| {
+            let value = match pointer.map(|p| a.session.storage.get(p)) {
+                None => None,
+                Some(Ok(text)) => Some(text),
+                Some(Err(e)) if e.kind == ErrorKind::NoValue => None,
+                Some(Err(e)) => return Err(e),
+            };
+            let granted = privilege.map(|name| a.session.has_privilege(name));
+            a.activity();
+            Ok(RequestAnswer { granted, value })
+        })
+    }
+}
