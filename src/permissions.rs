@@ -62,16 +62,22 @@ impl Action {
 
     /// The action spelled exactly as 4D spells it.
     pub fn parse(text: &[u8]) -> Result<Action> {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.name().as_bytes() == text)
-            .ok_or_else(|| {
-                Error::invalid(format!(
+        Ok(match text {
+            b"create" => Action::Create,
+            b"read" => Action::Read,
+            b"update" => Action::Update,
+            b"drop" => Action::Drop,
+            b"execute" => Action::Execute,
+            b"describe" => Action::Describe,
+            b"promote" => Action::Promote,
+            _ => {
+                return Err(Error::invalid(format!(
                     "the action \"{}\" is not one of create, read, update, drop, execute, \
                      describe, promote (4D's names, case-sensitive)",
                     truncate_for_message(&String::from_utf8_lossy(text))
-                ))
-            })
+                )));
+            }
+        })
     }
 
     fn index(self) -> usize {
@@ -152,10 +158,10 @@ impl Kind {
     /// Whether `applyTo` has this kind's shape: `ds`, `Name` or `Name.member`.
     fn fits(self, parts: &Parts<'_>) -> bool {
         match (self, parts.member) {
-            (Kind::Datastore, None) => parts.owner == "ds",
-            (Kind::Dataclass | Kind::Singleton, None) => parts.owner != "ds",
+            (Kind::Datastore, None) => parts.owner == b"ds",
+            (Kind::Dataclass | Kind::Singleton, None) => parts.owner != b"ds",
             (Kind::Method, Some(_)) => true,
-            (Kind::Attribute | Kind::SingletonMethod, Some(_)) => parts.owner != "ds",
+            (Kind::Attribute | Kind::SingletonMethod, Some(_)) => parts.owner != b"ds",
             _ => false,
         }
     }
@@ -163,29 +169,61 @@ impl Kind {
 
 /// `applyTo` split at its dot.
 struct Parts<'a> {
-    owner: &'a str,
-    member: Option<&'a str>,
+    owner: &'a [u8],
+    member: Option<&'a [u8]>,
 }
 
 /// The longest resource name: two names of the roles file's longest and a dot.
 pub const MAX_RESOURCE_BYTES: usize = 2 * crate::roles::MAX_NAME_BYTES + 1;
 
+/// The ASCII bytes a name may hold: letters, digits and `_`.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
+
 /// `Name` or `Name.member`, each part letters, digits and `_` (any script), at most
-/// [`MAX_RESOURCE_BYTES`]; the reason otherwise.
-fn split(text: &str) -> std::result::Result<Parts<'_>, &'static str> {
+/// [`MAX_RESOURCE_BYTES`]; the reason otherwise. The text is known to be UTF-8. ASCII names are
+/// checked byte by byte; others character by character.
+fn split(text: &[u8]) -> std::result::Result<Parts<'_>, &'static str> {
     if text.len() > MAX_RESOURCE_BYTES {
         return Err("is longer than 2049 bytes");
     }
-    let (owner, member) = match text.split_once('.') {
-        Some((owner, member)) => (owner, Some(member)),
+    const SHAPE: &str = "is not as 4D writes applyTo (ds, Dataclass, Dataclass.member, \
+                         ds.function, Singleton or Singleton.function: letters, digits and _ \
+                         around at most one dot)";
+    // One pass: the dot, and whether every other byte is an ASCII name byte.
+    let mut dot = None;
+    let mut ascii = true;
+    for (i, &b) in text.iter().enumerate() {
+        if b == b'.' {
+            if dot.replace(i).is_some() {
+                return Err(SHAPE);
+            }
+        } else if !NAME_BYTE[b as usize] {
+            if b < 0x80 {
+                return Err(SHAPE);
+            }
+            ascii = false;
+        }
+    }
+    let (owner, member) = match dot {
+        Some(dot) => (&text[..dot], Some(&text[dot + 1..])),
         None => (text, None),
     };
-    let name_ok = |s: &str| !s.is_empty() && s.chars().all(|c| c == '_' || c.is_alphanumeric());
-    if !name_ok(owner) || !member.is_none_or(name_ok) {
-        return Err(
-            "is not as 4D writes applyTo (ds, Dataclass, Dataclass.member, ds.function, \
-             Singleton or Singleton.function: letters, digits and _ around at most one dot)",
-        );
+    let unicode_ok = |s: &[u8]| {
+        std::str::from_utf8(s).is_ok_and(|s| s.chars().all(|c| c == '_' || c.is_alphanumeric()))
+    };
+    if owner.is_empty()
+        || member.is_some_and(<[u8]>::is_empty)
+        || (!ascii && !(unicode_ok(owner) && member.is_none_or(unicode_ok)))
+    {
+        return Err(SHAPE);
     }
     Ok(Parts { owner, member })
 }
@@ -366,31 +404,43 @@ impl PermissionTable {
 
     /// The resource a query names, its kind and the entry (if any) whose rules it follows;
     /// `InvalidArgument` when the text is not a resource or the action does not apply to it.
-    fn target<'a>(&'a self, resource: &'a str, action: Action) -> Result<(Kind, Option<u32>)> {
-        let parts = split(resource).map_err(|why| {
-            Error::invalid(format!(
-                "the resource \"{}\" {why}",
-                truncate_for_message(resource)
-            ))
-        })?;
-        let declared = |name: &str| self.by_name.get(name.as_bytes()).copied();
-        let (kind, entry) = match (declared(resource), parts.member) {
-            (Some(e), _) => (self.entries[e as usize].kind, Some(e)),
-            (None, None) if parts.owner == "ds" => (Kind::Datastore, None),
-            (None, None) => (Kind::Dataclass, None),
-            (None, Some(_)) if parts.owner == "ds" => (Kind::Method, None),
-            (None, Some(_)) => {
-                let owner = declared(parts.owner);
-                let kind = match owner.map(|o| self.entries[o as usize].kind) {
-                    Some(Kind::Singleton) => Kind::SingletonMethod,
-                    _ if action.is_data() || action == Action::Describe => Kind::Attribute,
-                    _ => Kind::Method,
-                };
-                (kind, owner)
+    fn target(&self, resource: &[u8], action: Action) -> Result<(Kind, Option<u32>)> {
+        let shown = || truncate_for_message(&String::from_utf8_lossy(resource));
+        let declared = |name: &[u8]| self.by_name.get(name).copied();
+        // A resource the file declares was checked when it loaded; any other is checked here.
+        let (kind, entry) = match declared(resource) {
+            Some(e) => (self.entries[e as usize].kind, Some(e)),
+            None => {
+                if !resource.is_ascii()
+                    && let Err(e) = std::str::from_utf8(resource)
+                {
+                    return Err(Error::invalid(format!(
+                        "the resource is not valid UTF-8 (at byte {})",
+                        e.valid_up_to()
+                    )));
+                }
+                let parts = split(resource)
+                    .map_err(|why| Error::invalid(format!("the resource \"{}\" {why}", shown())))?;
+                match parts.member {
+                    None if parts.owner == b"ds" => (Kind::Datastore, None),
+                    None => (Kind::Dataclass, None),
+                    Some(_) if parts.owner == b"ds" => (Kind::Method, None),
+                    Some(_) => {
+                        let owner = declared(parts.owner);
+                        let kind = match owner.map(|o| self.entries[o as usize].kind) {
+                            Some(Kind::Singleton) => Kind::SingletonMethod,
+                            _ if action.is_data() || action == Action::Describe => Kind::Attribute,
+                            _ => Kind::Method,
+                        };
+                        (kind, owner)
+                    }
+                }
             }
         };
         if !kind.takes(action) {
-            let how = if entry.is_some_and(|e| self.entries[e as usize].apply_to == resource) {
+            let how = if entry
+                .is_some_and(|e| self.entries[e as usize].apply_to.as_bytes() == resource)
+            {
                 format!("the roles file declares it of type \"{}\"", kind.name())
             } else {
                 "by its name".to_owned()
@@ -398,7 +448,7 @@ impl PermissionTable {
             return Err(Error::invalid(format!(
                 "\"{}\" does not apply to \"{}\": it is {} ({how})",
                 action.name(),
-                truncate_for_message(resource),
+                shown(),
                 kind.in_words()
             )));
         }
@@ -406,7 +456,7 @@ impl PermissionTable {
     }
 
     /// The rule for `action` on `resource`: what a web or rest session must hold.
-    pub fn rule(&self, resource: &str, action: Action) -> Result<&Rule> {
+    pub fn rule(&self, resource: &[u8], action: Action) -> Result<&Rule> {
         let (_, entry) = self.target(resource, action)?;
         let rules = match entry {
             Some(e) => &self.rules[e as usize],
@@ -503,8 +553,8 @@ impl PermissionTable {
         held: &PrivilegeSet,
         through: &dyn Fn(u32) -> Vec<String>,
     ) -> Result<Value> {
-        let (kind, _) = self.target(resource, action)?;
-        let allowed = self.rule(resource, action)?.allows(held);
+        let (kind, _) = self.target(resource.as_bytes(), action)?;
+        let allowed = self.rule(resource.as_bytes(), action)?.allows(held);
         let levels = self.levels_of(resource, kind);
         let describe_list = |level: &Level<'_>, clause: &Clause, how: &str| -> Value {
             let entry = level.entry.map(|e| e.at);
@@ -674,7 +724,7 @@ fn parse_entry(
     };
     let before = problems.len();
     let apply_to = match object.get("applyTo") {
-        Some(Value::String(s)) => match split(s) {
+        Some(Value::String(s)) => match split(s.as_bytes()) {
             Ok(_) => Some(s.as_str()),
             Err(why) => {
                 problems.push(format!(
@@ -715,7 +765,7 @@ fn parse_entry(
         }
     };
     if let (Some(apply_to), Some(kind)) = (apply_to, kind)
-        && let Ok(parts) = split(apply_to)
+        && let Ok(parts) = split(apply_to.as_bytes())
         && !kind.fits(&parts)
     {
         problems.push(format!(

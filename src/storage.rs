@@ -149,8 +149,29 @@ impl Storage {
 
     /// The member holding `key`, or where it would go.
     fn find(&self, key: &str) -> std::result::Result<usize, usize> {
-        self.members
-            .binary_search_by(|m| self.key(*m).as_ref().cmp(key))
+        self.members.binary_search_by(|m| self.compare_key(*m, key))
+    }
+
+    /// A member's key against `key`, as [`Storage::key`]`(member).cmp(key)` would order them,
+    /// without a call or an allocation while the stored text has no escape up to where the
+    /// two differ: JSON text without a backslash is its own unescaped value, so until one
+    /// appears the stored bytes are the key's bytes.
+    fn compare_key(&self, member: Member, key: &str) -> std::cmp::Ordering {
+        let range = member.key_range();
+        let stored = &self.text.as_bytes()[range.start + 1..range.end - 1];
+        let bytes = key.as_bytes();
+        for (i, &byte) in stored.iter().enumerate() {
+            if byte == b'\\' {
+                return self.key(member).as_ref().cmp(key);
+            }
+            match bytes.get(i) {
+                // The stored key goes on (with at least one more character): it is greater.
+                None => return std::cmp::Ordering::Greater,
+                Some(&k) if k != byte => return byte.cmp(&k),
+                Some(_) => {}
+            }
+        }
+        stored.len().cmp(&bytes.len())
     }
 
     fn value_text(&self, member: Member) -> &str {
@@ -730,6 +751,49 @@ mod tests {
                 serde_json::to_string(value).unwrap()
             );
         }
+    }
+
+    /// The byte comparison of keys orders them as their unescaped text does, escapes or not,
+    /// and so every key is found again.
+    #[test]
+    fn keys_compare_as_their_unescaped_text() {
+        let keys = [
+            "",
+            "a",
+            "ab",
+            "a\"b",
+            "a\\b",
+            "a\nb",
+            "a\u{1}",
+            "b",
+            "é",
+            "éa",
+            "\u{7f}",
+            "zz\t",
+            "\"",
+            "\\",
+            "a\u{2028}",
+        ];
+        let mut map = Map::new();
+        for key in keys {
+            map.insert(key.to_owned(), json!(1));
+        }
+        let storage = from_map(&map, MAX).unwrap();
+        for member in storage.members.iter() {
+            for query in keys.iter().chain(&["a\\", "aa", "a\"", "\\\\", "z"]) {
+                assert_eq!(
+                    storage.compare_key(*member, query),
+                    storage.key(*member).as_ref().cmp(*query),
+                    "{:?} against {query:?}",
+                    storage.key(*member)
+                );
+            }
+        }
+        for (i, key) in keys.iter().enumerate() {
+            let found = storage.find(key).expect("every key is found");
+            assert_eq!(storage.key(storage.members[found]), *key, "{i}");
+        }
+        assert!(storage.find("missing").is_err());
     }
 
     /// The same writes applied to the storage and to a plain serde_json tree give the same
