@@ -221,7 +221,7 @@ fn split(text: &[u8]) -> std::result::Result<Parts<'_>, &'static str> {
     };
     if owner.is_empty()
         || member.is_some_and(<[u8]>::is_empty)
-        || (!ascii && !(unicode_ok(owner) && member.is_none_or(unicode_ok)))
+        || !(ascii || (unicode_ok(owner) && member.is_none_or(unicode_ok)))
     {
         return Err(SHAPE);
     }
