@@ -228,6 +228,11 @@ fn split(text: &[u8]) -> std::result::Result<Parts<'_>, &'static str> {
     Ok(Parts { owner, member })
 }
 
+/// A name's bit in [`PermissionTable`]'s `lengths`.
+fn length_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
+}
+
 /// One list of privileges in the file, as it names them.
 #[derive(Clone, Debug)]
 struct Clause {
@@ -291,6 +296,9 @@ pub struct PermissionTable {
     restricted: bool,
     entries: Vec<Entry>,
     by_name: HashMap<Box<[u8]>, u32, BuildHasherDefault<WordHasher>>,
+    /// Bit `n` (`n` < 63) or bit 63 (longer) set when some declared `applyTo` is `n` bytes
+    /// long: a name of another length is known not declared without hashing it.
+    lengths: u64,
     /// Per entry, per action.
     rules: Vec<[Rule; 7]>,
     /// The datastore's, for resources the file does not mention.
@@ -350,6 +358,7 @@ impl PermissionTable {
                 table
                     .by_name
                     .insert(entry.apply_to.as_bytes().into(), table.entries.len() as u32);
+                table.lengths |= length_bit(entry.apply_to.len());
                 table.entries.push(entry);
             }
         }
@@ -397,16 +406,24 @@ impl PermissionTable {
     }
 
     fn find(&self, apply_to: &str) -> Option<&Entry> {
-        self.by_name
-            .get(apply_to.as_bytes())
-            .map(|&i| &self.entries[i as usize])
+        self.declared(apply_to.as_bytes())
+            .map(|i| &self.entries[i as usize])
+    }
+
+    /// The entry that gives `name` permissions, if one does.
+    #[inline]
+    fn declared(&self, name: &[u8]) -> Option<u32> {
+        if self.lengths & length_bit(name.len()) == 0 {
+            return None;
+        }
+        self.by_name.get(name).copied()
     }
 
     /// The resource a query names, its kind and the entry (if any) whose rules it follows;
     /// `InvalidArgument` when the text is not a resource or the action does not apply to it.
     fn target(&self, resource: &[u8], action: Action) -> Result<(Kind, Option<u32>)> {
         let shown = || truncate_for_message(&String::from_utf8_lossy(resource));
-        let declared = |name: &[u8]| self.by_name.get(name).copied();
+        let declared = |name: &[u8]| self.declared(name);
         // A resource the file declares was checked when it loaded; any other is checked here.
         let (kind, entry) = match declared(resource) {
             Some(e) => (self.entries[e as usize].kind, Some(e)),
