@@ -158,28 +158,17 @@ fn sessmgr_operations(c: &mut Criterion) {
             )
         };
         assert!(!granted);
-        group.bench_function("has_permission", |b| {
-            b.iter(|| unsafe {
-                sessmgr_session_has_permission(
-                    keys.next().as_ptr().cast(),
-                    c"City.name".as_ptr(),
-                    c"read".as_ptr(),
-                    &mut granted,
-                )
-            })
-        });
+        let mut permission = |granted: &mut bool| unsafe {
+            sessmgr_session_has_permission(
+                keys.next().as_ptr().cast(),
+                c"City.name".as_ptr(),
+                c"read".as_ptr(),
+                granted,
+            )
+        };
+        group.bench_function("has_permission", |b| b.iter(|| permission(&mut granted)));
         granted = false;
-        ok(
-            unsafe {
-                sessmgr_session_has_permission(
-                    keys.next().as_ptr().cast(),
-                    c"City.name".as_ptr(),
-                    c"read".as_ptr(),
-                    &mut granted,
-                )
-            },
-            "has_permission",
-        );
+        ok(permission(&mut granted), "has_permission");
         assert!(granted, "WebAdmin reads City");
         group.bench_function("session_info", |b| {
             b.iter(|| unsafe {
@@ -250,34 +239,26 @@ fn sessmgr_operations(c: &mut Criterion) {
             })
         });
         // The same in one call: the ID parsed and the session found once.
+        let mut request = |granted: &mut bool, out: &mut *mut c_char| unsafe {
+            sessmgr_session_request(
+                keys.next().as_ptr().cast(),
+                c"WebAdmin".as_ptr(),
+                c"/n".as_ptr(),
+                granted,
+                out,
+            )
+        };
         group.bench_function("request_call", |b| {
-            b.iter(|| unsafe {
+            b.iter(|| {
                 let mut out = ptr::null_mut();
-                sessmgr_session_request(
-                    keys.next().as_ptr().cast(),
-                    c"WebAdmin".as_ptr(),
-                    c"/n".as_ptr(),
-                    &mut granted,
-                    &mut out,
-                );
-                sessmgr_string_free(black_box(out));
+                request(&mut granted, &mut out);
+                unsafe { sessmgr_string_free(black_box(out)) };
             })
         });
         {
             let mut out = ptr::null_mut();
             granted = false;
-            ok(
-                unsafe {
-                    sessmgr_session_request(
-                        keys.next().as_ptr().cast(),
-                        c"WebAdmin".as_ptr(),
-                        c"/n".as_ptr(),
-                        &mut granted,
-                        &mut out,
-                    )
-                },
-                "request",
-            );
+            ok(request(&mut granted, &mut out), "request");
             assert!(granted && !out.is_null(), "the one call answers both");
             unsafe { sessmgr_string_free(out) };
         }
