@@ -188,8 +188,8 @@ const NAME_BYTE: [bool; 256] = {
 };
 
 /// `Name` or `Name.member`, each part letters, digits and `_` (any script), at most
-/// [`MAX_RESOURCE_BYTES`]; the reason otherwise. The text is known to be UTF-8. ASCII names are
-/// checked byte by byte; others character by character.
+/// [`MAX_RESOURCE_BYTES`]; the reason otherwise. ASCII names are checked byte by byte; others
+/// character by character (and refused if not UTF-8).
 fn split(text: &[u8]) -> std::result::Result<Parts<'_>, &'static str> {
     if text.len() > MAX_RESOURCE_BYTES {
         return Err("is longer than 2049 bytes");
@@ -428,14 +428,8 @@ impl PermissionTable {
         let (kind, entry) = match declared(resource) {
             Some(e) => (self.entries[e as usize].kind, Some(e)),
             None => {
-                if !resource.is_ascii()
-                    && let Err(e) = std::str::from_utf8(resource)
-                {
-                    return Err(Error::invalid(format!(
-                        "the resource is not valid UTF-8 (at byte {})",
-                        e.valid_up_to()
-                    )));
-                }
+                // Text that is not UTF-8 (which callers refuse first, with its own message)
+                // fails the check of names all the same.
                 let parts = split(resource)
                     .map_err(|why| Error::invalid(format!("the resource \"{}\" {why}", shown())))?;
                 match parts.member {

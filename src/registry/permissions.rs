@@ -1,14 +1,12 @@
 //! 4D's permissions on a session: may it do this action on this resource, and why.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
 use super::Registry;
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::permissions::Action;
-use crate::roles::{PrivilegeSet, RolesTable};
+use crate::roles::RolesTable;
 use crate::session::Session;
 
 /// The resource as text: ASCII as it is, anything else must be valid UTF-8.
@@ -22,16 +20,12 @@ fn resource_text(resource: &[u8]) -> Result<&str> {
 }
 
 impl Registry {
-    /// The roles file a session's answer comes from: the one its privileges were expanded
-    /// under, or (a guest's) the current one.
-    fn table_of<'a>(
-        &self,
-        session: &'a Session,
-        current: &'a mut Option<Arc<RolesTable>>,
-    ) -> &'a RolesTable {
+    /// Runs `f` on the roles file a session's answer comes from: the one its privileges were
+    /// expanded under, or (a guest's) the current one, under its read lock.
+    fn with_table<R>(&self, session: &Session, f: impl FnOnce(&RolesTable) -> R) -> R {
         match &session.roles {
-            Some(table) => table,
-            None => current.get_or_insert_with(|| Arc::clone(&self.roles.read())),
+            Some(table) => f(table),
+            None => f(&self.roles.read()),
         }
     }
 
@@ -44,12 +38,10 @@ impl Registry {
             resource_text(resource)?;
         }
         self.read(id, |s| {
-            let mut current = None;
-            let rule = self
-                .table_of(s, &mut current)
-                .permissions()
-                .rule(resource, action)?;
-            Ok(!s.kind.is_web() || rule.allows(&s.privileges))
+            self.with_table(s, |table| {
+                let rule = table.permissions().rule(resource, action)?;
+                Ok(!s.kind.is_web() || rule.allows(&s.privileges))
+            })
         })
     }
 
@@ -64,38 +56,36 @@ impl Registry {
         let action = Action::parse(action)?;
         let resource = resource_text(resource)?;
         self.read(id, |s| {
-            let mut current = None;
-            let table = self.table_of(s, &mut current);
-            let permissions = table.permissions();
-            if !s.kind.is_web() {
-                // Checked all the same: a bad resource is bad whatever the session.
-                permissions.rule(resource.as_bytes(), action)?;
-                return Ok(json!({
-                    "allowed": true,
-                    "resource": resource,
-                    "action": action.name(),
-                    "reason": format!(
-                        "allowed: {} sessions are allowed everything (permissions apply to web \
-                         and rest sessions, as has_privilege is always true for the others)",
-                        s.kind.name()
-                    ),
-                    "checks": [],
-                })
-                .to_string());
-            }
-            let none = PrivilegeSet::default();
-            let held = if s.roles.is_some() {
-                &s.privileges
-            } else {
-                &none
-            };
-            let through = |p: u32| match s.grant.as_deref() {
-                Some(grant) => table.sources(grant, p),
-                None => Vec::new(),
-            };
-            let mut explanation = permissions.explain(resource, action, held, &through)?;
-            explanation["sessionType"] = json!(s.kind.name());
-            Ok(explanation.to_string())
+            self.with_table(s, |table| explain(table, s, resource, action))
         })
     }
+}
+
+/// [`Registry::explain_permission`] for one session under one roles file.
+fn explain(table: &RolesTable, s: &Session, resource: &str, action: Action) -> Result<String> {
+    let permissions = table.permissions();
+    if !s.kind.is_web() {
+        // Checked all the same: a bad resource is bad whatever the session.
+        permissions.rule(resource.as_bytes(), action)?;
+        return Ok(json!({
+            "allowed": true,
+            "resource": resource,
+            "action": action.name(),
+            "reason": format!(
+                "allowed: {} sessions are allowed everything (permissions apply to web and \
+                 rest sessions, as has_privilege is always true for the others)",
+                s.kind.name()
+            ),
+            "checks": [],
+        })
+        .to_string());
+    }
+    // A guest's privileges are the empty set.
+    let through = |p: u32| match s.grant.as_deref() {
+        Some(grant) => table.sources(grant, p),
+        None => Vec::new(),
+    };
+    let mut explanation = permissions.explain(resource, action, &s.privileges, &through)?;
+    explanation["sessionType"] = json!(s.kind.name());
+    Ok(explanation.to_string())
 }
