@@ -245,6 +245,13 @@ struct Clause {
     positions: Vec<u32>,
 }
 
+impl Clause {
+    /// Whether a session holding `held` meets this list.
+    fn met(&self, held: &PrivilegeSet) -> bool {
+        self.everyone || held.intersects(&self.set)
+    }
+}
+
 /// One entry of `permissions.allowed`.
 #[derive(Clone, Debug)]
 struct Entry {
@@ -265,6 +272,13 @@ pub enum Rule {
     /// Any one alternative, each a list of sets of which the session must meet every one (an
     /// attribute's own permission and its dataclass's).
     Either(Box<[Box<[PrivilegeSet]>]>),
+}
+
+/// Allows nothing: what a table holds before its rules are resolved.
+impl Default for Rule {
+    fn default() -> Rule {
+        Rule::Any(PrivilegeSet::default())
+    }
 }
 
 impl Rule {
@@ -302,7 +316,7 @@ pub struct PermissionTable {
     /// Per entry, per action.
     rules: Vec<[Rule; 7]>,
     /// The datastore's, for resources the file does not mention.
-    root: Option<[Rule; 7]>,
+    root: [Rule; 7],
 }
 
 impl PermissionTable {
@@ -397,7 +411,7 @@ impl PermissionTable {
             })
             .collect();
         let levels = table.levels_of("ds", Kind::Datastore);
-        table.root = Some(Action::ALL.map(|a| table.resolve(&levels, a)));
+        table.root = Action::ALL.map(|a| table.resolve(&levels, a));
         table
     }
 
@@ -469,11 +483,13 @@ impl PermissionTable {
     /// The rule for `action` on `resource`: what a web or rest session must hold.
     pub fn rule(&self, resource: &[u8], action: Action) -> Result<&Rule> {
         let (_, entry) = self.target(resource, action)?;
-        let rules = match entry {
-            Some(e) => &self.rules[e as usize],
-            None => self.root.as_ref().ok_or_else(not_loaded)?,
-        };
-        Ok(&rules[action.index()])
+        Ok(self.rule_of(entry, action))
+    }
+
+    /// The rule of the entry a resource follows (`None`: the datastore's).
+    fn rule_of(&self, entry: Option<u32>, action: Action) -> &Rule {
+        let rules = entry.map_or(&self.root, |e| &self.rules[e as usize]);
+        &rules[action.index()]
     }
 
     /// The levels `apply_to` inherits from, most specific first, mentioned or not.
@@ -564,8 +580,8 @@ impl PermissionTable {
         held: &PrivilegeSet,
         through: &dyn Fn(u32) -> Vec<String>,
     ) -> Result<Value> {
-        let (kind, _) = self.target(resource.as_bytes(), action)?;
-        let allowed = self.rule(resource.as_bytes(), action)?.allows(held);
+        let (kind, entry) = self.target(resource.as_bytes(), action)?;
+        let allowed = self.rule_of(entry, action).allows(held);
         let levels = self.levels_of(resource, kind);
         let describe_list = |level: &Level<'_>, clause: &Clause, how: &str| -> Value {
             let entry = level.entry.map(|e| e.at);
@@ -584,7 +600,7 @@ impl PermissionTable {
                         } else if holds { through(p) } else { Vec::new() },
                     })
                 }).collect::<Vec<_>>(),
-                "met": clause.everyone || held.intersects(&clause.set),
+                "met": clause.met(held),
             })
         };
         let mut checks = Vec::new();
@@ -599,9 +615,7 @@ impl PermissionTable {
                 continue;
             }
             own_set |= a == action;
-            let met = required
-                .iter()
-                .all(|(_, c)| c.everyone || held.intersects(&c.set));
+            let met = required.iter().all(|(_, c)| c.met(held));
             let lists: Vec<Value> = required
                 .iter()
                 .map(|(level, clause)| {
@@ -712,13 +726,6 @@ fn sentence(
             action.name()
         )
     }
-}
-
-fn not_loaded() -> Error {
-    Error::new(
-        crate::error::ErrorKind::Internal,
-        "the permissions were not resolved",
-    )
 }
 
 fn parse_entry(
