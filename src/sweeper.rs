@@ -89,12 +89,16 @@ mod tests {
     fn sweeps_at_once_then_on_the_interval() {
         let sweeps = Arc::new(AtomicU64::new(0));
         let theirs = Arc::clone(&sweeps);
+        // Dropped with the thread's work: the channel tells when the thread has ended.
+        let (alive, ended) = mpsc::channel::<()>();
         let sweeper = Sweeper::start(
             Duration::from_millis(20),
             move || {
                 theirs.fetch_add(1, Ordering::AcqRel);
             },
-            || {},
+            move || {
+                let _ = &alive;
+            },
         )
         .unwrap();
         thread::sleep(Duration::from_millis(50));
@@ -107,7 +111,12 @@ mod tests {
         }
         drop(sweeper);
         let after = sweeps.load(Ordering::Acquire);
-        thread::sleep(Duration::from_millis(100));
+        // The thread ends at once (a minute only turns a hang into a failure).
+        assert_eq!(
+            ended.recv_timeout(Duration::from_secs(60)),
+            Err(mpsc::RecvTimeoutError::Disconnected),
+            "the thread did not end"
+        );
         assert_eq!(sweeps.load(Ordering::Acquire), after, "swept after stop");
     }
 

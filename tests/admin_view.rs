@@ -5,8 +5,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use common::race::{Role, race};
 use common::recorder;
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, EventHandler, Registry, SessionId};
@@ -623,27 +625,22 @@ fn eight_threads_whole_lines_and_each_event_once() {
     let r = manual();
     r.configure(&log_config(&path, 1 << 30)).unwrap();
     let seen = recorder(&r);
-    const THREADS: usize = 8;
-    const ROUNDS: usize = 300;
-    std::thread::scope(|scope| {
-        for t in 0..THREADS {
-            let r = &r;
-            scope.spawn(move || {
-                for i in 0..ROUNDS {
-                    let id = r
-                        .create(Some(r#"{"type":"remote","userName":"Guest"}"#))
-                        .unwrap();
-                    r.set_identifier(id, &format!("t{t}\t\"{i}\"\n")).unwrap();
-                    r.set_identifier(id, &format!("t{t}-{i}")).unwrap();
-                    if i % 3 != 0 {
-                        r.close(id).unwrap();
-                    }
-                }
-            });
+    let closes = AtomicUsize::new(0);
+    let round = |t: usize, i: u64| {
+        let id = r
+            .create(Some(r#"{"type":"remote","userName":"Guest"}"#))
+            .unwrap();
+        r.set_identifier(id, &format!("t{t}\t\"{i}\"\n")).unwrap();
+        r.set_identifier(id, &format!("t{t}-{i}")).unwrap();
+        if !i.is_multiple_of(3) {
+            r.close(id).unwrap();
+            closes.fetch_add(1, Ordering::Relaxed);
         }
-    });
-    let total = THREADS * ROUNDS;
-    let closed = THREADS * (ROUNDS - ROUNDS.div_ceil(3));
+    };
+    // 8 threads, 300 rounds each at least, 50 of them while another thread finished one.
+    let done = race(&[Role::new("writer", 8, &round).rounds(300).overlapped(50)]);
+    let total = done[0].rounds as usize;
+    let closed = closes.into_inner();
     let events = seen.lock().unwrap().clone();
     let mut by_kind: HashMap<String, usize> = HashMap::new();
     for event in &events {
@@ -894,72 +891,56 @@ fn queries_filter_and_page_the_lists() {
     );
 }
 
+/// Six threads open sessions (1,500 each at least), log them in and close two in three,
+/// rotating the IDs of the rest, while two threads page through them (200 pages each at least
+/// during which a session was opened): every page is whole.
 #[test]
 fn pages_stay_whole_while_eight_threads_open_and_close_sessions() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let r = Arc::new(Registry::new());
-    let done = Arc::new(AtomicBool::new(false));
-    // Six threads open 1,500 sessions each, log them in and close two in three, rotating the
-    // IDs of the rest; two threads page through them.
-    let churn: Vec<_> = (0..6)
-        .map(|t| {
-            let r = r.clone();
-            std::thread::spawn(move || {
-                let login = json!({"privileges": [], "userName": format!("user{t}")}).to_string();
-                for n in 0..1500 {
-                    let id = r.create(Some(r#"{"type": "rest"}"#)).unwrap();
-                    // A login rotates the ID: the session moves to another shard mid-scan.
-                    let (mut id, _) = r.rotate_id(id, Some(&login)).unwrap();
-                    if n % 2 == 0 {
-                        r.set_identifier(id, &format!("Kiosk {t}-{n}")).unwrap();
-                    }
-                    if n % 3 != 0 {
-                        r.close(id).unwrap();
-                    } else {
-                        for _ in 0..3 {
-                            id = r.rotate_id(id, None).unwrap().0;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    let readers: Vec<_> = (0..2)
-        .map(|t| {
-            let (r, done) = (r.clone(), done.clone());
-            std::thread::spawn(move || {
-                let mut rounds = 0;
-                while rounds == 0 || !done.load(Ordering::Relaxed) {
-                    let query =
-                        json!({"userName": format!("user{t}"), "offset": rounds % 7, "limit": 25});
-                    let page = json_of(&r.clients_query(Some(&query.to_string())).unwrap());
-                    let page = &page["response"];
-                    let rows = page["clients"].as_array().unwrap();
-                    assert!(rows.len() <= 25);
-                    let ids: std::collections::HashSet<&str> =
-                        rows.iter().map(|c| c["id"].as_str().unwrap()).collect();
-                    assert_eq!(ids.len(), rows.len(), "a client twice in {rows:?}");
-                    assert!(page["total"].as_u64().unwrap() >= rows.len() as u64);
-                    assert!(rows.iter().all(|c| {
-                        c["userName"]
-                            .as_str()
-                            .unwrap()
-                            .starts_with(&format!("Kiosk {t}-"))
-                            || c["userName"] == format!("user{t}")
-                    }));
-                    rounds += 1;
-                }
-            })
-        })
-        .collect();
-    for thread in churn {
-        thread.join().unwrap();
-    }
-    done.store(true, Ordering::Relaxed);
-    for reader in readers {
-        reader.join().unwrap();
-    }
-    assert_eq!(client_page(&r, r#"{"userName":"user0","limit":0}"#).1, 500);
+    let r = Registry::new();
+    let kept: Vec<AtomicUsize> = (0..6).map(|_| AtomicUsize::new(0)).collect();
+    let churn = |t: usize, n: u64| {
+        let login = json!({"privileges": [], "userName": format!("user{t}")}).to_string();
+        let id = r.create(Some(r#"{"type": "rest"}"#)).unwrap();
+        // A login rotates the ID: the session moves to another shard mid-scan.
+        let (mut id, _) = r.rotate_id(id, Some(&login)).unwrap();
+        if n.is_multiple_of(2) {
+            r.set_identifier(id, &format!("Kiosk {t}-{n}")).unwrap();
+        }
+        if !n.is_multiple_of(3) {
+            r.close(id).unwrap();
+        } else {
+            for _ in 0..3 {
+                id = r.rotate_id(id, None).unwrap().0;
+            }
+            kept[t].fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let read = |t: usize, rounds: u64| {
+        let query = json!({"userName": format!("user{t}"), "offset": rounds % 7, "limit": 25});
+        let page = json_of(&r.clients_query(Some(&query.to_string())).unwrap());
+        let page = &page["response"];
+        let rows = page["clients"].as_array().unwrap();
+        assert!(rows.len() <= 25);
+        let ids: std::collections::HashSet<&str> =
+            rows.iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), rows.len(), "a client twice in {rows:?}");
+        assert!(page["total"].as_u64().unwrap() >= rows.len() as u64);
+        assert!(rows.iter().all(|c| {
+            c["userName"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("Kiosk {t}-"))
+                || c["userName"] == format!("user{t}")
+        }));
+    };
+    race(&[
+        Role::new("churn", 6, &churn).rounds(1500),
+        Role::new("reader", 2, &read).rounds(200).overlapped(200),
+    ]);
+    assert_eq!(
+        client_page(&r, r#"{"userName":"user0","limit":0}"#).1,
+        kept[0].load(Ordering::Relaxed) as u64
+    );
     let (_, total) = client_page(&r, r#"{"limit":0}"#);
     assert_eq!(
         total,

@@ -32,6 +32,11 @@
 //!   controlled by session's privileges" (remote sessions are allowed everything, as
 //!   their has_privilege is).
 
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::race::{Role, race};
 use serde_json::Value;
 use sessmgr::{ErrorKind, Registry};
 
@@ -538,80 +543,66 @@ fn a_new_roles_file_changes_the_answers_at_once() {
     );
 }
 
+/// 3 threads check permissions (2,000 times each at least, 500 of them while a grant changed,
+/// and until both grants were seen) while one flips a session's grant and another
+/// reloads the roles file: every answer is one the grant of the moment gives.
 #[test]
 fn checks_on_many_threads_agree_while_grants_change() {
-    let r = std::sync::Arc::new(Registry::new());
+    let r = Registry::new();
     r.load_roles(&staff(true)).unwrap();
     let reader = r.create(None).unwrap();
     r.set_privileges(reader, "general").unwrap();
     let flipping = r.create(None).unwrap();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flipper = {
-        let (r, stop) = (r.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut n = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let grant = if n.is_multiple_of(2) {
-                    "general, detail"
-                } else {
-                    "detail"
-                };
-                r.set_privileges(flipping, grant).unwrap();
-                n += 1;
-            }
-            n
-        })
+    let flip = |_, n: u64| {
+        let grant = if n.is_multiple_of(2) {
+            "general, detail"
+        } else {
+            "detail"
+        };
+        r.set_privileges(flipping, grant).unwrap();
     };
     // And the roles file reloads (restricted or not: these answers are the same in both).
-    let reloader = {
-        let (r, stop) = (r.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut n = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                r.load_roles(&staff(n.is_multiple_of(2))).unwrap();
-                n += 1;
-            }
-        })
+    let reload = |_, n: u64| r.load_roles(&staff(n.is_multiple_of(2))).unwrap();
+    let (yes, no) = (AtomicU64::new(0), AtomicU64::new(0));
+    let check = |_, _| {
+        assert!(r.has_permission(reader, b"Employee.name", b"read").unwrap());
+        assert!(
+            !r.has_permission(reader, b"Employee.salary", b"read")
+                .unwrap()
+        );
+        let seen = if r
+            .has_permission(flipping, b"Employee.salary", b"read")
+            .unwrap()
+        {
+            &yes
+        } else {
+            &no
+        };
+        seen.fetch_add(1, Ordering::Relaxed);
+        // One consistent read: its verdict is what its own checks say.
+        let e: Value = serde_json::from_str(
+            &r.explain_permission(flipping, b"Employee.salary", b"read")
+                .unwrap(),
+        )
+        .unwrap();
+        let met = e["checks"][0]["met"] == true;
+        assert_eq!(e["allowed"], met, "{e}");
     };
-    let checkers: Vec<_> = (0..3)
-        .map(|_| {
-            let r = r.clone();
-            std::thread::spawn(move || {
-                let (mut yes, mut no) = (0u32, 0u32);
-                for _ in 0..10_000 {
-                    assert!(r.has_permission(reader, b"Employee.name", b"read").unwrap());
-                    assert!(
-                        !r.has_permission(reader, b"Employee.salary", b"read")
-                            .unwrap()
-                    );
-                    if r.has_permission(flipping, b"Employee.salary", b"read")
-                        .unwrap()
-                    {
-                        yes += 1;
-                    } else {
-                        no += 1;
-                    }
-                    // One consistent read: its verdict is what its own checks say.
-                    let e: Value = serde_json::from_str(
-                        &r.explain_permission(flipping, b"Employee.salary", b"read")
-                            .unwrap(),
-                    )
-                    .unwrap();
-                    let met = e["checks"][0]["met"] == true;
-                    assert_eq!(e["allowed"], met, "{e}");
-                }
-                (yes, no)
-            })
-        })
-        .collect();
-    let mut total = (0, 0);
-    for c in checkers {
-        let (y, n) = c.join().unwrap();
-        total = (total.0 + y, total.1 + n);
-    }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let flips = flipper.join().unwrap();
-    reloader.join().unwrap();
-    assert!(flips > 10, "{flips} flips");
-    assert!(total.0 > 0 && total.1 > 0, "both grants seen: {total:?}");
+    let both = || yes.load(Ordering::Relaxed) > 0 && no.load(Ordering::Relaxed) > 0;
+    let done = race(&[
+        Role::new("flipper", 1, &flip).rounds(10),
+        Role::new("reloader", 1, &reload).rounds(10).overlapped(10),
+        Role::new("checker", 3, &check)
+            .rounds(2_000)
+            .overlapped(500)
+            .until(&both),
+    ]);
+    eprintln!(
+        "{} checks ({} yes, {} no) during {} flips and {} reloads",
+        done[2].rounds,
+        yes.into_inner(),
+        no.into_inner(),
+        done[0].rounds,
+        done[1].rounds
+    );
 }

@@ -1,5 +1,10 @@
 //! Session IDs are bearer tokens: a forked child must never repeat its parent's.
 
+mod common;
+
+use std::sync::Mutex;
+
+use common::race::{Role, race};
 use sessmgr::Registry;
 
 #[test]
@@ -35,24 +40,23 @@ fn a_forked_child_does_not_repeat_its_parents_ids() {
     );
 }
 
+/// 4 threads create sessions at once (2,000 each at least, 500 of them while another thread's
+/// creation finished): no ID twice.
 #[test]
 fn ids_are_distinct_across_threads() {
     let registry = Registry::new();
-    let ids: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                scope.spawn(|| {
-                    (0..2000)
-                        .map(|_| registry.create(None).unwrap().to_string())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let ids: Vec<Mutex<Vec<String>>> = (0..4).map(|_| Mutex::new(Vec::new())).collect();
+    let create = |t: usize, _| {
+        let id = registry.create(None).unwrap().to_string();
+        ids[t].lock().unwrap().push(id);
+    };
+    race(&[Role::new("creator", 4, &create)
+        .rounds(2000)
+        .overlapped(500)]);
+    let ids: Vec<String> = ids
+        .into_iter()
+        .flat_map(|mine| mine.into_inner().unwrap())
+        .collect();
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len());
     for id in &ids {

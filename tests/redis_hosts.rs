@@ -8,8 +8,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::redis_server::RedisServer;
+use common::redis_server::{RedisServer, arrive};
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, Registry, SessionId, UpdateOutcome};
 
@@ -62,42 +63,59 @@ fn increment(r: &Registry, id: SessionId) {
     .unwrap();
 }
 
-/// 4 threads, each incrementing 250 times.
-fn hammer(r: &Arc<Registry>, id: SessionId) {
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let r = Arc::clone(r);
-            std::thread::spawn(move || (0..250).for_each(|_| increment(&r, id)))
-        })
-        .collect();
-    threads.into_iter().for_each(|t| t.join().unwrap());
+/// Rounds of the two hosts' races below, each started by all their threads together.
+const ROUNDS: usize = 10;
+
+/// A connection to the Redis the store's settings name: for the barriers between the hosts.
+fn connection(store: &str) -> redis::Connection {
+    let settings: Value = serde_json::from_str(store).unwrap();
+    let url = settings["store"]["url"].as_str().unwrap();
+    redis::Client::open(url).unwrap().get_connection().unwrap()
 }
 
-/// 4 threads, each trying 5 logins of one user; how many were admitted.
-fn logins(r: &Arc<Registry>, user: &str) -> usize {
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let (r, login) = (
-                Arc::clone(r),
-                json!({"privileges": ["simple"], "userName": user}).to_string(),
-            );
-            std::thread::spawn(move || {
-                (0..5)
-                    .filter(|_| {
-                        let id = r.create(None).unwrap();
-                        match r.rotate_id(id, Some(&login)) {
-                            Ok(_) => true,
-                            Err(e) => {
-                                assert_eq!(e.kind, ErrorKind::LimitExceeded, "{}", e.message);
-                                false
-                            }
+/// 4 threads here and 4 in the other host increment one counter: 10 rounds of 25 increments
+/// per thread, each round started by all 8 threads together (a barrier in Redis).
+fn hammer(r: &Registry, store: &str, id: SessionId) {
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let mut c = connection(store);
+                for round in 0..ROUNDS {
+                    arrive(&mut c, &format!("test:count:{round}"), 8);
+                    (0..25).for_each(|_| increment(r, id));
+                }
+            });
+        }
+    });
+}
+
+/// 4 threads here and 4 in the other host each log in `{user}{round}` once per round, all 8
+/// starting together (a barrier in Redis): how many were admitted here, round by round.
+fn logins(r: &Registry, store: &str, user: &str) -> Vec<usize> {
+    let admitted: Vec<AtomicUsize> = (0..ROUNDS).map(|_| AtomicUsize::new(0)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let mut c = connection(store);
+                for (round, admitted) in admitted.iter().enumerate() {
+                    let login =
+                        json!({"privileges": ["simple"], "userName": format!("{user}{round}")})
+                            .to_string();
+                    let id = r.create(None).unwrap();
+                    arrive(&mut c, &format!("test:logins:{round}"), 8);
+                    match r.rotate_id(id, Some(&login)) {
+                        Ok(_) => {
+                            admitted.fetch_add(1, Ordering::Relaxed);
                         }
-                    })
-                    .count()
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).sum()
+                        Err(e) => {
+                            assert_eq!(e.kind, ErrorKind::LimitExceeded, "{}", e.message)
+                        }
+                    }
+                }
+            });
+        }
+    });
+    admitted.into_iter().map(AtomicUsize::into_inner).collect()
 }
 
 /// The other host process: does what `SESSMGR_TEST_HOST` says and prints its answers. Run
@@ -120,8 +138,8 @@ fn host_process() {
                 .unwrap();
             println!("out: {new}");
         }
-        "count" => hammer(&r, SessionId::parse(&arg).unwrap()),
-        "logins" => println!("out: {}", logins(&r, &arg)),
+        "count" => hammer(&r, &store, SessionId::parse(&arg).unwrap()),
+        "logins" => println!("out: {:?}", logins(&r, &store, &arg)),
         "close" => r.close(SessionId::parse(&arg).unwrap()).unwrap(),
         "load" => {
             // Until killed: each session is printed once created and given its storage.
@@ -164,15 +182,25 @@ fn two_host_processes_share_their_sessions() {
     // 4 threads here and 4 there increment one counter: none is lost.
     r.storage_set(new, "/count", "0").unwrap();
     let there = spawn("count", &store, &new.to_string());
-    hammer(&r, new);
+    hammer(&r, &store, new);
     finish(there);
-    assert_eq!(r.storage_get(new, "/count").unwrap(), "2000");
+    assert_eq!(
+        r.storage_get(new, "/count").unwrap(),
+        (2 * 4 * 25 * ROUNDS).to_string()
+    );
 
-    // One user logged in by 4 threads here and 4 there, under a cap of 3.
+    // One user logged in by 4 threads here and 4 there, under a cap of 3, round by round.
     let there = spawn("logins", &store, "carol");
-    let here = logins(&r, "carol");
-    let there: usize = finish(there)[0].parse().unwrap();
-    assert_eq!(here + there, 3, "{here} here and {there} there");
+    let here = logins(&r, &store, "carol");
+    let there = finish(there)[0].clone();
+    let there: Vec<usize> = serde_json::from_str(&there).unwrap();
+    for round in 0..ROUNDS {
+        assert_eq!(
+            here[round] + there[round],
+            3,
+            "carol{round}: {here:?} here and {there:?} there"
+        );
+    }
 
     // Closed there, gone here.
     finish(spawn("close", &store, &new.to_string()));

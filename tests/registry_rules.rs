@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::race::{Role, race};
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, Registry, SessionId, UpdateOutcome};
 
@@ -957,21 +958,19 @@ fn concurrent_updates_lose_nothing() {
     let r = new_registry();
     let id = r.create(None).unwrap();
     r.storage_set(id, "/n", "0").unwrap();
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| {
-                for _ in 0..500 {
-                    r.storage_update(id, |current| {
-                        let mut v: Value = serde_json::from_str(current).unwrap();
-                        v["n"] = json!(v["n"].as_i64().unwrap() + 1);
-                        UpdateOutcome::Replace(v)
-                    })
-                    .unwrap();
-                }
-            });
-        }
-    });
-    assert_eq!(r.storage_get(id, "/n").unwrap(), "2000");
+    let increment = |_, _| {
+        r.storage_update(id, |current| {
+            let mut v: Value = serde_json::from_str(current).unwrap();
+            v["n"] = json!(v["n"].as_i64().unwrap() + 1);
+            UpdateOutcome::Replace(v)
+        })
+        .unwrap();
+    };
+    // 4 threads, 500 increments each at least, 100 each while another's landed.
+    let done = race(&[Role::new("incrementer", 4, &increment)
+        .rounds(500)
+        .overlapped(100)]);
+    assert_eq!(r.storage_get(id, "/n").unwrap(), done[0].rounds.to_string());
 }
 
 // ----- settings, limits, listing, reset ---------------------------------------------------
@@ -1253,32 +1252,31 @@ fn increment_adds_to_an_integer_and_refuses_anything_else() {
 fn eight_threads_incrementing_and_swapping_lose_nothing() {
     let r = new_registry();
     let id = r.create(None).unwrap();
-    std::thread::scope(|scope| {
-        for t in 0..8 {
-            let r = &r;
-            scope.spawn(move || {
-                for _ in 0..250 {
-                    if t % 2 == 0 {
-                        r.storage_increment(id, "/n", 1).unwrap();
-                    } else {
-                        // The same through compare_and_set: read, then swap if unchanged.
-                        loop {
-                            let seen = r.storage_get(id, "/n").ok();
-                            let next = seen.as_deref().map_or(1, |n| n.parse::<i64>().unwrap() + 1);
-                            match r.storage_compare_and_set(
-                                id,
-                                "/n",
-                                seen.as_deref(),
-                                Some(&next.to_string()),
-                            ) {
-                                Ok(()) => break,
-                                Err(e) => assert_eq!(e.kind, ErrorKind::Conflict),
-                            }
-                        }
-                    }
-                }
-            });
+    let increment = |_, _| {
+        r.storage_increment(id, "/n", 1).unwrap();
+    };
+    let conflicts = std::sync::atomic::AtomicU64::new(0);
+    // The same through compare_and_set: read, then swap if unchanged.
+    let swap = |_, _| {
+        loop {
+            let seen = r.storage_get(id, "/n").ok();
+            let next = seen.as_deref().map_or(1, |n| n.parse::<i64>().unwrap() + 1);
+            match r.storage_compare_and_set(id, "/n", seen.as_deref(), Some(&next.to_string())) {
+                Ok(()) => break,
+                Err(e) => assert_eq!(e.kind, ErrorKind::Conflict),
+            }
+            conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-    });
-    assert_eq!(r.storage_get(id, "/n").unwrap(), "2000");
+    };
+    // Until a swap met an increment between its read and its swap, 250 each at least.
+    let met = || conflicts.load(std::sync::atomic::Ordering::Relaxed) > 0;
+    let done = race(&[
+        Role::new("increment", 4, &increment).rounds(250),
+        Role::new("swap", 4, &swap)
+            .rounds(250)
+            .overlapped(50)
+            .until(&met),
+    ]);
+    let total = done[0].rounds + done[1].rounds;
+    assert_eq!(r.storage_get(id, "/n").unwrap(), total.to_string());
 }

@@ -4,8 +4,10 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use common::race::{Role, lockstep, race};
 use common::recorder;
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, Registry, SessionId};
@@ -673,68 +675,55 @@ fn the_access_log_tells_a_rotation_without_either_id() {
 }
 
 /// 8 threads: 4 rotate one session over and over while 4 increment its storage through the IDs
-/// they last saw, old and new. With a grace time every increment lands; without one, a write
+/// they last saw, old and new (at least 200 rotations each, and 300 increments each of which
+///100 during a rotation). With a grace time every increment lands; without one, a write
 /// through a dead ID is refused, never lost. Once the grace time has passed, only the last ID
 /// works; each rotation call that succeeded gave a distinct ID.
 fn rotate_under_load(grace_seconds: u64) {
-    let r = Arc::new(manual());
+    let r = manual();
     r.configure(&format!("{{\"rotationGraceSeconds\": {grace_seconds}}}"))
         .unwrap();
     let first = r.create(None).unwrap();
     let client = r.client_id(first).unwrap();
-    let current = Arc::new(Mutex::new(first));
-    let issued = Arc::new(Mutex::new(vec![first]));
-    let (increments, refused) = std::thread::scope(|scope| {
-        for _ in 0..4 {
-            let (r, current, issued) = (&r, &current, &issued);
-            scope.spawn(move || {
-                for _ in 0..200 {
-                    let id = *current.lock().unwrap();
-                    match r.rotate_id(id, None) {
-                        Ok((new, _)) => {
-                            issued.lock().unwrap().push(new);
-                            *current.lock().unwrap() = new;
-                        }
-                        // Rotated by another thread first, with no grace time.
-                        Err(e) => assert_eq!(e.kind, ErrorKind::NotFound),
-                    }
-                }
-            });
+    let current = Mutex::new(first);
+    let issued = Mutex::new(vec![first]);
+    let (landed, refused) = (AtomicU64::new(0), AtomicU64::new(0));
+    let rotate = |_, _| {
+        let id = *current.lock().unwrap();
+        match r.rotate_id(id, None) {
+            Ok((new, _)) => {
+                issued.lock().unwrap().push(new);
+                *current.lock().unwrap() = new;
+            }
+            // Rotated by another thread first, with no grace time.
+            Err(e) => assert_eq!(e.kind, ErrorKind::NotFound),
         }
-        let writers: Vec<_> = (0..4)
-            .map(|t| {
-                let (r, current, issued) = (&r, &current, &issued);
-                scope.spawn(move || {
-                    let (mut landed, mut refused) = (0u64, 0u64);
-                    for i in 0..300 {
-                        let id = if i % 2 == 0 {
-                            *current.lock().unwrap()
-                        } else {
-                            let issued = issued.lock().unwrap();
-                            issued[issued.len().saturating_sub(1 + (i + t) % 3)]
-                        };
-                        let outcome = r.storage_update(id, |text| {
-                            let mut value: Value = serde_json::from_str(text).unwrap();
-                            value["n"] = (value["n"].as_u64().unwrap_or(0) + 1).into();
-                            sessmgr::UpdateOutcome::Replace(value)
-                        });
-                        match outcome {
-                            Ok(()) => landed += 1,
-                            Err(e) => {
-                                assert_eq!(e.kind, ErrorKind::NotFound);
-                                refused += 1;
-                            }
-                        }
-                    }
-                    (landed, refused)
-                })
-            })
-            .collect();
-        writers
-            .into_iter()
-            .map(|w| w.join().unwrap())
-            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
-    });
+    };
+    let write = |t: usize, i: u64| {
+        let id = if i.is_multiple_of(2) {
+            *current.lock().unwrap()
+        } else {
+            let issued = issued.lock().unwrap();
+            issued[issued.len().saturating_sub(1 + (i as usize + t) % 3)]
+        };
+        let outcome = r.storage_update(id, |text| {
+            let mut value: Value = serde_json::from_str(text).unwrap();
+            value["n"] = (value["n"].as_u64().unwrap_or(0) + 1).into();
+            sessmgr::UpdateOutcome::Replace(value)
+        });
+        match outcome {
+            Ok(()) => landed.fetch_add(1, Ordering::Relaxed),
+            Err(e) => {
+                assert_eq!(e.kind, ErrorKind::NotFound);
+                refused.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+    };
+    race(&[
+        Role::new("rotator", 4, &rotate).rounds(200),
+        Role::new("writer", 4, &write).rounds(300).overlapped(100),
+    ]);
+    let (increments, refused) = (landed.into_inner(), refused.into_inner());
     let issued = issued.lock().unwrap().clone();
     let last = *current.lock().unwrap();
     let distinct: std::collections::HashSet<_> = issued.iter().collect();
@@ -776,10 +765,12 @@ fn rotating_under_load_without_a_grace_time_loses_nothing() {
 }
 
 /// A session being moved to its new ID is never reported gone by a lookup that meets it moving
-/// (a lookup without a shard lock must wait for the move: branch papaya-lookups). 2
-/// threads rotate a user's session 400 times each (no grace time) while 2 list the user's
-/// sessions (by client number) and 2 read it through the client's current ID: every listing
-/// shows the session, every read by client finds it.
+/// (a lookup without a shard lock must wait for the move: branch papaya-lookups). 2 threads
+/// rotate a user's session (no grace time) while 2 list the user's sessions (by client number)
+/// and 2 message it by client number and read its messages through its current ID: every
+/// listing shows the session, every message by client finds it. The race is made to happen:
+/// the rotators go on until every lister and sender has done 200 rounds during which a rotation
+/// finished (and each rotator 400 rotations).
 #[test]
 fn lookups_during_rotations_never_miss_the_moving_session() {
     let r = manual();
@@ -788,60 +779,34 @@ fn lookups_during_rotations_never_miss_the_moving_session() {
         .unwrap();
     let client = r.client_id(first).unwrap();
     let current = Mutex::new(first);
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let (listed, sent) = std::thread::scope(|scope| {
-        let rotators: Vec<_> = (0..2)
-            .map(|_| {
-                scope.spawn(|| {
-                    for _ in 0..400 {
-                        let id = *current.lock().unwrap();
-                        if let Ok((new, _)) = r.rotate_id(id, None) {
-                            *current.lock().unwrap() = new;
-                        }
-                    }
-                })
-            })
-            .collect();
-        let listers: Vec<_> = (0..2)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut n = 0u64;
-                    while !done.load(std::sync::atomic::Ordering::Acquire) {
-                        let rows = json_of(&r.user_sessions("ann").unwrap());
-                        assert_eq!(rows["clients"].as_array().unwrap().len(), 1, "{rows}");
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        let senders: Vec<_> = (0..2)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut n = 0u64;
-                    while !done.load(std::sync::atomic::Ordering::Acquire) {
-                        // Found by client number: delivered, or the queue is full.
-                        if let Err(e) = r.send_message(client, "hello") {
-                            assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e:?}");
-                        }
-                        r.take_messages(*current.lock().unwrap()).ok();
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        for rotator in rotators {
-            rotator.join().unwrap();
+    let rotate = |_, _| {
+        let id = *current.lock().unwrap();
+        if let Ok((new, _)) = r.rotate_id(id, None) {
+            *current.lock().unwrap() = new;
         }
-        done.store(true, std::sync::atomic::Ordering::Release);
-        let listed: u64 = listers.into_iter().map(|t| t.join().unwrap()).sum();
-        let sent: u64 = senders.into_iter().map(|t| t.join().unwrap()).sum();
-        (listed, sent)
-    });
-    assert!(listed > 0 && sent > 0);
+    };
+    let list = |_, _| {
+        let rows = json_of(&r.user_sessions("ann").unwrap());
+        assert_eq!(rows["clients"].as_array().unwrap().len(), 1, "{rows}");
+    };
+    let send = |_, _| {
+        // Found by client number: delivered, or the queue is full.
+        if let Err(e) = r.send_message(client, "hello") {
+            assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e:?}");
+        }
+        r.take_messages(*current.lock().unwrap()).ok();
+    };
+    let done = race(&[
+        Role::new("rotator", 2, &rotate).rounds(400),
+        Role::new("lister", 2, &list).rounds(200).overlapped(200),
+        Role::new("sender", 2, &send).rounds(200).overlapped(200),
+    ]);
     assert_eq!(r.session_count(), 1);
-    eprintln!("{listed} listings and {sent} messages during 800 rotations");
+    eprintln!(
+        "{} listings ({} during a rotation) and {} messages ({} during a rotation) during {} \
+         rotations",
+        done[1].rounds, done[1].overlapped, done[2].rounds, done[2].overlapped, done[0].rounds
+    );
 }
 
 // ----- one-time passcodes -------------------------------------------------------------------
@@ -938,17 +903,13 @@ fn passcodes_are_for_web_sessions_bounded_and_refusals_change_nothing() {
 
 #[test]
 fn many_threads_restoring_one_passcode_restore_it_once() {
-    let r = Arc::new(manual());
+    let r = manual();
     let id = r.create(None).unwrap();
     for _ in 0..50 {
         let token = r.create_otp(id, 60).unwrap();
-        let wins: usize = std::thread::scope(|scope| {
-            let tries: Vec<_> = (0..8)
-                .map(|_| scope.spawn(|| r.restore(token).is_ok() as usize))
-                .collect();
-            tries.into_iter().map(|t| t.join().unwrap()).sum()
-        });
-        assert_eq!(wins, 1);
+        // The 8 restores start together.
+        let tries = lockstep(8, 1, |_, _| r.restore(token).is_ok());
+        assert_eq!(tries[0].iter().filter(|&&won| won).count(), 1);
     }
 }
 
@@ -1185,50 +1146,39 @@ fn the_cap_closes_the_least_recently_active_under_close_oldest() {
     r.touch(newer).unwrap();
 }
 
-/// 8 threads log one user in at once, 250 times each, with `maxSessionsPerUser` 3, while a
-/// ninth watches: never more than 3 live, and the events add up.
+/// 8 threads log one user in at once, 250 times each at least, with `maxSessionsPerUser` 3,
+/// while a ninth watches (200 times during a login at least): never more than 3 live, and the
+/// events add up.
 fn logins_at_once(policy: &str) {
-    let r = Arc::new(manual());
+    let r = manual();
     r.load_roles(ROLES).unwrap();
     let seen = recorder(&r);
     r.configure(&format!(
         "{{\"maxSessionsPerUser\": 3, \"sessionLimitPolicy\": \"{policy}\"}}"
     ))
     .unwrap();
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (logins, refusals, most) = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| {
-            let mut most = 0;
-            while !stop.load(std::sync::atomic::Ordering::Acquire) {
-                most = most.max(listed(&r, "ann").len());
+    let (ok, refused, most) = (AtomicU64::new(0), AtomicU64::new(0), AtomicUsize::new(0));
+    let log_in = |_, round| {
+        match login(&r, "ann") {
+            Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+            Err(e) => {
+                assert_eq!(e.kind, ErrorKind::LimitExceeded);
+                refused.fetch_add(1, Ordering::Relaxed)
             }
-            most
-        });
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                scope.spawn(|| {
-                    let (mut ok, mut refused) = (0u64, 0u64);
-                    for _ in 0..250 {
-                        match login(&r, "ann") {
-                            Ok(_) => ok += 1,
-                            Err(e) => {
-                                assert_eq!(e.kind, ErrorKind::LimitExceeded);
-                                refused += 1;
-                            }
-                        }
-                        r.advance_clock(1).unwrap();
-                    }
-                    (ok, refused)
-                })
-            })
-            .collect();
-        let (ok, refused) = threads
-            .into_iter()
-            .map(|t| t.join().unwrap())
-            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
-        stop.store(true, std::sync::atomic::Ordering::Release);
-        (ok, refused, watcher.join().unwrap())
-    });
+        };
+        // A second apart (the first 250 of each thread: no session reaches its idle timeout).
+        if round < 250 {
+            r.advance_clock(1).unwrap();
+        }
+    };
+    let watch = |_, _| {
+        most.fetch_max(listed(&r, "ann").len(), Ordering::Relaxed);
+    };
+    race(&[
+        Role::new("login", 8, &log_in).rounds(250),
+        Role::new("watcher", 1, &watch).rounds(200).overlapped(200),
+    ]);
+    let (logins, refusals, most) = (ok.into_inner(), refused.into_inner(), most.into_inner());
     assert!(most <= 3, "{most} sessions of one user were live at once");
     let live = listed(&r, "ann");
     assert_eq!(live.len(), 3);
@@ -1239,12 +1189,13 @@ fn logins_at_once(policy: &str) {
     match policy {
         "refuse" => {
             assert_eq!(logins, 3);
-            assert_eq!(refusals, 1997);
+            assert!(refusals >= 1997);
             assert_eq!(limit_closes, 0);
         }
         _ => {
-            assert_eq!(logins, 2000);
-            assert_eq!(limit_closes, 1997);
+            assert_eq!(refusals, 0);
+            assert!(logins >= 2000);
+            assert_eq!(limit_closes, logins - 3);
             // The right ones were closed: none was active after any survivor. (A session's
             // last activity is its login, whose privilegesChanged event has its time.)
             let login_time: std::collections::HashMap<String, String> =
@@ -1378,81 +1329,73 @@ fn a_rotated_guest_stays_evictable_and_expired_ones_go_first() {
 
 #[test]
 fn eight_threads_creating_at_the_limit_never_pass_it_nor_evict_a_grant() {
-    let r = Arc::new(manual());
+    let r = manual();
     r.load_roles(ROLES).unwrap();
     r.configure(r#"{"maxSessions": 64}"#).unwrap();
     let members: Vec<SessionId> = (0..16)
         .map(|i| login(&r, &format!("u{i}")).unwrap())
         .collect();
-    std::thread::scope(|scope| {
-        for _ in 0..8 {
-            scope.spawn(|| {
-                for i in 0..500 {
-                    let id = r.create(None).unwrap();
-                    if i % 7 == 0 {
-                        let _ = r.touch(id);
-                    }
-                    assert!(r.held_sessions() <= 64);
-                }
-            });
+    let create = |_, i: u64| {
+        let id = r.create(None).unwrap();
+        if i.is_multiple_of(7) {
+            let _ = r.touch(id);
         }
-    });
+        assert!(r.held_sessions() <= 64);
+    };
+    // 500 each at least, 100 of them while another thread's creation finished.
+    let done = race(&[Role::new("creator", 8, &create).rounds(500).overlapped(100)]);
     assert_eq!(r.session_count(), 64);
     for id in members {
         r.touch(id).unwrap();
     }
-    assert_eq!(json_of(&r.stats().unwrap())["closed"], 8 * 500 - 48);
+    assert_eq!(json_of(&r.stats().unwrap())["closed"], done[0].rounds - 48);
     assert_eq!(r.held_clients(), 64);
 }
 
 /// Logins of one user under its cap while its sessions are rotated: a member in the middle of a
-/// rotation still counts (the cap finds members by client number), so the cap holds.
+/// rotation still counts (the cap finds members by client number), so the cap holds. 3 threads
+/// log in, 3 rotate (2,000 times each at least), and one watches (200 times during a login).
 #[test]
 fn the_cap_holds_while_the_users_sessions_are_rotated() {
-    let r = Arc::new(manual());
+    let r = manual();
     r.load_roles(ROLES).unwrap();
     r.configure(r#"{"maxSessionsPerUser": 3, "sessionLimitPolicy": "closeOldest"}"#)
         .unwrap();
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let most = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| {
-            let mut most = 0;
-            while !stop.load(std::sync::atomic::Ordering::Acquire) {
-                most = most.max(listed(&r, "ann").len());
-            }
-            most
-        });
-        let workers: Vec<_> = (0..6)
-            .map(|t| {
-                let r = &r;
-                scope.spawn(move || {
-                    let mut mine = Vec::new();
-                    for i in 0..2000 {
-                        if t % 2 == 0 {
-                            mine.push(login(r, "ann").unwrap());
-                        } else if let Some(id) = mine
-                            .last()
-                            .copied()
-                            .or_else(|| login(r, "ann").ok().inspect(|id| mine.push(*id)))
-                        {
-                            // A grant that keeps the user: no login, only a new ID.
-                            if let Ok((new, _)) = r.rotate_id(id, Some(r#"["simple"]"#)) {
-                                *mine.last_mut().unwrap() = new;
-                            }
-                        }
-                        if i % 50 == 0 {
-                            r.advance_clock(1).unwrap();
-                        }
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.join().unwrap();
+    let most = AtomicUsize::new(0);
+    let mine: Vec<Mutex<Option<SessionId>>> = (0..3).map(|_| Mutex::new(None)).collect();
+    // A clock second every 50 calls (the first 2,000: no session reaches its idle timeout).
+    let tick = |i: u64| {
+        if i.is_multiple_of(50) && i < 2000 {
+            r.advance_clock(1).unwrap();
         }
-        stop.store(true, std::sync::atomic::Ordering::Release);
-        watcher.join().unwrap()
-    });
+    };
+    let log_in = |_, i| {
+        login(&r, "ann").unwrap();
+        tick(i);
+    };
+    let rotate = |t: usize, i| {
+        let mut mine = mine[t].lock().unwrap();
+        if let Some(id) = mine.or_else(|| login(&r, "ann").ok()) {
+            // A grant that keeps the user: no login, only a new ID. A session closed as the
+            // oldest is replaced by a login next round.
+            *mine = r
+                .rotate_id(id, Some(r#"["simple"]"#))
+                .ok()
+                .map(|(new, _)| new);
+        }
+        tick(i);
+    };
+    let watch = |_, _| {
+        most.fetch_max(listed(&r, "ann").len(), Ordering::Relaxed);
+    };
+    race(&[
+        Role::new("login", 3, &log_in).rounds(2000),
+        Role::new("rotator", 3, &rotate)
+            .rounds(2000)
+            .overlapped(200),
+        Role::new("watcher", 1, &watch).rounds(200).overlapped(200),
+    ]);
+    let most = most.into_inner();
     assert!(most <= 3, "{most} sessions of one user were live at once");
     assert_eq!(listed(&r, "ann").len(), 3);
     assert_eq!(r.session_count(), 3);

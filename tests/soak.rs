@@ -58,6 +58,7 @@ struct EventLog {
     /// evicted at `maxSessions`.
     closed_by_library: u64,
     evicted: u64,
+    expired: u64,
     rotations: u64,
 }
 
@@ -97,6 +98,7 @@ fn soak_keeps_every_invariant() {
         let kind = event["event"].as_str().unwrap().to_owned();
         let mut log = log.lock().unwrap();
         log.total += 1;
+        log.expired += u64::from(kind == "expired");
         if kind == "closed" && event["reason"] != "host" {
             log.closed_by_library += 1;
             log.evicted += u64::from(event["reason"] == "evicted");
@@ -128,6 +130,26 @@ fn soak_keeps_every_invariant() {
     let clock_moves = AtomicU64::new(0);
     let sweeper_starts = AtomicU64::new(0);
 
+    // The soak lasts its time, and at least until what it is about has happened: a clock
+    // moved two hours (sessions left alone expire), the sweeper started and stopped 20
+    // times, sessions expired and guests evicted (seen in the events), and 2,000 operations
+    // by every worker (a count, not a time: a busy machine makes it longer, not weaker).
+    let ops: Vec<AtomicU64> = (0..THREADS).map(|_| AtomicU64::new(0)).collect();
+    let enough = || {
+        let log = events.lock().unwrap();
+        clock_moves.load(Ordering::Relaxed) >= 120
+            && sweeper_starts.load(Ordering::Relaxed) >= 20
+            && log.expired > 0
+            && log.evicted > 0
+            && ops.iter().all(|n| n.load(Ordering::Relaxed) >= 2000)
+    };
+    // A worker that fails stops the others (which would wait for its operations for ever).
+    let failed = AtomicBool::new(false);
+    let (ops, enough, failed) = (&ops, &enough, &failed);
+    let go_on = move |t: usize, done: u64| {
+        ops[t].store(done, Ordering::Relaxed);
+        !failed.load(Ordering::Relaxed) && (Instant::now() < deadline || !enough())
+    };
     let tallies: Vec<Tally> = std::thread::scope(|scope| {
         // One thread moves the clock a minute at a time: web sessions left alone expire after
         // an hour of it.
@@ -151,7 +173,13 @@ fn soak_keeps_every_invariant() {
             .map(|t| {
                 let r = &r;
                 let shared = &shared;
-                scope.spawn(move || work(r, shared, t as u64 + 1, deadline))
+                scope.spawn(move || {
+                    let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        work(r, shared, t as u64 + 1, |done| go_on(t, done))
+                    }));
+                    failed.fetch_or(worked.is_err(), Ordering::Relaxed);
+                    worked.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
             })
             .collect();
         let tallies: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
@@ -167,25 +195,21 @@ fn soak_keeps_every_invariant() {
         assert_eq!(stored, expected, "shared session {i} lost updates");
     }
 
-    // Expired sessions are removed (and told) by a final sweep, then everything adds up once
-    // the deliveries still going on (a stopped sweeper's among them) have ended.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = (u64::MAX, u64::MAX);
-    loop {
-        r.sweep();
-        std::thread::sleep(Duration::from_millis(20));
-        let stats: Value = serde_json::from_str(&r.stats().unwrap()).unwrap();
-        let now = (
-            stats["eventsDelivered"].as_u64().unwrap(),
-            events.lock().unwrap().total,
+    // The sweeper was stopped last; once no stopped sweeper's thread is left delivering,
+    // expired sessions are removed and told by a final sweep on this thread, and everything
+    // adds up, with nothing on its way. (A minute only turns a hang into a failure.)
+    let waited = Instant::now();
+    while r.sweeper_threads() > 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "a stopped sweeper's deliveries did not end"
         );
-        if now == last && now.0 == now.1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "deliveries did not end: {now:?}");
-        last = now;
+        std::thread::sleep(Duration::from_millis(1));
     }
+    r.sweep();
     let log = events.lock().unwrap();
+    let stats: Value = serde_json::from_str(&r.stats().unwrap()).unwrap();
+    assert_eq!(stats["eventsDelivered"], log.total, "{stats}");
     let created = SHARED as u64 + tallies.iter().map(|t| t.created).sum::<u64>();
     let closed: u64 = tallies.iter().map(|t| t.closed).sum();
     let mut seen = HashMap::<&str, u64>::new();
@@ -248,8 +272,14 @@ fn soak_keeps_every_invariant() {
     );
 }
 
-/// One worker: random operations until the deadline; returns what succeeded.
-fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tally {
+/// One worker: random operations, 64 at a time, while `go_on(operations done)` says so;
+/// returns what succeeded.
+fn work(
+    r: &Registry,
+    shared: &[SessionId],
+    seed: u64,
+    mut go_on: impl FnMut(u64) -> bool,
+) -> Tally {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut tally = Tally {
         increments: vec![0; shared.len()],
@@ -257,7 +287,7 @@ fn work(r: &Registry, shared: &[SessionId], seed: u64, deadline: Instant) -> Tal
     };
     // This thread's own web sessions: some it closes, the others it leaves to expire.
     let mut mine: Vec<SessionId> = Vec::new();
-    while Instant::now() < deadline {
+    while go_on(tally.operations) {
         for _ in 0..64 {
             tally.operations += 1;
             let s = rng.below(shared.len());

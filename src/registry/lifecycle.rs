@@ -292,4 +292,11 @@ impl Registry {
     pub fn held_clients(&self) -> u64 {
         self.core.map.clients_held() as u64
     }
+
+    /// Background sweeper threads of this registry still alive: the running one, and stopped
+    /// ones still finishing a delivery (for tests that must know when no sweeper can deliver
+    /// any more, and for diagnostics).
+    pub fn sweeper_threads(&self) -> u64 {
+        self.core.sweepers.load(Ordering::Acquire)
+    }
 }

@@ -67,6 +67,25 @@ struct Core {
     otps: OtpIndex,
     /// User name → its web and rest sessions.
     users: UserIndex,
+    /// Sweeper threads alive (a stopped one finishing its delivery among them).
+    sweepers: AtomicU64,
+}
+
+/// Counts a sweeper thread among its core's while the thread lives: made before the thread
+/// starts, dropped with the thread's work when it ends (or at once if it could not start).
+struct SweeperAlive(Arc<Core>);
+
+impl SweeperAlive {
+    fn new(core: &Arc<Core>) -> SweeperAlive {
+        core.sweepers.fetch_add(1, Ordering::AcqRel);
+        SweeperAlive(Arc::clone(core))
+    }
+}
+
+impl Drop for SweeperAlive {
+    fn drop(&mut self) {
+        self.0.sweepers.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Counters since the registry started (or was reset).
@@ -349,13 +368,13 @@ impl Registry {
         if interval_seconds == 0 {
             return Ok(None);
         }
-        let (core, theirs) = (Arc::clone(&self.core), Arc::clone(&self.core));
+        let (core, alive) = (Arc::clone(&self.core), SweeperAlive::new(&self.core));
         Sweeper::start(
             Duration::from_secs(interval_seconds),
             move || {
                 core.sweep();
             },
-            move || theirs.events.drain(),
+            move || alive.0.events.drain(),
         )
         .map(Some)
         .map_err(|e| {

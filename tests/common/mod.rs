@@ -10,6 +10,7 @@ use sessmgr::ffi::status::SESSMGR_UPDATE_COMMIT;
 use sessmgr::ffi::storage::sessmgr_update;
 
 pub mod machine;
+pub mod race;
 pub mod redis_server;
 
 /// A directory holding the `libsessmgr.so` built with these tests (in target/<profile>/deps)

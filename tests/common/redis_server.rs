@@ -68,7 +68,8 @@ impl RedisServer {
                 return;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(20),
+                // A start takes milliseconds; this bound only turns a failure into a message.
+                started.elapsed() < Duration::from_secs(60),
                 "redis-server on port {} did not answer",
                 self.port
             );
@@ -82,6 +83,24 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Stops the server's process (SIGSTOP) until [`RedisServer::thaw`]: alive, its sockets
+    /// open, answering nothing, however long a test takes meanwhile.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a frozen server go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: i32) {
+        let child = self.child.as_ref().expect("the server is running");
+        // SAFETY: kill has no memory preconditions; the pid is our own child's, not reaped.
+        let sent = unsafe { libc::kill(child.id() as i32, signal) };
+        assert_eq!(sent, 0, "kill({}, {signal})", child.id());
     }
 
     /// A direct connection, to look at what the store wrote.
@@ -106,4 +125,22 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A barrier between processes: `parties` callers in all (threads of several test processes),
+/// each with its own connection to the test's Redis, return from `arrive` together: each adds
+/// itself to the counter `key` (its own key per round) and waits until all have. A party that
+/// never comes (its process failed) fails the others after a minute, instead of hanging.
+pub fn arrive(connection: &mut redis::Connection, key: &str, parties: u64) {
+    let here: u64 = redis::cmd("INCR").arg(key).query(connection).unwrap();
+    let started = Instant::now();
+    let mut there = here;
+    while there < parties {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{key}: {there} of {parties} parties came"
+        );
+        std::thread::yield_now();
+        there = redis::cmd("GET").arg(key).query(connection).unwrap();
+    }
 }
