@@ -46,26 +46,49 @@ fn npm() -> Command {
     command
 }
 
+/// What a Node developer types in the package, `node --test` and `npm test` (the same suite):
+/// every test file under test/ passes, and nothing else is taken for one.
 #[test]
 fn node_test_suite() {
-    let tests: Vec<PathBuf> = std::fs::read_dir(package().join("test"))
+    let files = std::fs::read_dir(package().join("test"))
         .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.to_string_lossy().ends_with(".test.js"))
-        .collect();
-    assert!(tests.len() >= 3, "{tests:?}");
-    let stdout = succeed(node().arg("--test").args(&tests));
-    let count = |what: &str| {
-        stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("# {what} ")))
-            .and_then(|n| n.trim().parse::<u32>().ok())
-            .unwrap_or_else(|| panic!("no '# {what}' line in:\n{stdout}"))
-    };
-    assert!(count("pass") >= 15, "{stdout}");
-    for none in ["fail", "skipped", "todo", "cancelled"] {
-        assert_eq!(count(none), 0, "{stdout}");
+        .filter(|entry| {
+            let path = entry.as_ref().unwrap().path();
+            path.to_string_lossy().ends_with(".test.js")
+        })
+        .count();
+    assert!(files >= 3, "{files} test files");
+    let mut npm_test = npm();
+    npm_test
+        .arg("test")
+        .envs(node().get_envs().filter_map(|(k, v)| Some((k, v?))));
+    npm_test.current_dir(package());
+    for (what, mut command) in [("node --test", node_test()), ("npm test", npm_test)] {
+        let stdout = succeed(&mut command);
+        let count = |line: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("# {line} ")))
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .unwrap_or_else(|| panic!("{what}: no '# {line}' line in:\n{stdout}"))
+        };
+        assert!(count("pass") >= 15, "{what}:\n{stdout}");
+        assert_eq!(count("suites"), 0, "{what}:\n{stdout}");
+        for none in ["fail", "skipped", "todo", "cancelled"] {
+            assert_eq!(count(none), 0, "{what}:\n{stdout}");
+        }
+        // A file taken for a test file that holds no test shows as a test named by its path.
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("# Subtest: /")),
+            "{what} ran a file that is not a test file:\n{stdout}"
+        );
     }
+}
+
+fn node_test() -> Command {
+    let mut command = node();
+    command.arg("--test");
+    command
 }
 
 #[test]
@@ -103,7 +126,7 @@ fn npm_install_of_the_package_finds_the_library_beside_it() {
             "{file} is not in the package"
         );
     }
-    assert!(!installed.join("test").exists());
+    assert!(!installed.join("test").exists() && !installed.join("test-support").exists());
     std::fs::copy(
         common::library_dir().join("libsessmgr.so"),
         installed.join("libsessmgr.so"),

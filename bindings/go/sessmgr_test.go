@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,36 +422,50 @@ func TestClientsMessagesPasscodesAndTimes(t *testing.T) {
 	}
 }
 
-// 8 goroutines incrementing one counter lose no increment, and 8 counting by CompareAndSet
-// lose no step.
+// 8 goroutines incrementing one counter lose no increment, and counting by CompareAndSet lose
+// no step. The race is made to happen: all start together, and each goes on until every one
+// has done 2,000 rounds and met another's write 20 times (an increment that did not follow its
+// own last one, or a CompareAndSet conflict).
 func TestEightGoroutinesOnOneCounter(t *testing.T) {
 	fresh(t)
 	s, err := sessmgr.CreateSession(sessmgr.Options{})
 	must(t, err)
-	const goroutines, times = 8, 2000
+	const goroutines, times, meetings = 8, 2000, 20
 	var wg sync.WaitGroup
-	var conflicts sync.Map
+	var satisfied, failed atomic.Int32
+	rounds := make([]int64, goroutines)
+	met := make([]int, goroutines)
 	failures := make(chan error, goroutines)
 	start := make(chan struct{})
 	for g := 0; g < goroutines; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
+			fail := func(err error) {
+				failed.Store(1)
+				failures <- err
+			}
 			st := sessmgr.Open(s.ID()).Storage()
 			<-start
-			met := 0
-			for i := 0; i < times; i++ {
-				if _, err := st.Increment("/hits", 1); err != nil {
-					failures <- err
+			last := int64(-1)
+			done := false
+			for satisfied.Load() < goroutines && failed.Load() == 0 {
+				now, err := st.Increment("/hits", 1)
+				if err != nil {
+					fail(err)
 					return
 				}
+				if last >= 0 && now != last+1 {
+					met[g]++
+				}
+				last = now
 				for {
 					var seen int64
 					var expected any = sessmgr.Missing
 					if err := st.Get("/cas", &seen); err == nil {
 						expected = seen
 					} else if !errors.Is(err, sessmgr.ErrNoValue) {
-						failures <- err
+						fail(err)
 						return
 					}
 					err := st.CompareAndSet("/cas", expected, seen+1)
@@ -458,13 +473,21 @@ func TestEightGoroutinesOnOneCounter(t *testing.T) {
 						break
 					}
 					if !errors.Is(err, sessmgr.ErrConflict) {
-						failures <- err
+						fail(err)
 						return
 					}
-					met++
+					met[g]++
+				}
+				rounds[g]++
+				if !done && rounds[g] >= times && met[g] >= meetings {
+					done = true
+					satisfied.Add(1)
+				}
+				if rounds[g] > 1000*times {
+					fail(errors.New("the goroutines never met: the race did not happen"))
+					return
 				}
 			}
-			conflicts.Store(g, met)
 		}(g)
 	}
 	close(start)
@@ -473,18 +496,16 @@ func TestEightGoroutinesOnOneCounter(t *testing.T) {
 	for err := range failures {
 		t.Fatal(err)
 	}
-	var hits, cas int64
+	var hits, cas, total int64
 	must(t, s.Storage().Get("/hits", &hits))
 	must(t, s.Storage().Get("/cas", &cas))
-	if hits != goroutines*times || cas != goroutines*times {
-		t.Fatalf("hits %d, cas %d, want %d", hits, cas, goroutines*times)
+	for _, n := range rounds {
+		total += n
 	}
-	met := 0
-	conflicts.Range(func(_, n any) bool { met += n.(int); return true })
-	t.Logf("compareAndSet conflicts met: %d", met)
-	if met == 0 {
-		t.Fatal("the goroutines never met: the test proves nothing")
+	if hits != total || cas != total {
+		t.Fatalf("hits %d, cas %d, want %d", hits, cas, total)
 	}
+	t.Logf("%d rounds, meetings per goroutine: %v", total, met)
 }
 
 // The functions of sessmgr.h the module does not call: each takes a C callback, which the

@@ -151,11 +151,12 @@ int main(void) {
     alarm(120);
     main_thread = pthread_self();
     /* This thread may win the race to the queue and deliver the events itself; try again
-     * until the sweeper's thread was the one waiting in the handler. */
-    for (attempt = 0; attempt < 20 && !stopped; attempt++) {
+     * until the sweeper's thread was the one waiting in the handler (it nearly always is at
+     * once; 1,000 attempts only bound a failure). */
+    for (attempt = 0; attempt < 1000 && !stopped; attempt++) {
         stopped = stop_while_delivering();
     }
-    for (attempt = 0; attempt < 20 && !reset; attempt++) {
+    for (attempt = 0; attempt < 1000 && !reset; attempt++) {
         reset = reset_while_delivering();
     }
     CHECK(stopped);

@@ -1,5 +1,8 @@
 /* 8 threads, 10,000 mixed operations each (500 on the Redis store, where each is a round trip),
- * on one registry: no increment lost, no session lost or duplicated. */
+ * on one registry: no increment lost, no session lost or duplicated. The threads race for
+ * certain: they start together (a gate opened once all are waiting at it), and each goes on
+ * incrementing the shared counter until every thread has found, 10 times at least, that another
+ * thread's increment landed between two of its own. */
 #include <pthread.h>
 #include <sched.h>
 
@@ -9,6 +12,14 @@
 #define OPERATIONS 10000
 #define OPERATIONS_ON_REDIS 500
 #define KEEP 16
+#define INTERLEAVINGS 10
+
+/* The start gate, and the threads that have met their interleavings. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_changed = PTHREAD_COND_INITIALIZER;
+static int waiting_at_gate = 0;
+static int gate_open = 0;
+static int threads_satisfied = 0;
 
 typedef struct {
     int index;
@@ -19,6 +30,11 @@ typedef struct {
     int created_count;
     int closed_count;
     long increments;
+    /* The counter this thread's last increment wrote, and how often the next one found another
+     * thread's increment in between. */
+    long last_written;
+    long interleavings;
+    int satisfied;
     int errors;
 } worker;
 
@@ -26,7 +42,12 @@ static int32_t increment(sessmgr_update *update, const char *current, void *user
     const char *at = strstr(current, "\"n\":");
     long n = at != NULL ? strtol(at + 4, NULL, 10) : 0;
     char next[64];
-    (void)user_data;
+    worker *w = (worker *)user_data;
+    /* (On the Redis store a callback may run again; the run that lands sets these last.) */
+    if (w->last_written >= 0 && n != w->last_written) {
+        w->interleavings++;
+    }
+    w->last_written = n + 1;
     /* Host code takes time: let other threads in between the read and the write. */
     sched_yield();
     snprintf(next, sizeof next, "{\"n\":%ld}", n + 1);
@@ -48,12 +69,38 @@ static unsigned next_random(unsigned *state) {
         }                                                                                   \
     } while (0)
 
+/* Whether every thread has met its interleavings, counting this one's now. */
+static int all_satisfied(worker *w) {
+    int all;
+    pthread_mutex_lock(&gate_lock);
+    if (!w->satisfied && w->interleavings >= INTERLEAVINGS) {
+        w->satisfied = 1;
+        threads_satisfied++;
+    }
+    all = threads_satisfied == THREADS;
+    pthread_mutex_unlock(&gate_lock);
+    return all;
+}
+
 static void *work(void *arg) {
     worker *w = (worker *)arg;
     unsigned seed = 2463534242u + (unsigned)w->index * 7919u;
     int i;
     int operations = on_test_store() ? OPERATIONS_ON_REDIS : OPERATIONS;
-    for (i = 0; i < operations; i++) {
+    pthread_mutex_lock(&gate_lock);
+    waiting_at_gate++;
+    pthread_cond_broadcast(&gate_changed);
+    while (!gate_open) {
+        pthread_cond_wait(&gate_changed, &gate_lock);
+    }
+    pthread_mutex_unlock(&gate_lock);
+    for (i = 0; i < operations || !all_satisfied(w); i++) {
+        if (i >= operations) {
+            /* Past its operations: the shared counter only, until every thread has raced. */
+            MUST(w, sessmgr_storage_update(w->shared, increment, w));
+            w->increments++;
+            continue;
+        }
         int op = i % 7;
         char *id;
         if (w->live_count == 0) {
@@ -88,7 +135,7 @@ static void *work(void *arg) {
             break;
         }
         case 4:
-            MUST(w, sessmgr_storage_update(w->shared, increment, NULL));
+            MUST(w, sessmgr_storage_update(w->shared, increment, w));
             w->increments++;
             break;
         case 5: {
@@ -141,8 +188,17 @@ int main(void) {
         workers[i].index = i;
         workers[i].shared = shared;
         workers[i].created = (char **)calloc(OPERATIONS, sizeof(char *));
+        workers[i].last_written = -1;
         CHECK(pthread_create(&threads[i], NULL, work, &workers[i]) == 0);
     }
+    /* Every thread at the gate, then all at once. */
+    pthread_mutex_lock(&gate_lock);
+    while (waiting_at_gate < THREADS) {
+        pthread_cond_wait(&gate_changed, &gate_lock);
+    }
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_changed);
+    pthread_mutex_unlock(&gate_lock);
     for (i = 0; i < THREADS; i++) {
         CHECK(pthread_join(threads[i], NULL) == 0);
         CHECK(workers[i].errors == 0);
@@ -178,6 +234,9 @@ int main(void) {
             OK(sessmgr_session_info(workers[i].live[k], &info));
             sessmgr_string_free(info);
         }
+    }
+    for (i = 0; i < THREADS; i++) {
+        CHECK(workers[i].interleavings >= INTERLEAVINGS);
     }
     printf("threads: %d sessions created, %d closed, %ld counter increments\n", total_created, total_closed,
            increments);

@@ -9,9 +9,14 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
+
+# racing.py, the Python package's helper for threads that race for certain.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bindings" / "python" / "tests"))
 
 PASSWORDS = {"admin": "admin-demo", "ann": "ann-demo", "bob": "bob-demo"}
 
@@ -40,7 +45,7 @@ class Host:
         """Stops the host (SIGTERM); returns everything it printed."""
         if self.output is None:
             self.process.send_signal(signal.SIGTERM)
-            out, err = self.process.communicate(timeout=10)
+            out, err = self.process.communicate(timeout=60)
             assert self.process.returncode == 0, err
             self.output = out + err
         return self.output
@@ -55,7 +60,7 @@ class Client:
     def __init__(self, host, cookie=None):
         self.host = host
         self.cookie = cookie
-        self.connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=10)
+        self.connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=60)
 
     def request(self, method, path, form=None, headers=None):
         """(status, body text, Set-Cookie header or None); the cookie is kept or cleared."""

@@ -47,7 +47,7 @@ def browser(profile):
     driver_path = shutil.which("chromedriver")
     assert driver_path, "chromedriver is not installed (apt-get install chromium-driver)"
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(20)
+    driver.set_page_load_timeout(120)
     return driver
 
 
@@ -59,8 +59,10 @@ def two_browsers(tmp_path):
         driver.quit()
 
 
-def wait(driver, what, check, seconds=15):
-    """Waits until check(driver) is truthy; fails naming what did not show."""
+def wait(driver, what, check, seconds=60):
+    """Waits until check(driver) is truthy; fails naming what did not show. (What it waits for
+    takes a few seconds at most, the admin page's refresh every three; a minute only turns a
+    failure into a message, however busy the machine.)"""
     try:
         # The admin page replaces its tables every three seconds: a row found may go stale.
         return WebDriverWait(

@@ -5,9 +5,9 @@ import json
 import os
 import re
 import subprocess
-import threading
 
 from conftest import Client
+from racing import Role, race
 
 ID = re.compile(r"^[0-9A-F]{32}$")
 
@@ -85,21 +85,17 @@ def test_the_counter_is_atomic_under_concurrent_requests(host):
     first.get("/counter")
     cookie = first.cookie
     failures = []
+    clients = [Client(host, cookie) for _ in range(8)]
 
-    def hammer():
-        client = Client(host, cookie)
-        for _ in range(150):
-            status, _, set_cookie = client.get("/counter")
-            if status != 200 or set_cookie is not None:
-                failures.append(status)
+    def hammer(thread, n):
+        status, _, set_cookie = clients[thread].get("/counter")
+        if status != 200 or set_cookie is not None:
+            failures.append(status)
 
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    # 8 clients, 150 requests each at least, 20 of them while another's was answered.
+    [done] = race(Role("client", 8, hammer, rounds=150, overlapped=20))
     assert failures == []
-    assert first.get("/counter")[1] == f"{1 + 8 * 150 + 1}\n"
+    assert first.get("/counter")[1] == f"{1 + done + 1}\n"
 
 
 def test_the_session_identifier(host):
@@ -266,11 +262,11 @@ def test_the_access_log_names_no_session_id(host):
 
 def test_the_host_refuses_bad_arguments(tmp_path):
     for args in (["--grace", "61"], ["70000"], ["--nope"]):
-        done = subprocess.run([os.environ["HTTP_HOST"], *args], capture_output=True, text=True, timeout=10)
+        done = subprocess.run([os.environ["HTTP_HOST"], *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and "usage:" in done.stderr, args
     empty = tmp_path / "data"
     empty.mkdir()
     done = subprocess.run([os.environ["HTTP_HOST"], "0", "--data", str(empty)], capture_output=True, text=True,
-                          timeout=10)
+                          timeout=60)
     assert done.returncode == 1 and "users file" in done.stderr
 

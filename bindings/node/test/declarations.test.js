@@ -69,7 +69,7 @@ test('index.d.ts declares exactly what index.js exports', () => {
 
 test('index.d.ts type-checks a TypeScript program using the API, and refuses misuse', () => {
   const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-  const usage = fileURLToPath(new URL('./usage.ts', import.meta.url));
+  const usage = fileURLToPath(new URL('../test-support/usage.ts', import.meta.url));
   const flags = ['--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
   const result = spawnSync(process.execPath, [tsc, ...flags, '--target', 'es2022', usage], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),

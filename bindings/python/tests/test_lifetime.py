@@ -4,11 +4,14 @@ while events flow."""
 
 import gc
 import threading
+import time
 
 import pytest
 
 import sessmgr
 from sessmgr import session as session_module
+
+from racing import Role, race
 
 
 def test_use_keeps_nothing_per_session_once_its_blocks_end():
@@ -42,20 +45,25 @@ def test_use_waits_for_a_block_on_the_same_session_under_any_id_form():
     def first():
         with s.storage.use() as data:
             inside.set()
-            release.wait(10)
+            release.wait(60)
             data["n"] = data.get("n", 0) + 1
             order.append("first")
 
     thread = threading.Thread(target=first)
     thread.start()
-    assert inside.wait(10)
+    assert inside.wait(60)
     waiter = threading.Thread(target=lambda: _increment(other, order))
     waiter.start()
+    # The second block has reached the session's lock (it counts among its users)...
+    while session_module._use_locks[s.id].users < 2:
+        assert waiter.is_alive(), "the second block ended without waiting"
+        time.sleep(0.001)
+    # ...and waits there: it is still waiting a moment later, its increment not made.
     waiter.join(0.2)
-    assert waiter.is_alive(), "the second block did not wait for the first"
+    assert waiter.is_alive() and order == [], "the second block did not wait for the first"
     release.set()
-    thread.join(10)
-    waiter.join(10)
+    thread.join(60)
+    waiter.join(60)
     assert order == ["first", "second"]
     assert s.storage["n"] == 2
     assert session_module._use_locks == {}
@@ -90,27 +98,17 @@ def test_canonical_id_leaves_what_is_not_an_id_to_the_library():
 
 
 def test_handlers_replaced_and_removed_while_another_thread_makes_events():
-    stop = threading.Event()
-    failures = []
-
-    def churn():
-        try:
-            while not stop.is_set():
-                sessmgr.create_session().close()
-        except Exception as error:  # noqa: BLE001 - reported below
-            failures.append(error)
-
-    worker = threading.Thread(target=churn)
-    worker.start()
     seen = []
-    try:
-        for i in range(300):
-            sessmgr.set_event_handler(seen.append if i % 2 else (lambda event: None))
-            sessmgr.set_event_handler(None)
-    finally:
-        stop.set()
-        worker.join(10)
-    assert not failures
+
+    def flip(thread, i):
+        sessmgr.set_event_handler(seen.append if i % 2 else (lambda event: None))
+        sessmgr.set_event_handler(None)
+
+    def churn(thread, n):
+        sessmgr.create_session().close()
+
+    # 300 flips at least, and 50 sessions made and closed while a flip finished.
+    race(Role("flip", 1, flip, rounds=300), Role("churn", 1, churn, rounds=50, overlapped=50))
     after = len(seen)
     sessmgr.create_session().close()
     assert len(seen) == after, "a removed handler got an event"
