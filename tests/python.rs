@@ -53,8 +53,9 @@ fn quickstart_example() {
 }
 
 /// `pip install ./bindings/python`, as the README says: the wheel holds the library (built by
-/// `cargo build --release` from this source tree), which the package finds beside itself with
-/// no `SESSMGR_LIBRARY` and no library on the system's search path.
+/// `cargo build --release` from this source tree, stripped of its debug information), which
+/// the package finds beside itself with no `SESSMGR_LIBRARY` and no library on the system's
+/// search path.
 #[test]
 fn pip_install_gives_a_package_that_works_at_once() {
     let target =
@@ -75,7 +76,13 @@ fn pip_install_gives_a_package_that_works_at_once() {
             .arg("./bindings/python")
             .current_dir(root()),
     );
-    assert!(target.join("sessmgr/libsessmgr.so").exists());
+    // Stripped, as make install strips it: no debug information, about 1 MB.
+    let packaged = target.join("sessmgr/libsessmgr.so");
+    let sections = succeed(Command::new("readelf").arg("-S").arg(&packaged));
+    assert!(sections.contains(".dynsym"), "{sections}");
+    assert!(!sections.contains(".debug_"), "{sections}");
+    let size = std::fs::metadata(&packaged).unwrap().len();
+    assert!(size < 3 << 20, "{size} bytes");
     let stdout = succeed(
         python()
             .args([

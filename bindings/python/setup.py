@@ -7,6 +7,8 @@ package's modules, where ``sessmgr._native`` looks first after ``SESSMGR_LIBRARY
 source tree around (an sdist unpacked elsewhere), the wheel holds no library, says so, and the
 package loads the one ``make install`` put on the system's search path.
 ``SESSMGR_WHEEL_LIBRARY=/path/to/libsessmgr.so`` puts that file in the wheel instead of building.
+Either way the wheel's copy is stripped of its debug information, as ``make install`` strips
+the installed library (``objcopy``, from binutils, which a C compiler comes with).
 """
 
 from __future__ import annotations
@@ -52,14 +54,24 @@ def built_library() -> Path | None:
     return Path(json.loads(metadata.stdout)["target_directory"]) / "release" / LIBRARY
 
 
+def strip(library: Path) -> None:
+    """Removes the debug information, as ``make install`` does (about 1 MB instead of 9)."""
+    objcopy = shutil.which("objcopy")
+    if objcopy is None:
+        raise SystemExit("sessmgr: objcopy (binutils) is needed to strip the library for the wheel")
+    subprocess.run([objcopy, "--strip-debug", "--strip-unneeded", str(library)], check=True)
+
+
 class BuildWithLibrary(build_py):
-    """build_py, then the library into the package."""
+    """build_py, then the library, stripped, into the package."""
 
     def run(self) -> None:
         super().run()
         library = built_library()
         if library is not None:
-            shutil.copyfile(library, Path(self.build_lib) / "sessmgr" / LIBRARY)
+            packaged = Path(self.build_lib) / "sessmgr" / LIBRARY
+            shutil.copyfile(library, packaged)
+            strip(packaged)
 
 
 class BinaryDistribution(Distribution):
