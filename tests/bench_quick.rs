@@ -1,7 +1,11 @@
 //! The benchmark suite builds, and `bench/run.sh --quick` runs it end to end (criterion with
 //! the floor, Redis and tower-sessions, memory, sweep, the C mix, the HTTP host under ab, the
-//! report). No time is
-//! asserted: the figures are for BENCHMARKS.md, from a full run.
+//! report). No time is asserted: the figures are for BENCHMARKS.md, from a full run.
+//!
+//! A long run (a release build of the benchmark crate and its peers, then every benchmark:
+//! about three minutes on 2 cores), so not in the default `cargo test`, which stays a test of
+//! everything and not a benchmark. CI runs it:
+//!   cargo test --test bench_quick -- --ignored
 
 use std::path::Path;
 use std::process::Command;
@@ -9,6 +13,7 @@ use std::process::Command;
 mod common;
 
 #[test]
+#[ignore = "long (about 3 minutes): cargo test --test bench_quick -- --ignored, as CI does"]
 fn benchmark_quick_mode_runs() {
     common::machine::prepare();
     let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
