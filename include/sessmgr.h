@@ -314,7 +314,7 @@ const char *sessmgr_last_error(void);
 void sessmgr_string_free(char *text);
 
 /**
- * Changes settings: a JSON object with any of these keys (the README's settings table gives
+ * Changes settings: a JSON object with any of these keys (docs/reference.md's settings table gives
  * each one's default and range):
  * - `defaultIdleTimeout`, `minIdleTimeout` (minutes), `clock` ("system" or "manual");
  * - limits: `maxSessions`, `maxStorageBytes`, `maxIdentifierBytes`, `maxJsonDepth`,
@@ -450,7 +450,7 @@ sessmgr_status sessmgr_session_has_privilege(const char *id, const char *privile
 
 /**
  * `*allowed` receives whether the session may do `action` on `resource` under the roles file's
- * `permissions` (4D's rules, see the README): `resource` as 4D writes `applyTo` (`ds`,
+ * `permissions` (4D's rules, see docs/permissions.md): `resource` as 4D writes `applyTo` (`ds`,
  * `Dataclass`, `Dataclass.attribute`, `Dataclass.function`, `ds.function`, `Singleton`,
  * `Singleton.function`); `action` one of `create`, `read`, `update`, `drop`, `execute`,
  * `describe`, `promote` (case-sensitive). Web and rest sessions are checked; the other types

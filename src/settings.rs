@@ -112,7 +112,7 @@ pub struct Configuration {
 
 impl Settings {
     /// Every key `configure` takes: the one list the parser, the header's comment and the
-    /// README's table are checked against.
+    /// table of docs/reference.md are checked against.
     pub const KEYS: &'static [&'static str] = &[
         "defaultIdleTimeout",
         "minIdleTimeout",

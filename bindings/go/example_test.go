@@ -6,7 +6,7 @@ import (
 	sessmgr "github.com/sessmgr/sessmgr/bindings/go"
 )
 
-// The README's Go quick start: go test runs it and checks what it prints.
+// The Go quick start of docs/go.md: go test runs it and checks what it prints.
 func Example() {
 	web, err := sessmgr.CreateSession(sessmgr.Options{IPAddress: "192.0.2.7"}) // a web guest
 	if err != nil {

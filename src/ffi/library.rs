@@ -34,7 +34,7 @@ pub unsafe extern "C" fn sessmgr_string_free(text: *mut c_char) {
     })
 }
 
-/// Changes settings: a JSON object with any of these keys (the README's settings table gives
+/// Changes settings: a JSON object with any of these keys (docs/reference.md's settings table gives
 /// each one's default and range):
 /// - `defaultIdleTimeout`, `minIdleTimeout` (minutes), `clock` ("system" or "manual");
 /// - limits: `maxSessions`, `maxStorageBytes`, `maxIdentifierBytes`, `maxJsonDepth`,

@@ -76,7 +76,7 @@ pub unsafe extern "C" fn sessmgr_session_has_privilege(
 }
 
 /// `*allowed` receives whether the session may do `action` on `resource` under the roles file's
-/// `permissions` (4D's rules, see the README): `resource` as 4D writes `applyTo` (`ds`,
+/// `permissions` (4D's rules, see docs/permissions.md): `resource` as 4D writes `applyTo` (`ds`,
 /// `Dataclass`, `Dataclass.attribute`, `Dataclass.function`, `ds.function`, `Singleton`,
 /// `Singleton.function`); `action` one of `create`, `read`, `update`, `drop`, `execute`,
 /// `describe`, `promote` (case-sensitive). Web and rest sessions are checked; the other types

@@ -1,4 +1,4 @@
-// The README's Node quick start (run by the package's tests).
+// The Node quick start of docs/node.md (run by the package's tests).
 import * as sessmgr from 'sessmgr';
 
 const web = sessmgr.createSession({ IPAddress: '192.0.2.7' }); // a web guest
