@@ -115,17 +115,21 @@ fn every_link_leads_somewhere() {
     assert!(checked > 50, "{checked} links");
 }
 
-/// The targets of the page's Markdown links and images, `[text](target)`, outside code.
-fn links(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
+/// The page's lines outside fenced code.
+fn prose(text: &str) -> impl Iterator<Item = &str> {
     let mut fenced = false;
-    for line in text.lines() {
+    text.lines().filter(move |line| {
         if line.starts_with("```") {
             fenced = !fenced;
         }
-        if fenced {
-            continue;
-        }
+        !fenced && !line.starts_with("```")
+    })
+}
+
+/// The targets of the page's Markdown links and images, `[text](target)`, outside code.
+fn links(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in prose(text) {
         let mut rest = line;
         while let Some(at) = rest.find("](") {
             let after = &rest[at + 2..];
@@ -142,14 +146,7 @@ fn links(text: &str) -> Vec<String> {
 /// `-2`, …
 fn slugs(text: &str) -> BTreeSet<String> {
     let mut slugs = BTreeSet::new();
-    let mut fenced = false;
-    for line in text.lines() {
-        if line.starts_with("```") {
-            fenced = !fenced;
-        }
-        if fenced || !line.starts_with('#') {
-            continue;
-        }
+    for line in prose(text).filter(|line| line.starts_with('#')) {
         let heading = line.trim_start_matches('#').trim();
         // A link's text stays, its target goes.
         let mut plain = String::new();
