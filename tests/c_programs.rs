@@ -44,6 +44,12 @@ pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
     let stem = source.file_stem().unwrap().to_string_lossy();
     let out =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{stem}-{language:?}-{:?}", check()));
+    // Written under a name of its own, then renamed into place: two tests (or two test
+    // processes) compiling the same program never write over an executable another is running
+    // (which fails its exec with ETXTBSY, as one test run in 20 under load did).
+    static COMPILED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COMPILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let written = out.with_extension(format!("{}-{n}.tmp", std::process::id()));
     let sanitize: &[&str] = match check() {
         Check::Asan => &["-fsanitize=address", "-fno-omit-frame-pointer"],
         _ => &[],
@@ -63,7 +69,7 @@ pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
         .arg(source)
         .args(extra)
         .arg("-o")
-        .arg(&out)
+        .arg(&written)
         .arg(format!("-L{}", libs.display()))
         .arg(format!("-Wl,-rpath,{}", libs.display()))
         .args(["-lsessmgr", "-lpthread"])
@@ -76,6 +82,7 @@ pub fn compile(source: &Path, language: Language, extra: &[&str]) -> PathBuf {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    std::fs::rename(&written, &out).unwrap();
     out
 }
 

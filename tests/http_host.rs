@@ -36,6 +36,9 @@ fn host() -> &'static Path {
     HOST.get_or_init(|| {
         common::machine::prepare();
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http_host");
+        // Written under this process's own name, then renamed into place: never over an
+        // executable another test process is running.
+        let written = out.with_extension(format!("{}.tmp", std::process::id()));
         let folder = root().join("examples_c/http_host");
         let mut sources: Vec<PathBuf> = std::fs::read_dir(&folder)
             .unwrap()
@@ -57,7 +60,7 @@ fn host() -> &'static Path {
             .args(pkg_config("--cflags"))
             .args(&sources)
             .arg("-o")
-            .arg(&out)
+            .arg(&written)
             .arg(format!("-L{}", libs.display()))
             .arg(format!("-Wl,-rpath,{}", libs.display()))
             .arg("-lsessmgr")
@@ -70,6 +73,7 @@ fn host() -> &'static Path {
             "the host does not compile cleanly:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
+        std::fs::rename(&written, &out).unwrap();
         out
     })
 }
