@@ -247,21 +247,25 @@ fn a_reset_while_the_sweeper_delivers_waits_for_nothing_and_delivers_nothing_aft
 fn the_sweeper_thread_blocks_every_signal() {
     let r = Registry::new();
     r.configure(r#"{"sweepIntervalSeconds": 1}"#).unwrap();
+    assert_eq!(r.sweeper_threads(), 1);
     let blocked = std::fs::read_dir("/proc/self/task")
         .unwrap()
         .filter_map(|task| {
             let path = task.unwrap().path();
             let name = std::fs::read_to_string(path.join("comm")).ok()?;
-            (name.trim() == "sessmgr-sweeper").then(|| {
-                let status = std::fs::read_to_string(path.join("status")).unwrap();
-                let mask = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("SigBlk:"))
-                    .unwrap()
-                    .trim()
-                    .to_owned();
-                u64::from_str_radix(&mask, 16).unwrap()
-            })
+            if name.trim() != "sessmgr-sweeper" {
+                return None;
+            }
+            // Another test's stopped sweeper may end between the two reads: it is skipped
+            // (this test's own runs until the reset below).
+            let status = std::fs::read_to_string(path.join("status")).ok()?;
+            let mask = status
+                .lines()
+                .find_map(|l| l.strip_prefix("SigBlk:"))
+                .unwrap()
+                .trim()
+                .to_owned();
+            Some(u64::from_str_radix(&mask, 16).unwrap())
         })
         .collect::<Vec<_>>();
     assert!(!blocked.is_empty(), "no sweeper thread found");

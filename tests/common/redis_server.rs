@@ -16,17 +16,23 @@ impl RedisServer {
     /// A server with the append-only file on (fsync always): a restart finds every write.
     pub fn start() -> RedisServer {
         super::machine::prepare();
-        let port = free_port();
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("redis-{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut server = RedisServer {
-            port,
-            dir,
-            child: None,
-        };
-        server.restart();
-        server
+        // A port found free may be taken before the server binds it (by a connection's local
+        // port, or another test's server): the server then exits, and another port is tried.
+        for _ in 0..10 {
+            let port = free_port();
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("redis-{port}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut server = RedisServer {
+                port,
+                dir,
+                child: None,
+            };
+            if server.started() {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on any of 10 free ports");
     }
 
     pub fn url(&self) -> String {
@@ -41,8 +47,15 @@ impl RedisServer {
         )
     }
 
-    /// Starts the server (again, after [`RedisServer::stop`]) and waits until it answers.
+    /// Starts the server again, after [`RedisServer::stop`], on its port, and waits until it
+    /// answers.
     pub fn restart(&mut self) {
+        assert!(self.started(), "redis-server on port {} exited", self.port);
+    }
+
+    /// Starts the server and waits until it answers (true) or exits (false: its port was
+    /// taken).
+    fn started(&mut self) -> bool {
         assert!(self.child.is_none(), "already running");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
@@ -59,13 +72,25 @@ impl RedisServer {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
+        let ours = format!("process_id:{}\r\n", child.id());
         self.child = Some(child);
         let started = Instant::now();
         loop {
+            // The server answering on the port must be this one, not another test's, and done
+            // loading its append-only file (INFO answers while it loads; PING does not).
             if let Ok(mut c) = redis::Client::open(self.url()).and_then(|c| c.get_connection())
+                && redis::cmd("INFO")
+                    .query::<String>(&mut c)
+                    .is_ok_and(|info| info.contains(&ours))
                 && redis::cmd("PING").query::<String>(&mut c).is_ok()
             {
-                return;
+                return true;
+            }
+            if let Some(child) = &mut self.child
+                && child.try_wait().unwrap().is_some()
+            {
+                self.child = None;
+                return false;
             }
             assert!(
                 // A start takes milliseconds; this bound only turns a failure into a message.
