@@ -323,6 +323,9 @@ void sessmgr_string_free(char *text);
  *   the interval);
  * - `maxLifetime` (minutes from creation after which a web or rest session ends however
  *   active; 0 = never), `rotationGraceSeconds`;
+ * - `activityResolutionSeconds` (default 60; 0 = every call): activity is recorded when at
+ *   least this long, and a tenth of the session's idle timeout, has passed since the activity
+ *   last recorded; a session ends at most that long before its idle timeout, never after;
  * - `maxSessionsPerUser`, `sessionLimitPolicy` ("refuse" or "closeOldest"),
  *   `overloadPolicy` ("evictGuests" or "refuse");
  * - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null);

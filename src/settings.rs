@@ -37,6 +37,9 @@ pub struct Settings {
     pub max_lifetime: i32,
     /// Seconds an old ID still reaches its session after a rotation; 0: not at all.
     pub rotation_grace_seconds: u64,
+    /// Activity is recorded when at least this long (and a tenth of the session's idle
+    /// timeout) has passed since the activity last recorded; 0: every time.
+    pub activity_resolution_seconds: u64,
     /// One-time passcodes one session may hold at once.
     pub max_otps_per_session: u64,
     /// Web and rest sessions one user name may have at once; 0: no limit.
@@ -67,6 +70,7 @@ impl Default for Settings {
             sweep_interval_seconds: 0,
             max_lifetime: 0,
             rotation_grace_seconds: 0,
+            activity_resolution_seconds: DEFAULT_ACTIVITY_RESOLUTION_SECONDS,
             max_otps_per_session: 16,
             max_sessions_per_user: 0,
             session_limit_policy: SessionLimitPolicy::Refuse,
@@ -100,6 +104,10 @@ pub(crate) const MAX_FILE_NAMES_RANGE: (i64, i64) = (1, 1_000_000);
 pub(crate) const SWEEP_INTERVAL_RANGE: (i64, i64) = (0, 86_400);
 pub(crate) const MAX_LIFETIME_RANGE: (i64, i64) = (0, i32::MAX as i64);
 pub(crate) const ROTATION_GRACE_RANGE: (i64, i64) = (0, 60);
+pub(crate) const ACTIVITY_RESOLUTION_RANGE: (i64, i64) = (0, 3600);
+/// A minute: a session's end is known to the minute, and a host on the Redis store writes at
+/// most once a minute for a session's activity (see docs/reference.md).
+pub(crate) const DEFAULT_ACTIVITY_RESOLUTION_SECONDS: u64 = 60;
 pub(crate) const MAX_OTPS_PER_SESSION_RANGE: (i64, i64) = (1, 1024);
 pub(crate) const MAX_SESSIONS_PER_USER_RANGE: (i64, i64) = (0, 1_000_000);
 
@@ -128,6 +136,7 @@ impl Settings {
         "sweepIntervalSeconds",
         "maxLifetime",
         "rotationGraceSeconds",
+        "activityResolutionSeconds",
         "maxSessionsPerUser",
         "sessionLimitPolicy",
         "overloadPolicy",
@@ -237,6 +246,10 @@ impl Settings {
                     settings.rotation_grace_seconds =
                         integer(key, value, ROTATION_GRACE_RANGE)? as u64
                 }
+                "activityResolutionSeconds" => {
+                    settings.activity_resolution_seconds =
+                        integer(key, value, ACTIVITY_RESOLUTION_RANGE)? as u64
+                }
                 "roles" => roles = Some(RolesTable::parse(value)?),
                 "accessLog" => settings.access_log = access_log(value)?,
                 "store" => settings.store = StoreSettings::parse(value)?,
@@ -332,6 +345,7 @@ pub struct LiveSettings {
     max_file_names: AtomicU64,
     max_lifetime: AtomicU64,
     rotation_grace_seconds: AtomicU64,
+    activity_resolution_seconds: AtomicU64,
     max_otps_per_session: AtomicU64,
     max_sessions_per_user: AtomicU64,
     close_oldest: std::sync::atomic::AtomicBool,
@@ -361,6 +375,8 @@ impl LiveSettings {
             .store(s.max_lifetime as u64, Ordering::Release);
         self.rotation_grace_seconds
             .store(s.rotation_grace_seconds, Ordering::Release);
+        self.activity_resolution_seconds
+            .store(s.activity_resolution_seconds, Ordering::Release);
         self.max_otps_per_session
             .store(s.max_otps_per_session, Ordering::Release);
         self.max_sessions_per_user
@@ -416,6 +432,11 @@ impl LiveSettings {
 
     pub fn rotation_grace_seconds(&self) -> u64 {
         self.rotation_grace_seconds.load(Ordering::Acquire)
+    }
+
+    /// `activityResolutionSeconds`, in milliseconds.
+    pub fn activity_resolution(&self) -> crate::clock::Millis {
+        self.activity_resolution_seconds.load(Ordering::Acquire) as crate::clock::Millis * 1000
     }
 
     pub fn max_otps_per_session(&self) -> usize {
@@ -517,6 +538,11 @@ mod tests {
                 "{\"sweepIntervalSeconds\": -1}",
                 ErrorKind::InvalidArgument,
                 "sweepIntervalSeconds",
+            ),
+            (
+                "{\"activityResolutionSeconds\": 3601}",
+                ErrorKind::InvalidArgument,
+                "\"activityResolutionSeconds\": 3601 is out of range",
             ),
             (
                 "{\"roles\": {\"privileges\": 3}}",

@@ -34,6 +34,8 @@ const QUERIES: &[(&str, &str)] = &[
 const NAMES: &[&str] = &["a", "b", "R", "WebAdmin", "nope", "A"];
 const IDENTIFIERS: &[&str] = &["", "student-1", "Zoë", "x"];
 const MINUTE: i64 = 60_000;
+/// `activityResolutionSeconds` by default, in milliseconds.
+const RESOLUTION: i64 = 60_000;
 const USERS: &[&str] = &["ann", "bob", ""];
 
 #[derive(Debug, Clone)]
@@ -43,6 +45,7 @@ enum Op {
     },
     Close(usize),
     Touch(usize),
+    /// Seconds.
     Advance(i64),
     SetIdentifier(usize, usize),
     SetLongIdentifier(usize),
@@ -81,6 +84,8 @@ enum Op {
     /// An absolute end this many minutes from now (before now, when negative), or none.
     SetLifetimeEnd(usize, Option<i64>),
     LifetimeEnd(usize),
+    /// `expiration_date`: where the activity recorded shows.
+    Expiration(usize),
     Count,
     Sweep,
     /// Starts (true) or stops the background sweeper, which sweeps at once when started. It
@@ -94,7 +99,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<bool>().prop_map(|web| Op::Create { web }),
         1 => slot.clone().prop_map(Op::Close),
         2 => slot.clone().prop_map(Op::Touch),
-        2 => (0..80i64).prop_map(Op::Advance),
+        2 => prop_oneof![(0..80i64).prop_map(|m| m * 60), 0..90i64].prop_map(Op::Advance),
         2 => (slot.clone(), 0..IDENTIFIERS.len()).prop_map(|(s, i)| Op::SetIdentifier(s, i)),
         1 => slot.clone().prop_map(Op::SetLongIdentifier),
         1 => slot.clone().prop_map(Op::Identifier),
@@ -121,6 +126,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (slot.clone(), proptest::option::of(-10..150i64))
             .prop_map(|(s, m)| Op::SetLifetimeEnd(s, m)),
         1 => slot.clone().prop_map(Op::LifetimeEnd),
+        2 => slot.clone().prop_map(Op::Expiration),
         2 => (slot.clone(), proptest::option::of(proptest::collection::vec(0..NAMES.len(), 0..3)))
             .prop_map(|(s, n)| Op::Rotate(s, n)),
         1 => slot.clone().prop_map(Op::TouchPreviousId),
@@ -155,6 +161,14 @@ struct Modelled {
 }
 
 impl Modelled {
+    /// Activity at `now`: recorded when a minute (or a tenth of the idle timeout, if shorter)
+    /// has passed since the activity last recorded.
+    fn activity(&mut self, now: i64) {
+        if now - self.last_activity >= RESOLUTION.min(self.idle_minutes * MINUTE / 10) {
+            self.last_activity = now;
+        }
+    }
+
     fn live(&self, now: i64) -> bool {
         !self.gone
             && (!self.web
@@ -227,8 +241,8 @@ impl Model {
                 });
                 ok()
             }
-            Op::Advance(minutes) => {
-                self.now += minutes * MINUTE;
+            Op::Advance(seconds) => {
+                self.now += seconds * 1000;
                 ok()
             }
             Op::CloseUser(u) => {
@@ -279,7 +293,7 @@ impl Model {
                 let s = &mut self.sessions[i];
                 s.user_name = user.to_owned();
                 s.granted.clear();
-                s.last_activity = now;
+                s.activity(now);
                 Ok(String::new())
             }
             Op::Restore(n) => {
@@ -292,7 +306,7 @@ impl Model {
                 if spent || expires <= now || !self.sessions[i].live(now) {
                     return Err(ErrorKind::NotFound);
                 }
-                self.sessions[i].last_activity = now;
+                self.sessions[i].activity(now);
                 Ok(i.to_string())
             }
             Op::CreateOtp(_, seconds) => {
@@ -319,7 +333,7 @@ impl Model {
                     0 => s.idle_minutes * MINUTE,
                     given => i64::from(given).max(10) * 1000,
                 };
-                s.last_activity = now;
+                s.activity(now);
                 self.otps.push((i, now + lifespan, false));
                 Ok(String::new())
             }
@@ -375,7 +389,7 @@ impl Model {
 /// What SPEC says an operation on one live session does.
 fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
     let ok = Ok(String::new());
-    let activity = |s: &mut Modelled| s.last_activity = now;
+    let activity = |s: &mut Modelled| s.activity(now);
     match *op {
         Op::Touch(_) => {
             activity(s);
@@ -518,6 +532,15 @@ fn session_op(s: &mut Modelled, op: &Op, now: i64) -> Outcome {
                 .map(|end| end.to_string())
                 .ok_or(ErrorKind::NoValue)
         }
+        Op::Expiration(_) => {
+            if !s.web {
+                return Err(ErrorKind::NotSupported);
+            }
+            let idle_end = s.last_activity + s.idle_minutes * MINUTE;
+            Ok(s.lifetime_end
+                .map_or(idle_end, |end| end.min(idle_end))
+                .to_string())
+        }
         Op::StorageRemove(_, key) => match s.storage.remove(key_name(key)) {
             Some(_) => {
                 activity(s);
@@ -556,7 +579,7 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
         return Ok(String::new());
     }
     match (op, slot) {
-        (Op::Advance(minutes), _) => unit(r.advance_clock(minutes * 60)),
+        (Op::Advance(seconds), _) => unit(r.advance_clock(*seconds)),
         (Op::Count, _) => r.live_sessions().map(|n| n.to_string()).map_err(|e| e.kind),
         (Op::Sweep, _) => Ok(r.sweep().to_string()),
         (&Op::CloseUser(u), _) => Ok(r.user_close_sessions(USERS[u]).unwrap().to_string()),
@@ -665,16 +688,20 @@ fn run(r: &Registry, base: i64, all: &mut Ids, op: &Op, slot: Option<usize>) -> 
                     unit(r.set_lifetime_end(id, date.as_deref()))
                 }
                 // Read back as milliseconds since the model's start.
-                Op::LifetimeEnd(_) => text(r.lifetime_end(id)).map(|date| {
-                    let ms = chrono::DateTime::parse_from_rfc3339(&date)
-                        .unwrap()
-                        .timestamp_millis();
-                    (ms - base).to_string()
-                }),
+                Op::LifetimeEnd(_) => text(r.lifetime_end(id)).map(|date| since(&date, base)),
+                Op::Expiration(_) => text(r.expiration_date(id)).map(|date| since(&date, base)),
                 _ => unreachable!(),
             }
         }
     }
+}
+
+/// A date the library wrote, as milliseconds since the model's start.
+fn since(date: &str, base: i64) -> String {
+    let ms = chrono::DateTime::parse_from_rfc3339(date)
+        .unwrap()
+        .timestamp_millis();
+    (ms - base).to_string()
 }
 
 type Cap = Option<(usize, bool)>;
@@ -735,6 +762,7 @@ fn check(r: Registry, ops: &[Op], cap: Cap, on_redis: bool) -> Result<(), TestCa
             | Op::StorageCas(s, _, _, _)
             | Op::SetLifetimeEnd(s, _)
             | Op::LifetimeEnd(s)
+            | Op::Expiration(s)
             | Op::Rotate(s, _)
             | Op::TouchPreviousId(s)
             | Op::CreateOtp(s, _)

@@ -222,6 +222,91 @@ fn an_idle_session_ends_for_every_host_and_activity_on_one_keeps_it_for_all() {
     assert!(end > expiry, "{end} after {expiry}");
 }
 
+/// Commands the session scripts run inside Redis (counted there too, but no round trip).
+const INSIDE_SCRIPTS: &[&str] = &["hget", "hset", "pexpireat", "persist", "zadd", "zrem"];
+
+/// Calls per command the server has counted since its statistics were last reset, leaving
+/// out the test's own `INFO` and `CONFIG` and the commands of [`INSIDE_SCRIPTS`]: the round
+/// trips the library made.
+fn commands(c: &mut redis::Connection) -> std::collections::BTreeMap<String, u64> {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(c).unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(":calls=")?;
+            let calls = rest.split(',').next()?.parse().ok()?;
+            (!name.starts_with("info")
+                && !name.starts_with("config")
+                && !INSIDE_SCRIPTS.contains(&name))
+            .then(|| (name.to_owned(), calls))
+        })
+        .collect()
+}
+
+fn reset_statistics(c: &mut redis::Connection) {
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query::<()>(c)
+        .unwrap();
+}
+
+#[test]
+fn a_request_is_one_round_trip_and_a_write_after_it_one_more() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "rt:"), host(&server, "rt:"));
+    let id = a.create(None).unwrap();
+    a.set_privileges(id, "simple").unwrap();
+    // The scripts loaded.
+    a.storage_set(id, "/n", "0").unwrap();
+    let mut c = server.connection();
+    reset_statistics(&mut c);
+    // Within a minute of the activity recorded, a request only reads; the writes after it go
+    // on the version it read.
+    for round in 1..=100 {
+        let answer = a
+            .request(id, Some(b"simple".as_slice()), Some("/n"))
+            .unwrap();
+        assert_eq!(answer.granted, Some(true));
+        a.storage_set(id, "/s", "\"x\"").unwrap();
+        assert_eq!(a.storage_increment(id, "/n", 1).unwrap(), round);
+    }
+    let seen = commands(&mut c);
+    assert_eq!(
+        seen,
+        [("hmget".to_owned(), 100), ("evalsha".to_owned(), 200)].into(),
+        "one read per request, one script per write"
+    );
+    // Another host's write (from another thread) between the read and the write: the write
+    // reads again, on what that host wrote, and a comparison is made with what is there now.
+    let on_b =
+        |f: &(dyn Fn(&Registry) + Sync)| std::thread::scope(|s| s.spawn(|| f(&b)).join().unwrap());
+    a.request(id, None, None).unwrap();
+    on_b(&|b| b.storage_set(id, "/n", "500").unwrap());
+    assert_eq!(a.storage_increment(id, "/n", 1).unwrap(), 501);
+    a.request(id, None, None).unwrap();
+    on_b(&|b| b.storage_set(id, "/n", "7").unwrap());
+    a.storage_compare_and_set(id, "/n", Some("7"), Some("8"))
+        .unwrap();
+    a.request(id, None, None).unwrap();
+    on_b(&|b| b.storage_set(id, "/n", "9").unwrap());
+    assert_eq!(
+        kind(a.storage_compare_and_set(id, "/n", Some("8"), Some("10"))),
+        ErrorKind::Conflict
+    );
+    assert_eq!(b.storage_get(id, "/n").unwrap(), "9");
+    // The same value written again is still written (and so is its activity).
+    a.request(id, None, None).unwrap();
+    on_b(&|b| b.storage_set(id, "/n", "3").unwrap());
+    a.storage_set(id, "/n", "9").unwrap();
+    assert_eq!(b.storage_get(id, "/n").unwrap(), "9");
+    // Closed by another host meanwhile: gone, not written.
+    a.request(id, None, None).unwrap();
+    on_b(&|b| b.close(id).unwrap());
+    assert_eq!(kind(a.storage_set(id, "/n", "1")), ErrorKind::NotFound);
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("rt:s:*").query(&mut c).unwrap();
+    keys.retain(|k| k.contains(&id.to_string()));
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
 #[test]
 fn events_are_told_by_the_host_that_made_the_change_once() {
     let server = RedisServer::start();

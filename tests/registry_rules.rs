@@ -728,6 +728,73 @@ fn reads_do_not_count_as_activity_and_writes_do() {
 }
 
 #[test]
+fn activity_is_recorded_once_a_minute_and_a_session_never_ends_late() {
+    let r = manual();
+    let id = r.create(None).unwrap();
+    let created = r.now();
+    let ends = |r: &Registry| r.expiration_date(id).unwrap();
+    // Within a minute of the activity recorded: the calls succeed, the activity stays.
+    r.advance_clock(59).unwrap();
+    r.touch(id).unwrap();
+    r.request(id, None, None).unwrap();
+    r.storage_set(id, "/a", "1").unwrap();
+    assert_eq!(r.storage_get(id, "/a").unwrap(), "1", "the write is done");
+    assert_eq!(ends(&r), sessmgr::iso8601(created + 60 * 60_000));
+    // A minute after it: recorded.
+    r.advance_clock(1).unwrap();
+    r.request(id, None, None).unwrap();
+    let recorded = created + 60_000;
+    assert_eq!(ends(&r), sessmgr::iso8601(recorded + 60 * 60_000));
+    // A request every 59 minutes keeps it for good.
+    let mut recorded = recorded;
+    for _ in 0..4 {
+        r.advance_clock(59 * 60).unwrap();
+        r.request(id, None, None).unwrap();
+        recorded += 59 * 60_000;
+    }
+    assert_eq!(ends(&r), sessmgr::iso8601(recorded + 60 * 60_000));
+    // Left idle after a request that was not recorded (50 s after one that was), it ends
+    // 60 minutes after the one recorded: 50 s early, never late.
+    r.advance_clock(50).unwrap();
+    r.touch(id).unwrap();
+    r.advance_clock(59 * 60).unwrap();
+    r.info(id).unwrap();
+    r.advance_clock(10).unwrap();
+    assert_eq!(kind(r.info(id)), ErrorKind::NotFound);
+
+    // A tenth of a shorter idle timeout, if that is less than the resolution: 6 s of 1 minute.
+    r.configure(r#"{"minIdleTimeout": 1}"#).unwrap();
+    let short = r.create(Some(r#"{"idleTimeout": 1}"#)).unwrap();
+    let made = r.now();
+    r.advance_clock(5).unwrap();
+    r.touch(short).unwrap();
+    assert_eq!(
+        r.expiration_date(short).unwrap(),
+        sessmgr::iso8601(made + 60_000)
+    );
+    r.advance_clock(1).unwrap();
+    r.touch(short).unwrap();
+    assert_eq!(
+        r.expiration_date(short).unwrap(),
+        sessmgr::iso8601(made + 66_000)
+    );
+    // 0 records every activity.
+    r.configure(r#"{"activityResolutionSeconds": 0}"#).unwrap();
+    r.advance_clock(1).unwrap();
+    r.touch(short).unwrap();
+    assert_eq!(
+        r.expiration_date(short).unwrap(),
+        sessmgr::iso8601(made + 67_000)
+    );
+    // Out of range: refused, nothing changed.
+    assert_eq!(
+        kind(r.configure(r#"{"activityResolutionSeconds": -1}"#)),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(r.settings().activity_resolution_seconds, 0);
+}
+
+#[test]
 fn an_expired_session_is_gone_for_every_call() {
     let r = manual();
     let id = r.create(None).unwrap();

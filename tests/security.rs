@@ -815,9 +815,9 @@ fn lookups_during_rotations_never_miss_the_moving_session() {
 fn a_passcode_restores_its_session_once() {
     let r = manual();
     let id = r.create(None).unwrap();
-    let token = r.create_otp(id, 60).unwrap();
+    let token = r.create_otp(id, 120).unwrap();
     assert_ne!(token, id);
-    r.advance_clock(30).unwrap();
+    r.advance_clock(60).unwrap();
     assert_eq!(r.restore(token).unwrap(), id);
     // Spent: the same answer as a token that never was.
     let spent = r.restore(token).unwrap_err();
@@ -1120,11 +1120,11 @@ fn the_cap_closes_the_least_recently_active_under_close_oldest() {
     r.configure(r#"{"maxSessionsPerUser": 2, "sessionLimitPolicy": "closeOldest"}"#)
         .unwrap();
     let first = login(&r, "ann").unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     let second = login(&r, "ann").unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     r.touch(first).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     let third = login(&r, "ann").unwrap();
     assert_eq!(
         kind(r.touch(second)),
@@ -1153,8 +1153,11 @@ fn logins_at_once(policy: &str) {
     let r = manual();
     r.load_roles(ROLES).unwrap();
     let seen = recorder(&r);
+    // Every activity recorded (logins a second apart), so that a session's last activity is
+    // its login.
     r.configure(&format!(
-        "{{\"maxSessionsPerUser\": 3, \"sessionLimitPolicy\": \"{policy}\"}}"
+        "{{\"maxSessionsPerUser\": 3, \"sessionLimitPolicy\": \"{policy}\", \
+         \"activityResolutionSeconds\": 0}}"
     ))
     .unwrap();
     let (ok, refused, most) = (AtomicU64::new(0), AtomicU64::new(0), AtomicUsize::new(0));
@@ -1241,14 +1244,14 @@ fn at_max_sessions_a_new_visitor_evicts_the_least_recently_active_guest() {
     let seen = recorder(&r);
     r.configure(r#"{"maxSessions": 4}"#).unwrap();
     let oldest = r.create(None).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     let older = r.create(None).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     let member = login(&r, "ann").unwrap();
     let remote = r.create(Some(r#"{"type": "remote"}"#)).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     r.touch(oldest).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     // Full: the least recently active guest (older) makes room.
     let newcomer = r.create(None).unwrap();
     assert_eq!(kind(r.touch(older)), ErrorKind::NotFound);
@@ -1259,11 +1262,11 @@ fn at_max_sessions_a_new_visitor_evicts_the_least_recently_active_guest() {
         (json!("evicted"), json!(older.to_string()))
     );
     // Then oldest, then the newcomer; never the session with a grant, nor the remote one.
-    // (Evictions go by the second of last activity: one second apart.)
-    r.advance_clock(1).unwrap();
+    // (Activity a minute apart: recorded under the default activityResolutionSeconds.)
+    r.advance_clock(60).unwrap();
     r.create(None).unwrap();
     assert_eq!(kind(r.touch(oldest)), ErrorKind::NotFound);
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     r.create(None).unwrap();
     assert_eq!(kind(r.touch(newcomer)), ErrorKind::NotFound);
     for id in [member, remote] {
@@ -1285,10 +1288,10 @@ fn sessions_with_a_grant_are_never_evicted_and_refuse_keeps_todays_behaviour() {
     r.clear_privileges(b).unwrap();
     let x = r.create(None).unwrap();
     assert_eq!(kind(r.touch(b)), ErrorKind::NotFound);
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     r.touch(x).unwrap();
     // A roles file that takes a's privilege away makes it a guest too, and the least recently
-    // active one (evictions go by the second of last activity).
+    // active one (activity a minute apart, as the default activityResolutionSeconds records it).
     r.load_roles(r#"{"privileges": [{"privilege": "other"}]}"#)
         .unwrap();
     assert!(r.is_guest(a).unwrap());
@@ -1310,11 +1313,11 @@ fn a_rotated_guest_stays_evictable_and_expired_ones_go_first() {
     let r = manual();
     r.configure(r#"{"maxSessions": 2}"#).unwrap();
     let guest = r.create(None).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     let other = r.create(None).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     let (rotated, _) = r.rotate_id(guest, None).unwrap();
-    r.advance_clock(1).unwrap();
+    r.advance_clock(60).unwrap();
     // Rotation is activity: `other` is now the least recently active.
     r.create(None).unwrap();
     assert_eq!(kind(r.touch(other)), ErrorKind::NotFound);

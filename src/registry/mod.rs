@@ -22,6 +22,8 @@ mod users;
 
 pub use request::RequestAnswer;
 
+use remote::Recall;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -201,6 +203,8 @@ struct Access<'a> {
     slot: Option<&'a Slot>,
     session: SessionRef<'a>,
     now: Millis,
+    /// `activityResolutionSeconds`, in milliseconds.
+    resolution: Millis,
 }
 
 /// The session an operation works on: locked in memory, or a copy read from the Redis store
@@ -230,17 +234,21 @@ impl std::ops::DerefMut for SessionRef<'_> {
 }
 
 impl<'a> Access<'a> {
-    fn locked(slot: &'a Slot, now: Millis) -> Access<'a> {
+    fn locked(slot: &'a Slot, now: Millis, resolution: Millis) -> Access<'a> {
         Access {
             slot: Some(slot),
             session: SessionRef::Locked(slot.lock()),
             now,
+            resolution,
         }
     }
 
-    /// Records activity: the session's last activity is now, its expiry moves accordingly.
+    /// Records activity: the session's last activity is now and its expiry moves accordingly,
+    /// if the activity last recorded is older than the resolution (see [`activity_due`]).
     fn activity(&mut self) {
-        self.session.last_activity = self.now;
+        if activity_due(&self.session, self.now, self.resolution) {
+            self.session.last_activity = self.now;
+        }
         self.publish_expiry();
     }
 
@@ -472,20 +480,34 @@ impl Registry {
 
     /// Runs `f` on the live session `id`, locked (or on the Redis store's copy of it, where
     /// `f` may run again: see `remote`).
-    fn access<R>(
+    fn access<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
+        self.access_as(id, Recall::No, f)
+    }
+
+    /// As [`Registry::access`], for a change that writes whenever it succeeds (a storage
+    /// write): on the Redis store it goes at once on the copy this thread read last, if that is
+    /// this session's and recent, and reads again only if another write came between.
+    fn write<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
+        self.access_as(id, Recall::Yes, f)
+    }
+
+    fn access_as<R>(
         &self,
         id: SessionId,
+        recall: Recall,
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
         let now = self.now();
-        match self
-            .core
-            .map
-            .with(id, now, |slot| f(&mut Access::locked(slot, now)))
-        {
+        match self.core.map.with(id, now, |slot| {
+            f(&mut Access::locked(
+                slot,
+                now,
+                self.live.activity_resolution(),
+            ))
+        }) {
             Some(result) => result,
             None => match self.redis() {
-                Some(store) => self.remote_access(&store, id, f),
+                Some(store) => self.remote_access(&store, id, recall, f),
                 None => Err(not_found()),
             },
         }
@@ -506,7 +528,7 @@ impl Registry {
         match self.core.map.with(id, now, |slot| f(&slot.read())) {
             Some(result) => result,
             None => match self.redis() {
-                Some(store) => self.remote_access(&store, id, |a| f(&a.session)),
+                Some(store) => self.remote_access(&store, id, Recall::No, |a| f(&a.session)),
                 None => Err(not_found()),
             },
         }
@@ -517,6 +539,15 @@ impl Drop for Registry {
     fn drop(&mut self) {
         *self.sweeper.get_mut() = None;
     }
+}
+
+/// Whether activity at `now` is recorded: when at least `resolution` (but never more than a
+/// tenth of the session's idle timeout) has passed since the activity last recorded, so that a
+/// session ends at most that long before its idle timeout after its last request, never after.
+/// A resolution of 0 records every activity.
+fn activity_due(session: &Session, now: Millis, resolution: Millis) -> bool {
+    let step = resolution.min(session.idle_timeout as Millis * 6_000);
+    step == 0 || now.saturating_sub(session.last_activity) >= step
 }
 
 /// A session's expanded privileges, owned.

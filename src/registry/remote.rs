@@ -10,6 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use super::users::{Member, still_user, user_row};
 use super::{Access, Registry, SessionRef, not_found};
@@ -26,6 +27,66 @@ thread_local! {
     /// `as_user_change_remote`), and whether a write found the joined set changed.
     static USER_MOVE: RefCell<Option<UserMove>> = const { RefCell::new(None) };
     static USERS_RACED: Cell<bool> = const { Cell::new(false) };
+    static REMEMBERED: RefCell<Option<Remembered>> = const { RefCell::new(None) };
+}
+
+/// How long a thread remembers the session it read or wrote last, for a write that follows
+/// (a request, then a storage write). Only a round trip depends on it: a write on a copy that
+/// is no longer Redis' finds the version moved and reads again.
+const RECALL_FOR: Duration = Duration::from_secs(1);
+
+/// Whether an operation may first go on the copy of the session this thread has (see
+/// [`Registry::remote_access`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Recall {
+    No,
+    Yes,
+}
+
+/// The session this thread read from, or wrote to, a Redis store last: the store's serial, the
+/// ID asked, the session's ID (another during a rotation's grace time), as stored, and when.
+struct Remembered {
+    store: u64,
+    asked: SessionId,
+    id: SessionId,
+    stored: Stored,
+    at: Instant,
+}
+
+fn remember(store: &RedisStore, asked: SessionId, id: SessionId, stored: &Stored) {
+    REMEMBERED.with(|r| {
+        *r.borrow_mut() = Some(Remembered {
+            store: store.serial(),
+            asked,
+            id,
+            stored: stored.clone(),
+            at: Instant::now(),
+        })
+    });
+}
+
+/// The copy of the session `asked` this thread has of `store`, if recent; taken, so that a
+/// failed attempt on it is not tried twice.
+fn recalled(store: &RedisStore, asked: SessionId) -> Option<(SessionId, Stored)> {
+    REMEMBERED.with(|r| {
+        let mut r = r.borrow_mut();
+        let usable = r.as_ref().is_some_and(|m| {
+            m.store == store.serial() && m.asked == asked && m.at.elapsed() < RECALL_FOR
+        });
+        usable.then(|| r.take()).flatten().map(|m| (m.id, m.stored))
+    })
+}
+
+/// What one run of an operation on a copy from Redis came to.
+enum Attempt<R> {
+    /// Written: the result stands.
+    Done(Result<R>),
+    /// Nothing to write (a read, or a failure): the result stands if the copy was fresh.
+    Unwritten(Result<R>),
+    /// Another write came first.
+    Moved,
+    Gone,
+    UsersMoved,
 }
 
 fn pending_move() -> Option<UserMove> {
@@ -57,30 +118,81 @@ impl Registry {
     }
 
     /// Runs `f` on the session `id` of the Redis store, as [`Registry::access`] does in memory.
+    /// With [`Recall::Yes`], first on the copy this thread read or wrote last, if it is this
+    /// session's and recent: the result stands only if its write lands on that very version
+    /// (one round trip); anything else (a read, a failure, a version moved) runs again on what
+    /// Redis has now.
     pub(super) fn remote_access<R>(
         &self,
         store: &RedisStore,
-        id: SessionId,
+        asked: SessionId,
+        recall: Recall,
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
         let deadline = store.deadline();
-        loop {
-            let (id, stored, mut session, now) = self.load_live(store, deadline, id)?;
-            let hold = self.core.events.hold();
-            let result = f(&mut Access {
-                slot: None,
-                session: SessionRef::Copy(&mut session),
-                now,
-            });
-            let written = record::encode(&session);
-            if result.is_err() || written == stored.record {
-                // A failed operation changes nothing; a read has nothing to write.
-                if result.is_ok() {
-                    self.counted(hold.commit());
-                }
+        if recall == Recall::Yes
+            && let Some((id, stored)) = recalled(store, asked)
+        {
+            let roles = Arc::clone(&self.roles.read());
+            let now = self.now();
+            if let Ok(session) = record::decode(id, stored.client, &stored.record, &roles)
+                && is_live(&session, now)
+                && let Attempt::Done(result) = self.attempt(
+                    store, deadline, asked, id, &stored, session, now, false, &mut f,
+                )?
+            {
                 return result;
             }
-            let users = pending_move();
+        }
+        loop {
+            let (id, stored, session, now) = self.load_live(store, deadline, asked)?;
+            remember(store, asked, id, &stored);
+            match self.attempt(
+                store, deadline, asked, id, &stored, session, now, true, &mut f,
+            )? {
+                Attempt::Done(result) | Attempt::Unwritten(result) => return result,
+                // Another host (or thread) wrote first: the operation runs again on what it
+                // wrote, and what this attempt would have told is forgotten.
+                Attempt::Moved => continue,
+                Attempt::Gone => return Err(not_found()),
+                Attempt::UsersMoved => return Err(users_raced()),
+            }
+        }
+    }
+
+    /// Runs `f` once on `session` (as Redis had it: `stored`) and writes the outcome back if
+    /// it changed the session and the version is still `stored`'s. What it tells is told only
+    /// if it wrote, or if the copy was `fresh` (just read) and there was nothing to write.
+    #[allow(clippy::too_many_arguments)]
+    fn attempt<R>(
+        &self,
+        store: &RedisStore,
+        deadline: Deadline,
+        asked: SessionId,
+        id: SessionId,
+        stored: &Stored,
+        mut session: Session,
+        now: Millis,
+        fresh: bool,
+        f: &mut impl FnMut(&mut Access<'_>) -> Result<R>,
+    ) -> Result<Attempt<R>> {
+        let hold = self.core.events.hold();
+        let result = f(&mut Access {
+            slot: None,
+            session: SessionRef::Copy(&mut session),
+            now,
+            resolution: self.live.activity_resolution(),
+        });
+        let written = record::encode(&session);
+        if result.is_err() || written == stored.record {
+            // A failed operation changes nothing; a read has nothing to write.
+            if result.is_ok() && fresh {
+                self.counted(hold.commit());
+            }
+            return Ok(Attempt::Unwritten(result));
+        }
+        let users = pending_move();
+        Ok(
             match store.commit(
                 deadline,
                 id,
@@ -93,15 +205,19 @@ impl Registry {
             )? {
                 Written::Done => {
                     self.counted(hold.commit());
-                    return result;
+                    let now_stored = Stored {
+                        version: stored.version + 1,
+                        client: stored.client,
+                        record: written,
+                    };
+                    remember(store, asked, id, &now_stored);
+                    Attempt::Done(result)
                 }
-                // Another host (or thread) wrote first: the operation runs again on what it
-                // wrote, and what this attempt would have told is forgotten.
-                Written::Moved => continue,
-                Written::Gone => return Err(not_found()),
-                Written::UsersMoved => return Err(users_raced()),
-            }
-        }
+                Written::Moved => Attempt::Moved,
+                Written::Gone => Attempt::Gone,
+                Written::UsersMoved => Attempt::UsersMoved,
+            },
+        )
     }
 
     /// The live session `id` (or the one it names in a rotation's grace time): its ID, what
@@ -175,6 +291,7 @@ impl Registry {
                     slot: None,
                     session: SessionRef::Copy(&mut session),
                     now,
+                    resolution: self.live.activity_resolution(),
                 },
                 new,
             )?;

@@ -46,7 +46,10 @@ impl Registry {
             };
             let mut rotate = rotate;
             match self.core.map.rekey(id, now, now + grace, |slot, new| {
-                rotate(&mut Access::locked(slot, now), new)
+                rotate(
+                    &mut Access::locked(slot, now, self.live.activity_resolution()),
+                    new,
+                )
             }) {
                 Some(rotated) => rotated,
                 None => match self.redis() {

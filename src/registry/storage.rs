@@ -179,7 +179,7 @@ impl Registry {
         id: SessionId,
         mut write: impl FnMut(&mut Access<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.access(id, |a| {
+        self.write(id, |a| {
             write(a)?;
             a.session.storage_version += 1;
             a.activity();
@@ -217,7 +217,7 @@ impl Registry {
                 UpdateOutcome::Replace(value) => Some(crate::storage::from_root(&value, max)?),
             };
             let mut value = value;
-            let committed = self.access(id, |a| {
+            let committed = self.write(id, |a| {
                 if a.session.storage_version != version {
                     return Ok(false);
                 }

@@ -11,6 +11,7 @@
 //! connect, read and write gets what is left of it.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -33,6 +34,9 @@ pub struct Stored {
 }
 
 pub struct RedisStore {
+    /// Distinct for every store opened in this process (what a thread's remembered session
+    /// belongs to).
+    serial: u64,
     client: Client,
     /// `host:port` (or the socket's path): what messages name. Never the URL, which may hold a
     /// password.
@@ -270,7 +274,9 @@ impl RedisStore {
             ))
         })?;
         let address = client.get_connection_info().addr().to_string();
+        static OPENED: AtomicU64 = AtomicU64::new(0);
         let store = RedisStore {
+            serial: OPENED.fetch_add(1, Ordering::Relaxed),
             client,
             address,
             prefix: settings.prefix.clone(),
@@ -286,6 +292,10 @@ impl RedisStore {
         let deadline = store.deadline();
         store.run(deadline, true, |c| redis::cmd("PING").query::<String>(c))?;
         Ok(store)
+    }
+
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// When the current call must be done: the deadline of the [`Scope`] this thread is in,

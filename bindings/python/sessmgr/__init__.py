@@ -109,6 +109,7 @@ _SETTING_NAMES = {
     "max_file_names": "maxFileNames",
     "max_lifetime": "maxLifetime",
     "rotation_grace_seconds": "rotationGraceSeconds",
+    "activity_resolution_seconds": "activityResolutionSeconds",
     "max_otps_per_session": "maxOtpsPerSession",
     "max_sessions_per_user": "maxSessionsPerUser",
     "session_limit_policy": "sessionLimitPolicy",

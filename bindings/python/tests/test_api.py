@@ -249,6 +249,9 @@ def test_configure_and_errors():
     assert isinstance(raised.value, ValueError) and isinstance(raised.value, sessmgr.SessmgrError)
     with pytest.raises(sessmgr.BadStateError):
         sessmgr.clock_advance(1)
+    with pytest.raises(sessmgr.InvalidArgumentError):
+        sessmgr.configure(activity_resolution_seconds=3601)
+    sessmgr.configure(activity_resolution_seconds=0)
     sessmgr.configure(max_sessions=1, overload_policy="refuse")
     sessmgr.create_session()
     with pytest.raises(sessmgr.LimitExceededError):
