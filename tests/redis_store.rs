@@ -223,7 +223,15 @@ fn an_idle_session_ends_for_every_host_and_activity_on_one_keeps_it_for_all() {
 }
 
 /// Commands the session scripts run inside Redis (counted there too, but no round trip).
-const INSIDE_SCRIPTS: &[&str] = &["hget", "hset", "pexpireat", "persist", "zadd", "zrem"];
+const INSIDE_SCRIPTS: &[&str] = &[
+    "hget",
+    "hset",
+    "pexpireat",
+    "persist",
+    "zadd",
+    "zrem",
+    "sadd",
+];
 
 /// Calls per command the server has counted since its statistics were last reset, leaving
 /// out the test's own `INFO` and `CONFIG` and the commands of [`INSIDE_SCRIPTS`]: the round
@@ -305,6 +313,38 @@ fn a_request_is_one_round_trip_and_a_write_after_it_one_more() {
     let mut keys: Vec<String> = redis::cmd("KEYS").arg("rt:s:*").query(&mut c).unwrap();
     keys.retain(|k| k.contains(&id.to_string()));
     assert!(keys.is_empty(), "{keys:?}");
+}
+
+#[test]
+fn a_login_without_a_cap_reads_none_of_the_users_other_sessions() {
+    let server = RedisServer::start();
+    let a = host(&server, "login:");
+    let ids: Vec<SessionId> = (0..30).map(|_| a.create(None).unwrap()).collect();
+    a.set_privileges(ids[0], r#"{"userName": "ann"}"#).unwrap();
+    let mut c = server.connection();
+    reset_statistics(&mut c);
+    for &id in &ids[1..] {
+        a.set_privileges(id, r#"{"userName": "ann"}"#).unwrap();
+    }
+    // Two reads (the user it had, then the change) and a write each, however many sessions
+    // the user has already: none of theirs is read.
+    assert_eq!(
+        commands(&mut c),
+        [("hmget".to_owned(), 2 * 29), ("evalsha".to_owned(), 29)].into()
+    );
+    assert_eq!(
+        a.user_sessions("ann")
+            .map(|t| json_of(&t)["clients"].as_array().unwrap().len())
+            .unwrap(),
+        30
+    );
+    // Under a cap, the user's sessions are read (and the cap holds).
+    a.configure(r#"{"maxSessionsPerUser": 30}"#).unwrap();
+    let extra = a.create(None).unwrap();
+    assert_eq!(
+        kind(a.set_privileges(extra, r#"{"userName": "ann"}"#)),
+        ErrorKind::LimitExceeded
+    );
 }
 
 #[test]

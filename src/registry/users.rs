@@ -107,12 +107,17 @@ impl Registry {
         Ok(())
     }
 
+    /// Whether `maxSessionsPerUser` limits a user's sessions (0: no limit).
+    pub(super) fn user_cap_applies(&self) -> bool {
+        self.live.session_limit().0 > 0
+    }
+
     /// The cap's rule: of a user's live sessions (`joining` aside), those to close to make room
     /// for one more, least recently active first; `LimitExceeded` under the refuse policy.
     pub(super) fn over_cap(&self, mut members: Vec<Member>, joining: u64) -> Result<Vec<Member>> {
         let (max, policy) = self.live.session_limit();
         members.retain(|m| m.client != joining);
-        if max == 0 || members.len() < max {
+        if !self.user_cap_applies() || members.len() < max {
             return Ok(Vec::new());
         }
         if policy == SessionLimitPolicy::Refuse {

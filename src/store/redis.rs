@@ -77,12 +77,13 @@ impl Drop for Scope {
 
 /// What the scripts that change a session share, with the session's tail of ARGV at `b`: the
 /// client number, the user set it leaves or '', the user set it joins or '', and that set's
-/// members as the host read them (sorted, comma-separated); the guests' set and the session's
-/// last activity there ('' when it is no guest). Then: the guard that the joined set is still
-/// as read (else the host decides again: -3), the move itself, and the guests' set.
+/// members as the host read them (sorted, comma-separated; '*' when no cap applies and it was
+/// not read); the guests' set and the session's last activity there ('' when it is no guest).
+/// Then: the guard that the joined set is still as read (else the host decides again: -3), the
+/// move itself, and the guests' set.
 const USER_TAIL: &str = r"
 local function user_guard(b)
-  if ARGV[b + 2] == '' then return true end
+  if ARGV[b + 2] == '' or ARGV[b + 3] == '*' then return true end
   local members = redis.call('SMEMBERS', ARGV[b + 2])
   table.sort(members)
   return table.concat(members, ',') == ARGV[b + 3]
@@ -227,12 +228,12 @@ pub type Evicted = (SessionId, Stored);
 
 /// A change of the user a session belongs to, written with the session: it leaves `from`'s
 /// set and joins `to`'s, which must still hold `expected` (the client numbers read, sorted as
-/// text, comma-separated).
+/// text, comma-separated) if given: `None` when no cap on a user's sessions applies.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserMove {
     pub from: Option<String>,
     pub to: Option<String>,
-    pub expected: String,
+    pub expected: Option<String>,
 }
 
 /// What a versioned write found.
@@ -366,7 +367,11 @@ impl RedisStore {
                 .unwrap_or_default()
         };
         let (from, to, expected) = match users {
-            Some(m) => (key(&m.from), key(&m.to), m.expected.clone()),
+            Some(m) => (
+                key(&m.from),
+                key(&m.to),
+                m.expected.clone().unwrap_or_else(|| "*".to_owned()),
+            ),
             None => (String::new(), String::new(), String::new()),
         };
         let guest = guest.map(|t| t.to_string()).unwrap_or_default();
