@@ -87,6 +87,23 @@ impl Builder {
         });
     }
 
+    /// Appends a member whose key is raw text and whose value is JSON text.
+    fn push_text(&mut self, key: &str, value_json: &str) {
+        if !self.members.is_empty() {
+            self.text.push(',');
+        }
+        let start = self.offset();
+        push_string(&mut self.text, key);
+        let key_len = self.offset() - start;
+        self.text.push(':');
+        self.text.push_str(value_json);
+        self.members.push(Member {
+            start,
+            key_len,
+            value_len: value_json.len() as u32,
+        });
+    }
+
     /// Appends a member whose key is raw text and whose value is a parsed value.
     fn push_parsed(&mut self, key: &str, value: &Value) {
         if !self.members.is_empty() {
@@ -675,6 +692,24 @@ fn merge_into(target: &mut Value, patch: &Map<String, Value>) {
             }
         }
     }
+}
+
+/// A storage from the compact text of an object, as [`Storage::to_json`] wrote it: its members
+/// are found, each value kept as its text, without building a tree. Anything but an object is
+/// `InvalidJson`.
+pub fn from_compact_object(text: &str) -> Result<Storage> {
+    let members: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(text).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidJson,
+                "the storage text is not a JSON object",
+            )
+        })?;
+    let mut out = Builder::with_capacity(text.len(), members.len());
+    for (key, value) in &members {
+        out.push_text(key, value.get());
+    }
+    out.finish(usize::MAX)
 }
 
 /// A storage holding `value`, which must be an object within the size limit.

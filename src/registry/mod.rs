@@ -208,10 +208,31 @@ struct Access<'a> {
 }
 
 /// The session an operation works on: locked in memory, or a copy read from the Redis store
-/// (written back afterwards if the operation changed it).
+/// (written back afterwards if the operation changed it: `touched` says whether it was reached
+/// mutably at all, so that a read need not be written out to learn that it changed nothing).
 enum SessionRef<'a> {
     Locked(RwLockWriteGuard<'a, Session>),
-    Copy(&'a mut Session),
+    Copy {
+        session: &'a mut Session,
+        touched: bool,
+    },
+}
+
+impl<'a> SessionRef<'a> {
+    fn copy(session: &'a mut Session) -> SessionRef<'a> {
+        SessionRef::Copy {
+            session,
+            touched: false,
+        }
+    }
+
+    /// Whether the operation may have changed the session (false: it certainly did not).
+    fn touched(&self) -> bool {
+        match self {
+            SessionRef::Locked(_) => true,
+            SessionRef::Copy { touched, .. } => *touched,
+        }
+    }
 }
 
 impl std::ops::Deref for SessionRef<'_> {
@@ -219,7 +240,7 @@ impl std::ops::Deref for SessionRef<'_> {
     fn deref(&self) -> &Session {
         match self {
             SessionRef::Locked(session) => session,
-            SessionRef::Copy(session) => session,
+            SessionRef::Copy { session, .. } => session,
         }
     }
 }
@@ -228,7 +249,10 @@ impl std::ops::DerefMut for SessionRef<'_> {
     fn deref_mut(&mut self) -> &mut Session {
         match self {
             SessionRef::Locked(session) => session,
-            SessionRef::Copy(session) => session,
+            SessionRef::Copy { session, touched } => {
+                *touched = true;
+                session
+            }
         }
     }
 }

@@ -177,14 +177,20 @@ impl Registry {
         f: &mut impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<Attempt<R>> {
         let hold = self.core.events.hold();
-        let result = f(&mut Access {
+        let mut access = Access {
             slot: None,
-            session: SessionRef::Copy(&mut session),
+            session: SessionRef::copy(&mut session),
             now,
             resolution: self.live.activity_resolution(),
-        });
-        let written = record::encode(&session);
-        if result.is_err() || written == stored.record {
+        };
+        let result = f(&mut access);
+        let touched = access.session.touched();
+        drop(access);
+        let written = match &result {
+            Ok(_) if touched => record::encode(&session),
+            _ => String::new(),
+        };
+        if result.is_err() || !touched || written == stored.record {
             // A failed operation changes nothing; a read has nothing to write.
             if result.is_ok() && fresh {
                 self.counted(hold.commit());
@@ -289,7 +295,7 @@ impl Registry {
             let result = rotate(
                 &mut Access {
                     slot: None,
-                    session: SessionRef::Copy(&mut session),
+                    session: SessionRef::copy(&mut session),
                     now,
                     resolution: self.live.activity_resolution(),
                 },

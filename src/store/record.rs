@@ -3,149 +3,286 @@
 //! that reads it under its own roles file (every host loads the same one). The client number
 //! is kept beside the record (Redis gives it), and doubles as the creation order.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::client::{AppDetails, AttachedFile, Message};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
+use crate::json_text::push_string;
 use crate::otp::Otp;
 use crate::roles::{Grant, PrivilegeSet, RolesTable};
 use crate::session::{ClientDetails, Extras, HostType, Session, SessionState, SessionType};
-use crate::storage::Storage;
 
-/// The record of `session` (everything but its ID and client number).
+/// The record of `session` (everything but its ID and client number): written directly, the
+/// storage as its own compact text (no tree is built).
 pub fn encode(session: &Session) -> String {
     let d = &session.details;
-    let mut record = json!({
-        "t": session.kind.name(),
-        "st": session.state.name(),
-        "u": d.user_name,
-        "m": d.machine_name,
-        "su": d.system_user_name,
-        "ip": d.ip_address,
-        "ht": d.host_type.name(),
-        "p": d.persistent_id,
-        "i": session.identifier,
-        "cr": session.created,
-        "it": session.idle_timeout,
-        "la": session.last_activity,
-        "s": session.storage.to_json(),
-        "sv": session.storage_version,
-    });
-    let fields = record.as_object_mut().expect("an object");
+    let storage = session.storage.to_json();
+    let mut out = String::with_capacity(160 + storage.len() + d.user_name.len());
+    let mut w = Writer::open(&mut out);
+    w.text("t", session.kind.name());
+    w.text("st", session.state.name());
+    w.text("u", &d.user_name);
+    w.text("m", &d.machine_name);
+    w.text("su", &d.system_user_name);
+    w.text("ip", &d.ip_address);
+    w.text("ht", d.host_type.name());
+    w.text("p", &d.persistent_id);
+    w.text("i", &session.identifier);
+    w.number("cr", session.created);
+    w.number("it", i64::from(session.idle_timeout));
+    w.number("la", session.last_activity);
+    w.raw("s", &storage);
+    w.number("sv", session.storage_version);
     if let Some(grant) = session.grant.as_deref() {
-        fields.insert("g".into(), json!({"p": grant.privileges, "r": grant.roles}));
+        w.key("g");
+        let mut g = Writer::open(w.0);
+        g.list("p", &grant.privileges);
+        g.list("r", &grant.roles);
+        g.close();
     }
     if let Some(end) = session.lifetime_end {
-        fields.insert("le".into(), end.into());
+        w.number("le", end);
     }
     if let Some(app) = session.app.as_deref() {
-        fields.insert(
-            "app".into(),
-            json!({
-                "v": app.app_version,
-                "l": app.app_language,
-                "os": app.operating_system,
-                "mac": app.mac_address,
-                "xp": app.extended_privilege,
-                "at": app.app_type,
-            }),
-        );
+        w.key("app");
+        let mut a = Writer::open(w.0);
+        a.text("v", &app.app_version);
+        a.text("l", &app.app_language);
+        a.text("os", &app.operating_system);
+        a.text("mac", &app.mac_address);
+        a.optional_text("xp", app.extended_privilege.as_deref());
+        a.optional_text("at", app.app_type.as_deref());
+        a.close();
     }
     if !session.files.is_empty() {
-        let files: Vec<Value> = session
-            .files
-            .iter()
-            .map(|f| json!([f.file_id, f.filename, f.account_name, f.privset_name]))
-            .collect();
-        fields.insert("f".into(), files.into());
+        w.key("f");
+        w.0.push('[');
+        for (n, f) in session.files.iter().enumerate() {
+            if n > 0 {
+                w.0.push(',');
+            }
+            w.0.push('[');
+            push_number(w.0, f.file_id);
+            for text in [&f.filename, &f.account_name, &f.privset_name] {
+                w.0.push(',');
+                push_string(w.0, text);
+            }
+            w.0.push(']');
+        }
+        w.0.push(']');
     }
     if let Some(extras) = session.extras.as_deref() {
-        let messages: Vec<Value> = extras
-            .messages
-            .iter()
-            .map(|m| json!([m.time, m.text, m.disconnect_at]))
-            .collect();
-        let otps: Vec<Value> = extras
-            .otps
-            .iter()
-            .map(|o| json!([o.token.to_string(), o.expires]))
-            .collect();
-        fields.insert(
-            "x".into(),
-            json!({"msg": messages, "da": extras.disconnect_at, "otp": otps}),
-        );
+        w.key("x");
+        let mut x = Writer::open(w.0);
+        x.key("msg");
+        x.0.push('[');
+        for (n, m) in extras.messages.iter().enumerate() {
+            if n > 0 {
+                x.0.push(',');
+            }
+            x.0.push('[');
+            push_number(x.0, m.time);
+            x.0.push(',');
+            push_string(x.0, &m.text);
+            x.0.push(',');
+            push_optional_number(x.0, m.disconnect_at);
+            x.0.push(']');
+        }
+        x.0.push(']');
+        x.key("da");
+        push_optional_number(x.0, extras.disconnect_at);
+        x.key("otp");
+        x.0.push('[');
+        for (n, o) in extras.otps.iter().enumerate() {
+            if n > 0 {
+                x.0.push(',');
+            }
+            x.0.push('[');
+            push_string(x.0, &o.token.to_string());
+            x.0.push(',');
+            push_number(x.0, o.expires);
+            x.0.push(']');
+        }
+        x.0.push(']');
+        x.close();
     }
-    record.to_string()
+    w.close();
+    out
+}
+
+/// Writes the members of one JSON object: the `{` when made, each `"key":` with a comma
+/// before all but the first, the `}` when closed.
+struct Writer<'a>(&'a mut String);
+
+impl<'a> Writer<'a> {
+    fn open(out: &'a mut String) -> Writer<'a> {
+        out.push('{');
+        Writer(out)
+    }
+
+    /// A member's key (the keys here are plain ASCII, written as they are). No value ends
+    /// with `{`, so a text that does has just opened an object.
+    fn key(&mut self, key: &str) {
+        if !self.0.ends_with('{') {
+            self.0.push(',');
+        }
+        self.0.push('"');
+        self.0.push_str(key);
+        self.0.push_str("\":");
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_string(self.0, value);
+    }
+
+    fn optional_text(&mut self, key: &str, value: Option<&str>) {
+        self.key(key);
+        match value {
+            Some(text) => push_string(self.0, text),
+            None => self.0.push_str("null"),
+        }
+    }
+
+    fn number(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.key(key);
+        push_number(self.0, value);
+    }
+
+    fn raw(&mut self, key: &str, json: &str) {
+        self.key(key);
+        self.0.push_str(json);
+    }
+
+    fn list(&mut self, key: &str, names: &[String]) {
+        self.key(key);
+        self.0.push('[');
+        for (n, name) in names.iter().enumerate() {
+            if n > 0 {
+                self.0.push(',');
+            }
+            push_string(self.0, name);
+        }
+        self.0.push(']');
+    }
+
+    fn close(self) {
+        self.0.push('}');
+    }
+}
+
+fn push_number(out: &mut String, n: impl std::fmt::Display) {
+    use std::fmt::Write;
+    let _ = write!(out, "{n}");
+}
+
+fn push_optional_number(out: &mut String, n: Option<i64>) {
+    match n {
+        Some(n) => push_number(out, n),
+        None => out.push_str("null"),
+    }
+}
+
+/// A record as stored, its texts borrowed from it where they need no unescaping.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record<'a> {
+    #[serde(borrow)]
+    t: Cow<'a, str>,
+    #[serde(borrow)]
+    st: Cow<'a, str>,
+    #[serde(borrow)]
+    u: Cow<'a, str>,
+    #[serde(borrow)]
+    m: Cow<'a, str>,
+    #[serde(borrow)]
+    su: Cow<'a, str>,
+    #[serde(borrow)]
+    ip: Cow<'a, str>,
+    #[serde(borrow)]
+    ht: Cow<'a, str>,
+    #[serde(borrow)]
+    p: Cow<'a, str>,
+    #[serde(borrow)]
+    i: Cow<'a, str>,
+    cr: i64,
+    it: i32,
+    la: i64,
+    #[serde(borrow)]
+    s: &'a RawValue,
+    sv: u64,
+    g: Option<GrantRecord>,
+    le: Option<i64>,
+    app: Option<AppRecord>,
+    #[serde(default)]
+    f: Vec<(u32, String, String, String)>,
+    x: Option<ExtrasRecord>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantRecord {
+    p: Vec<String>,
+    r: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppRecord {
+    v: String,
+    l: String,
+    os: String,
+    mac: String,
+    xp: Option<String>,
+    at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtrasRecord {
+    msg: Vec<(i64, String, Option<i64>)>,
+    da: Option<i64>,
+    otp: Vec<(String, i64)>,
 }
 
 /// The session `id` (client number `client`) from its record, its grant expanded under
 /// `roles`. A record this library did not write is `Internal`: the key holds something else.
 pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -> Result<Session> {
-    let value: Value = serde_json::from_str(text).map_err(|_| corrupt())?;
-    let r = value.as_object().ok_or_else(corrupt)?;
-    let kind = SessionType::parse(text_of(r, "t")?).map_err(|_| corrupt())?;
-    let state = match text_of(r, "st")? {
+    let r: Record<'_> = serde_json::from_str(text).map_err(|_| corrupt())?;
+    let kind = SessionType::parse(&r.t).map_err(|_| corrupt())?;
+    let state = match &*r.st {
         "disconnecting" => SessionState::Disconnecting,
         other => SessionState::parse(other).map_err(|_| corrupt())?,
     };
-    let host_type = match text_of(r, "ht")? {
+    let host_type = match &*r.ht {
         "" => HostType::Unknown,
         other => HostType::parse(other).ok_or_else(corrupt)?,
     };
-    let storage_text = text_of(r, "s")?;
-    let storage_value: Value = serde_json::from_str(storage_text).map_err(|_| corrupt())?;
-    let storage: Storage = crate::storage::from_root(&storage_value, usize::MAX)?;
-    let grant = match r.get("g") {
-        Some(g) => Some(Box::new(Grant {
-            privileges: names_of(g.get("p"))?,
-            roles: names_of(g.get("r"))?,
-        })),
-        None => None,
-    };
-    let app = match r.get("app") {
-        Some(a) => Some(Box::new(AppDetails {
-            app_version: string_in(a, "v")?,
-            app_language: string_in(a, "l")?,
-            operating_system: string_in(a, "os")?,
-            mac_address: string_in(a, "mac")?,
-            extended_privilege: a.get("xp").and_then(Value::as_str).map(str::to_owned),
-            app_type: a.get("at").and_then(Value::as_str).map(str::to_owned),
-        })),
-        None => None,
-    };
-    let mut files = Vec::new();
-    for f in r.get("f").and_then(Value::as_array).into_iter().flatten() {
-        files.push(AttachedFile {
-            file_id: f
-                .get(0)
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(corrupt)?,
-            filename: string_at(f, 1)?,
-            account_name: string_at(f, 2)?,
-            privset_name: string_at(f, 3)?,
-        });
-    }
-    let extras = match r.get("x") {
+    let storage = crate::storage::from_compact_object(r.s.get()).map_err(|_| corrupt())?;
+    let extras = match r.x {
         Some(x) => {
             let mut extras = Extras {
-                disconnect_at: x.get("da").and_then(Value::as_i64),
+                disconnect_at: x.da,
                 ..Extras::default()
             };
-            for m in x.get("msg").and_then(Value::as_array).into_iter().flatten() {
-                extras.messages.push_back(Message {
-                    time: m.get(0).and_then(Value::as_i64).ok_or_else(corrupt)?,
-                    text: string_at(m, 1)?,
-                    disconnect_at: m.get(2).and_then(Value::as_i64),
-                });
-            }
-            for o in x.get("otp").and_then(Value::as_array).into_iter().flatten() {
+            extras.messages = x
+                .msg
+                .into_iter()
+                .map(|(time, text, disconnect_at)| Message {
+                    time,
+                    text,
+                    disconnect_at,
+                })
+                .collect();
+            for (token, expires) in x.otp {
                 extras.otps.push(Otp {
-                    token: SessionId::parse(&string_at(o, 0)?).map_err(|_| corrupt())?,
-                    expires: o.get(1).and_then(Value::as_i64).ok_or_else(corrupt)?,
+                    token: SessionId::parse(&token).map_err(|_| corrupt())?,
+                    expires,
                 });
             }
             Some(Box::new(extras))
@@ -157,27 +294,52 @@ pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -
         state,
         roles: None,
         privileges: PrivilegeSet::default(),
-        idle_timeout: int_of(r, "it")?.try_into().map_err(|_| corrupt())?,
-        last_activity: int_of(r, "la")?,
+        idle_timeout: r.it,
+        last_activity: r.la,
         id,
         details: ClientDetails {
-            user_name: text_of(r, "u")?.into(),
-            machine_name: text_of(r, "m")?.into(),
-            system_user_name: text_of(r, "su")?.into(),
-            ip_address: text_of(r, "ip")?.into(),
+            user_name: r.u.into(),
+            machine_name: r.m.into(),
+            system_user_name: r.su.into(),
+            ip_address: r.ip.into(),
             host_type,
-            persistent_id: text_of(r, "p")?.into(),
+            persistent_id: r.p.into(),
         },
-        identifier: text_of(r, "i")?.to_owned(),
-        created: int_of(r, "cr")?,
+        identifier: r.i.into_owned(),
+        created: r.cr,
         sequence: client,
-        grant,
+        grant: r.g.map(|g| {
+            Box::new(Grant {
+                privileges: g.p,
+                roles: g.r,
+            })
+        }),
         storage,
-        storage_version: r.get("sv").and_then(Value::as_u64).ok_or_else(corrupt)?,
-        app,
-        files: files.into_boxed_slice(),
+        storage_version: r.sv,
+        app: r.app.map(|a| {
+            Box::new(AppDetails {
+                app_version: a.v,
+                app_language: a.l,
+                operating_system: a.os,
+                mac_address: a.mac,
+                extended_privilege: a.xp,
+                app_type: a.at,
+            })
+        }),
+        files: r
+            .f
+            .into_iter()
+            .map(
+                |(file_id, filename, account_name, privset_name)| AttachedFile {
+                    file_id,
+                    filename,
+                    account_name,
+                    privset_name,
+                },
+            )
+            .collect(),
         client_id: client,
-        lifetime_end: r.get("le").and_then(Value::as_i64),
+        lifetime_end: r.le,
         extras,
     };
     session.expand_under(roles);
@@ -191,39 +353,10 @@ fn corrupt() -> Error {
     )
 }
 
-fn text_of<'a>(r: &'a Map<String, Value>, key: &str) -> Result<&'a str> {
-    r.get(key).and_then(Value::as_str).ok_or_else(corrupt)
-}
-
-fn int_of(r: &Map<String, Value>, key: &str) -> Result<i64> {
-    r.get(key).and_then(Value::as_i64).ok_or_else(corrupt)
-}
-
-fn string_in(v: &Value, key: &str) -> Result<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(corrupt)
-}
-
-fn string_at(v: &Value, at: usize) -> Result<String> {
-    v.get(at)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(corrupt)
-}
-
-fn names_of(v: Option<&Value>) -> Result<Vec<String>> {
-    v.and_then(Value::as_array)
-        .ok_or_else(corrupt)?
-        .iter()
-        .map(|n| n.as_str().map(str::to_owned).ok_or_else(corrupt))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::VecDeque;
 
     #[test]
@@ -265,11 +398,18 @@ mod tests {
         .into_boxed_slice();
         let extras = s.extras_mut();
         extras.disconnect_at = Some(1_700_000_100_000);
-        extras.messages = VecDeque::from([Message {
-            time: 1,
-            text: "bye".into(),
-            disconnect_at: Some(2),
-        }]);
+        extras.messages = VecDeque::from([
+            Message {
+                time: 1,
+                text: "bye".into(),
+                disconnect_at: Some(2),
+            },
+            Message {
+                time: 3,
+                text: "line\nbreak \u{1F600}".into(),
+                disconnect_at: None,
+            },
+        ]);
         extras.otps.push(Otp {
             token: SessionId::random(),
             expires: 9,
@@ -292,7 +432,29 @@ mod tests {
     #[test]
     fn a_record_of_something_else_is_refused() {
         let roles = Arc::new(RolesTable::default());
-        for text in ["", "[]", "{}", r#"{"t": "web"}"#, "not json"] {
+        let mut s = Session::for_tests(SessionType::Web, 1_700_000_000_000);
+        s.storage = crate::storage::from_root(&json!({"n": 1}), 1 << 20).unwrap();
+        let good = encode(&s);
+        // The storage as a string (the record of earlier versions), an unknown field, a
+        // storage that is no object, a field of the wrong type.
+        let as_string = good.replace(r#""s":{"n":1}"#, r#""s":"{\"n\":1}""#);
+        let unknown = good.replacen('{', r#"{"zz":1,"#, 1);
+        let not_object = good.replace(r#""s":{"n":1}"#, r#""s":[1]"#);
+        let wrong_type = good.replace(r#""it":60"#, r#""it":"60""#);
+        assert_ne!(as_string, good);
+        assert_ne!(wrong_type, good);
+        assert!(decode(s.id, 1, &good, &roles).is_ok());
+        for text in [
+            "",
+            "[]",
+            "{}",
+            r#"{"t": "web"}"#,
+            "not json",
+            &as_string,
+            &unknown,
+            &not_object,
+            &wrong_type,
+        ] {
             let e = decode(SessionId::random(), 1, text, &roles).unwrap_err();
             assert_eq!(e.kind, ErrorKind::Internal, "{text}");
         }

@@ -8,7 +8,8 @@
 //! Connections are kept for reuse, one per call in flight, and never shared: no lock is held
 //! while Redis answers. A connection that failed is dropped; the next call connects again, so
 //! the library reconnects by itself. No call waits longer than `timeoutMs` in all: every
-//! connect, read and write gets what is left of it.
+//! connect, read and write gets what is left of it (a socket's timeouts may stay up to 2 ms
+//! shorter than that, as an earlier call set them).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +44,7 @@ pub struct RedisStore {
     address: String,
     prefix: String,
     timeout: Duration,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Kept>>,
     commit: Script,
     insert: Script,
     remove: Script,
@@ -51,6 +52,16 @@ pub struct RedisStore {
     count: Script,
     file_id: Script,
 }
+
+/// A connection, and the read and write timeouts its socket has.
+struct Kept {
+    connection: Connection,
+    timeouts: Option<Duration>,
+}
+
+/// How far under what is left of a call's time a socket's timeouts may be, kept from an
+/// earlier call rather than set again (two system calls saved on most calls).
+const TIMEOUT_SLACK: Duration = Duration::from_millis(2);
 
 /// The moment a call must have its answer by.
 #[derive(Clone, Copy, Debug)]
@@ -720,26 +731,26 @@ impl RedisStore {
     ) -> Result<R> {
         let kept = self.idle.lock().pop();
         let reused = kept.is_some();
-        let mut connection = match kept {
+        let mut kept = match kept {
             Some(c) => c,
             None => self.connect(deadline)?,
         };
         let outcome = self
-            .limit(&connection, deadline)
-            .and_then(|()| op(&mut connection).map_err(|e| self.unavailable(&e, deadline)));
+            .limit(&mut kept, deadline)
+            .and_then(|()| op(&mut kept.connection).map_err(|e| self.unavailable(&e, deadline)));
         match outcome {
             Ok(value) => {
-                self.keep(connection);
+                self.keep(kept);
                 Ok(value)
             }
             Err(_) if reused && idempotent => {
-                drop(connection);
+                drop(kept);
                 // The others kept may be as dead as this one.
                 self.idle.lock().clear();
-                let mut connection = self.connect(deadline)?;
-                self.limit(&connection, deadline)?;
-                let value = op(&mut connection).map_err(|e| self.unavailable(&e, deadline))?;
-                self.keep(connection);
+                let mut kept = self.connect(deadline)?;
+                self.limit(&mut kept, deadline)?;
+                let value = op(&mut kept.connection).map_err(|e| self.unavailable(&e, deadline))?;
+                self.keep(kept);
                 Ok(value)
             }
             Err(e) => {
@@ -749,27 +760,48 @@ impl RedisStore {
         }
     }
 
-    fn keep(&self, connection: Connection) {
+    fn keep(&self, kept: Kept) {
         let mut idle = self.idle.lock();
         if idle.len() < MAX_IDLE {
-            idle.push(connection);
+            idle.push(kept);
         }
     }
 
-    fn connect(&self, deadline: Deadline) -> Result<Connection> {
+    fn connect(&self, deadline: Deadline) -> Result<Kept> {
         let left = self.left(deadline)?;
-        self.client
+        let connection = self
+            .client
             .get_connection_with_timeout(left)
-            .map_err(|e| self.unavailable(&e, deadline))
+            .map_err(|e| self.unavailable(&e, deadline))?;
+        Ok(Kept {
+            connection,
+            timeouts: None,
+        })
     }
 
-    /// Sets the connection's read and write timeouts to what is left of the deadline.
-    fn limit(&self, connection: &Connection, deadline: Deadline) -> Result<()> {
+    /// Gives the connection read and write timeouts no longer than what is left of the
+    /// deadline: those it has, if they are at most that and no more than [`TIMEOUT_SLACK`]
+    /// under it; otherwise half the slack under what is left (so that the next call, made with
+    /// the whole `timeoutMs`, keeps them).
+    fn limit(&self, kept: &mut Kept, deadline: Deadline) -> Result<()> {
         let left = self.left(deadline)?;
-        connection
-            .set_read_timeout(Some(left))
-            .and_then(|()| connection.set_write_timeout(Some(left)))
-            .map_err(|e| self.unavailable(&e, deadline))
+        if let Some(set) = kept.timeouts
+            && set <= left
+            && left - set <= TIMEOUT_SLACK
+        {
+            return Ok(());
+        }
+        let set = match left.checked_sub(TIMEOUT_SLACK / 2) {
+            Some(under) if !under.is_zero() => under,
+            _ => left,
+        };
+        kept.timeouts = None;
+        kept.connection
+            .set_read_timeout(Some(set))
+            .and_then(|()| kept.connection.set_write_timeout(Some(set)))
+            .map_err(|e| self.unavailable(&e, deadline))?;
+        kept.timeouts = Some(set);
+        Ok(())
     }
 
     /// `Unavailable` once `deadline` has passed: for a call that goes round again.
