@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes ../BENCHMARKS.md: sessmgr's operations beside the floor,
-# Redis and tower-sessions (criterion), the C request mix with 1 and 2 threads, the example HTTP
+# Redis and tower-sessions (criterion), the library on the Redis store beside bare round trips
+# (redis_probe), the C request mix with 1 and 2 threads, the example HTTP
 # host under ab's load (http_load.sh), the read path against a C floor and on 2 threads
 # (read_probe), resident memory per session, and the sweep's cost.
 # Installs what it needs (redis-server, apache2-utils, libmicrohttpd-dev, libcrypt-dev) when
@@ -41,11 +42,13 @@ if [ "$quick" = 1 ]; then
     export SESSMGR_BENCH_SIZES=1000 SESSMGR_BENCH_QUICK=1
     memory_sizes="10000"; sweep_sizes="1000 10000"; mix_sizes="1000"; mix_seconds=0.2; repeats=2
     http_requests=2000; http_repeats=1; probe_sessions=10000; probe_lookups=100000
+    redis_sizes="1000"; export SESSMGR_PROBE_ROUNDS=2 SESSMGR_PROBE_BATCH=300
     report="$results/BENCHMARKS-quick.md"
 else
     export SESSMGR_BENCH_SIZES=1000,100000,1000000
     memory_sizes="100000 1000000"; sweep_sizes="10000 1000000"; mix_sizes="1000 100000 1000000"; mix_seconds=3; repeats=7
     http_requests=200000; http_repeats=3; probe_sessions=100000; probe_lookups=1000000
+    redis_sizes="1000 100000"
     report=../BENCHMARKS.md
 fi
 
@@ -66,6 +69,9 @@ done
 for n in $sweep_sizes; do
     target/release/sweep "$n" "$repeats" >> "$results/sweep.jsonl"
 done
+
+# The library on the Redis store beside bare round trips (and redis-benchmark -c 1), interleaved.
+target/release/redis_probe $redis_sizes >> "$results/redis_probe.jsonl"
 
 # The C benchmark, linked to the library this build made (with its soname's name beside it).
 lib=target/release/deps

@@ -1,5 +1,5 @@
 //! The benchmark suite builds, and `bench/run.sh --quick` runs it end to end (criterion with
-//! the floor, Redis and tower-sessions, memory, sweep, the C mix, the HTTP host under ab, the
+//! the floor, Redis and tower-sessions, the library on Redis, memory, sweep, the C mix, the HTTP host under ab, the
 //! report). No time is asserted: the figures are for BENCHMARKS.md, from a full run.
 //!
 //! A long run (a release build of the benchmark crate and its peers, then every benchmark:
@@ -35,6 +35,7 @@ fn benchmark_quick_mode_runs() {
     for section in [
         "## 1000 live sessions",
         "## Request-like mix",
+        "## The Redis store",
         "## The example HTTP host under load",
         "## Memory",
         "## Sweep",
@@ -48,6 +49,8 @@ fn benchmark_quick_mode_runs() {
     for row in [
         "| has_privilege_granted |",
         "| storage_update |",
+        "| request_set |",
+        "`redis-benchmark -c 1`: GET",
         "tower-sessions' memory store",
         "| `/counter` | 1 × 2000 | 2000 |",
         "| `/static` | 1 × 2000 | 2000 |",

@@ -1,8 +1,8 @@
 //! Each operation of sessmgr, called through its exported C functions on registries of
 //! 1,000, 100,000 and 1,000,000 live sessions (keys in random order), beside the same work done
 //! by the floor (a single-threaded HashMap of session-sized values read with a parsed key),
-//! Redis on loopback (one connection, no pipelining) and tower-sessions' memory store; then the
-//! library on the Redis store, beside a bare round trip.
+//! Redis on loopback (one connection, no pipelining) and tower-sessions' memory store. The
+//! library on the Redis store is measured by `redis_probe`, interleaved with bare round trips.
 //!
 //! Environment: SESSMGR_BENCH_SIZES (default "1000,100000,1000000"), SESSMGR_BENCH_QUICK=1 for
 //! short runs, REDIS_URL (default redis://127.0.0.1:6390/; Redis is skipped when unreachable).
@@ -568,114 +568,9 @@ fn tower_sessions(c: &mut Criterion) {
     }
 }
 
-/// The library on the Redis store (the same server as `redis_operations`), beside a bare
-/// round trip of the redis crate: a GET of one small key, on a connection of its own.
-fn sessmgr_on_redis(c: &mut Criterion) {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6390/".to_owned());
-    let Ok(mut bare) = redis::Client::open(url.as_str()).and_then(|client| client.get_connection())
-    else {
-        eprintln!("Redis is not reachable at {url}: skipping the Redis store's benchmarks");
-        return;
-    };
-    let _: () = redis::cmd("FLUSHALL").query(&mut bare).unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("bare")
-        .arg("1")
-        .query(&mut bare)
-        .unwrap();
-    ok(sessmgr_reset(), "reset");
-    let config = CString::new(format!(
-        r#"{{"store": {{"kind": "redis", "url": "{url}", "prefix": "bench:"}},
-            "roles": {{"privileges": [{{"privilege": "Reports"}}]}}}}"#
-    ))
-    .unwrap();
-    ok(unsafe { sessmgr_configure(config.as_ptr()) }, "configure");
-    let value = CString::new(value_100()).unwrap();
-    let ids = fill(1000);
-    let mut keys = Keys::new(ids);
-    let mut group = c.benchmark_group("sessmgr_redis/1000");
-    group.bench_function("bare_get", |b| {
-        b.iter(|| {
-            let v: Option<String> = redis::cmd("GET").arg("bare").query(&mut bare).unwrap();
-            black_box(v)
-        })
-    });
-    let mut granted = false;
-    group.bench_function("has_privilege_granted", |b| {
-        b.iter(|| unsafe {
-            ok(
-                sessmgr_session_has_privilege(
-                    keys.next().as_ptr(),
-                    c"WebAdmin".as_ptr(),
-                    &mut granted,
-                ),
-                "has_privilege",
-            )
-        })
-    });
-    assert!(granted);
-    group.bench_function("session_info", |b| {
-        b.iter(|| unsafe {
-            let mut out = ptr::null_mut();
-            ok(sessmgr_session_info(keys.next().as_ptr(), &mut out), "info");
-            sessmgr_string_free(black_box(out));
-        })
-    });
-    group.bench_function("storage_get", |b| {
-        b.iter(|| unsafe {
-            let mut out = ptr::null_mut();
-            ok(
-                sessmgr_storage_get(keys.next().as_ptr(), c"/v".as_ptr(), &mut out),
-                "storage_get",
-            );
-            sessmgr_string_free(black_box(out));
-        })
-    });
-    group.bench_function("touch", |b| {
-        b.iter(|| unsafe { ok(sessmgr_session_touch(keys.next().as_ptr()), "touch") })
-    });
-    let mut flip = false;
-    group.bench_function("set_identifier", |b| {
-        b.iter(|| unsafe {
-            flip = !flip;
-            let identifier = if flip { c"student-1" } else { c"student-2" };
-            ok(
-                sessmgr_session_set_identifier(keys.next().as_ptr(), identifier.as_ptr()),
-                "set_identifier",
-            )
-        })
-    });
-    group.bench_function("storage_set", |b| {
-        b.iter(|| unsafe {
-            ok(
-                sessmgr_storage_set(keys.next().as_ptr(), c"/v".as_ptr(), value.as_ptr()),
-                "storage_set",
-            )
-        })
-    });
-    group.bench_function("storage_update", |b| {
-        b.iter(|| unsafe {
-            ok(
-                sessmgr_storage_update(keys.next().as_ptr(), Some(increment), ptr::null_mut()),
-                "storage_update",
-            )
-        })
-    });
-    group.bench_function("create_close", |b| {
-        b.iter(|| unsafe {
-            let mut id = ptr::null_mut();
-            ok(sessmgr_session_create(ptr::null(), &mut id), "create");
-            ok(sessmgr_session_close(id), "close");
-            sessmgr_string_free(id);
-        })
-    });
-    group.finish();
-    ok(sessmgr_reset(), "reset");
-}
-
 criterion_group! {
     name = benches;
     config = configured();
-    targets = sessmgr_operations, floor, redis_operations, sessmgr_on_redis, tower_sessions
+    targets = sessmgr_operations, floor, redis_operations, tower_sessions
 }
 criterion_main!(benches);

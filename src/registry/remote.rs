@@ -176,6 +176,7 @@ impl Registry {
         fresh: bool,
         f: &mut impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<Attempt<R>> {
+        let (expiry_before, guest_before) = (session.expires_at(), guest_activity(&session));
         let hold = self.core.events.hold();
         let mut access = Access {
             slot: None,
@@ -205,9 +206,10 @@ impl Registry {
                 stored.client,
                 stored.version,
                 &written,
-                session.expires_at(),
+                // What did not move is not written again.
+                Some(session.expires_at()).filter(|e| *e != expiry_before),
                 users.as_ref(),
-                guest_activity(&session),
+                Some(guest_activity(&session)).filter(|g| *g != guest_before),
             )? {
                 Written::Done => {
                     self.counted(hold.commit());

@@ -89,7 +89,8 @@ impl Drop for Scope {
 /// What the scripts that change a session share, with the session's tail of ARGV at `b`: the
 /// client number, the user set it leaves or '', the user set it joins or '', and that set's
 /// members as the host read them (sorted, comma-separated; '*' when no cap applies and it was
-/// not read); the guests' set and the session's last activity there ('' when it is no guest).
+/// not read); the guests' set and the session's last activity there ('' when it is no guest,
+/// '=' when that did not change).
 /// Then: the guard that the joined set is still as read (else the host decides again: -3), the
 /// move itself, and the guests' set.
 const USER_TAIL: &str = r"
@@ -104,6 +105,7 @@ local function user_move(b)
   if ARGV[b + 2] ~= '' then redis.call('SADD', ARGV[b + 2], ARGV[b]) end
 end
 local function guest_file(b, member)
+  if ARGV[b + 5] == '=' then return end
   if ARGV[b + 5] == '' then
     redis.call('ZREM', ARGV[b + 4], member)
   else
@@ -112,9 +114,9 @@ local function guest_file(b, member)
 end
 ";
 
-/// Writes `r` (and the expiry, of the session and of its client number KEYS[3]) only if the
-/// version is still ARGV[1]; 1 if written, 0 if the version moved, -1 if the session is gone.
-/// KEYS[2], the live sessions by expiry, follows.
+/// Writes `r` (and the expiry, of the session and of its client number KEYS[3], unless ARGV[3]
+/// is '=': unchanged) only if the version is still ARGV[1]; 1 if written, 0 if the version
+/// moved, -1 if the session is gone. KEYS[2], the live sessions by expiry, follows.
 const COMMIT: &str = r"
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
@@ -123,6 +125,7 @@ if not user_guard(5) then return -3 end
 user_move(5)
 guest_file(5, ARGV[4])
 redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'r', ARGV[2])
+if ARGV[3] == '=' then return 1 end
 if ARGV[3] == '' then
   redis.call('PERSIST', KEYS[1])
   redis.call('PERSIST', KEYS[3])
@@ -365,12 +368,12 @@ impl RedisStore {
     }
 
     /// The scripts' session tail (see `USER_TAIL`): `guest` is the session's last activity
-    /// when it is a guest (evictable at `maxSessions`).
+    /// when it is a guest (evictable at `maxSessions`); `None` when that did not change.
     fn user_tail(
         &self,
         client: u64,
         users: Option<&UserMove>,
-        guest: Option<Millis>,
+        guest: Option<Option<Millis>>,
     ) -> [String; 6] {
         let key = |user: &Option<String>| {
             user.as_deref()
@@ -385,7 +388,10 @@ impl RedisStore {
             ),
             None => (String::new(), String::new(), String::new()),
         };
-        let guest = guest.map(|t| t.to_string()).unwrap_or_default();
+        let guest = match guest {
+            None => "=".to_owned(),
+            Some(at) => at.map(|t| t.to_string()).unwrap_or_default(),
+        };
         [
             client.to_string(),
             from,
@@ -442,7 +448,8 @@ impl RedisStore {
     }
 
     /// Writes `record` over version `version` of the session (client number `client`),
-    /// expiring at `expires_at` (`None`: never); `guest` is its last activity if it is a guest.
+    /// expiring at `expires_at` (`Some(None)`: never); `guest` is its last activity if it is a
+    /// guest. `None` for either: it did not change, and is not written.
     #[allow(clippy::too_many_arguments)]
     pub fn commit(
         &self,
@@ -451,9 +458,9 @@ impl RedisStore {
         client: u64,
         version: u64,
         record: &str,
-        expires_at: Option<Millis>,
+        expires_at: Option<Option<Millis>>,
         users: Option<&UserMove>,
-        guest: Option<Millis>,
+        guest: Option<Option<Millis>>,
     ) -> Result<Written> {
         let ((key, member), live) = (self.session_key(id), self.live_key());
         let client_key = self.client_key(client);
@@ -465,7 +472,7 @@ impl RedisStore {
                 .key(&client_key)
                 .arg(version.to_string())
                 .arg(record)
-                .arg(expiry_arg(expires_at))
+                .arg(expires_at.map_or_else(|| "=".to_owned(), expiry_arg))
                 .arg(&member)
                 .arg(&tail)
                 .invoke(c)
@@ -492,7 +499,7 @@ impl RedisStore {
         let ((key, member), (new_key, new_member)) = (self.session_key(id), self.session_key(new));
         let (live, client_key, alias) =
             (self.live_key(), self.client_key(client), self.alias_key(id));
-        let tail = self.user_tail(client, users, guest);
+        let tail = self.user_tail(client, users, Some(guest));
         let reply: i64 = self.run(deadline, false, |c| {
             self.rotate
                 .key(&key)
@@ -690,7 +697,7 @@ impl RedisStore {
             from: user.map(str::to_owned),
             ..UserMove::default()
         };
-        let tail = self.user_tail(client, Some(&leaving), None);
+        let tail = self.user_tail(client, Some(&leaving), Some(None));
         let reply: i64 = self.run(deadline, false, |c| {
             self.remove
                 .key(&key)

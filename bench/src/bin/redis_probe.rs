@@ -1,10 +1,13 @@
 //! The library on the Redis store against bare round trips on the same server, measured
 //! interleaved: `redis_probe SESSIONS...` (REDIS_URL, default redis://127.0.0.1:6390/).
 //!
-//! For each number of live sessions: `ROUNDS` rounds (SESSMGR_PROBE_ROUNDS, default 7); in each,
-//! `BATCH` calls (SESSMGR_PROBE_BATCH, default 2000) of every measure in turn, each call on the
-//! next session of a fixed shuffled order; a measure's figure is its best round (the one the
-//! machine disturbed least) and its median round. The bare measures run on one persistent
+//! For each number of live sessions: every session has one request first (as sessions in use
+//! have had one within the last minute); then `ROUNDS` rounds (SESSMGR_PROBE_ROUNDS, default
+//! 15); in each, `BATCH` calls (SESSMGR_PROBE_BATCH, default 1000) of every measure in turn,
+//! each call on the next session of a fixed shuffled order. A measure's figures are its best
+//! round and its median round, and its ratios to the bare GET, SET and GET+SET the median of
+//! the ratios within each round (measured seconds apart: the loopback's drift between rounds
+//! cancels out). The bare measures run on one persistent
 //! connection of the redis crate, with a value as long as a session's record; `redis-benchmark
 //! -c 1` (GET and SET of the same size) runs between the rounds as a cross-check. The round trips
 //! of each library measure are counted by Redis itself (`INFO commandstats`: the `HMGET` reads
@@ -67,7 +70,9 @@ fn redis_benchmark(url: &str, bytes: usize, requests: usize) -> Option<(f64, f64
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let per_call = |test: &str| -> Option<f64> {
-        let line = text.lines().find(|l| l.starts_with(&format!("\"{test}\"")))?;
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("\"{test}\"")))?;
         let rps: f64 = line.split(',').nth(1)?.trim_matches('"').parse().ok()?;
         Some(1e6 / rps)
     };
@@ -76,8 +81,8 @@ fn redis_benchmark(url: &str, bytes: usize, requests: usize) -> Option<(f64, f64
 
 fn main() {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6390/".to_owned());
-    let rounds = env_number("SESSMGR_PROBE_ROUNDS", 7);
-    let batch = env_number("SESSMGR_PROBE_BATCH", 2000);
+    let rounds = env_number("SESSMGR_PROBE_ROUNDS", 15);
+    let batch = env_number("SESSMGR_PROBE_BATCH", 1000);
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -257,6 +262,9 @@ fn main() {
             measures.retain(|(name, _, _)| only.split(',').any(|o| o == *name));
         }
         let order = shuffled(n);
+        for id in &ids {
+            request(id);
+        }
         let mut next = 0;
         let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut trips: BTreeMap<&str, u64> = BTreeMap::new();
@@ -281,13 +289,50 @@ fn main() {
         }
         drop(measures);
         let mut ops = serde_json::Map::new();
-        for (name, mut figures) in times {
-            figures.sort_by(f64::total_cmp);
-            let mut op = json!({"best_ns": figures[0], "median_ns": figures[figures.len() / 2]});
+        let median_of = |mut ratios: Vec<f64>| {
+            ratios.sort_by(f64::total_cmp);
+            ratios.get(ratios.len() / 2).copied()
+        };
+        let paired = |figures: &[f64], bare: &str| {
+            let bare = times.get(bare)?;
+            median_of(
+                figures
+                    .iter()
+                    .zip(bare)
+                    .map(|(ours, bare)| ours / bare)
+                    .collect(),
+            )
+        };
+        for (name, figures) in &times {
+            let mut sorted = figures.clone();
+            sorted.sort_by(f64::total_cmp);
+            let mut op = json!({
+                "best_ns": sorted[0],
+                "median_ns": sorted[sorted.len() / 2],
+                "per_get": paired(figures, "bare_get"),
+                "per_set": paired(figures, "bare_set"),
+                "per_get_set": paired(figures, "bare_get_set"),
+            });
             if let Some(t) = trips.get(name) {
                 op["round_trips"] = json!(*t as f64 / (rounds * batch) as f64);
             }
-            ops.insert(name.to_owned(), op);
+            ops.insert((*name).to_owned(), op);
+        }
+        // A write after a request: the pair less the request, per bare SET, round by round.
+        for (pair, name) in [
+            ("request_set", "set_after_request"),
+            ("request_increment", "increment_after_request"),
+        ] {
+            let (Some(p), Some(r), Some(s)) =
+                (times.get(pair), times.get("request"), times.get("bare_set"))
+            else {
+                continue;
+            };
+            let ratios = p.iter().zip(r).zip(s).map(|((p, r), s)| (p - r) / s);
+            ops.insert(
+                name.to_owned(),
+                json!({"per_set": median_of(ratios.collect())}),
+            );
         }
         let best = |i: usize| {
             benchmark_runs
