@@ -20,7 +20,7 @@ use sessmgr::ffi::privileges::*;
 use sessmgr::ffi::sessions::*;
 use sessmgr::ffi::status::*;
 use sessmgr::ffi::storage::*;
-use sessmgr_bench::{fill, ok, populate, shuffled, take, value_100};
+use sessmgr_bench::{ok, populate, shuffled, take, value_100};
 
 fn sizes() -> Vec<usize> {
     std::env::var("SESSMGR_BENCH_SIZES")
