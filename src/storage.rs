@@ -89,23 +89,16 @@ impl Builder {
 
     /// Appends a member whose key is raw text and whose value is JSON text.
     fn push_text(&mut self, key: &str, value_json: &str) {
-        if !self.members.is_empty() {
-            self.text.push(',');
-        }
-        let start = self.offset();
-        push_string(&mut self.text, key);
-        let key_len = self.offset() - start;
-        self.text.push(':');
-        self.text.push_str(value_json);
-        self.members.push(Member {
-            start,
-            key_len,
-            value_len: value_json.len() as u32,
-        });
+        self.push_with(key, |text| text.push_str(value_json));
     }
 
     /// Appends a member whose key is raw text and whose value is a parsed value.
     fn push_parsed(&mut self, key: &str, value: &Value) {
+        self.push_with(key, |text| push_value(text, value));
+    }
+
+    /// Appends a member whose key is raw text and whose value `write` writes.
+    fn push_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
         if !self.members.is_empty() {
             self.text.push(',');
         }
@@ -114,7 +107,7 @@ impl Builder {
         let key_len = self.offset() - start;
         self.text.push(':');
         let value_start = self.offset();
-        push_value(&mut self.text, value);
+        write(&mut self.text);
         self.members.push(Member {
             start,
             key_len,
