@@ -53,13 +53,13 @@ struct Remembered {
     at: Instant,
 }
 
-fn remember(store: &RedisStore, asked: SessionId, id: SessionId, stored: &Stored) {
+fn remember(store: &RedisStore, asked: SessionId, id: SessionId, stored: Stored) {
     REMEMBERED.with(|r| {
         *r.borrow_mut() = Some(Remembered {
             store: store.serial(),
             asked,
             id,
-            stored: stored.clone(),
+            stored,
             at: Instant::now(),
         })
     });
@@ -146,11 +146,15 @@ impl Registry {
         }
         loop {
             let (id, stored, session, now) = self.load_live(store, deadline, asked)?;
-            remember(store, asked, id, &stored);
             match self.attempt(
                 store, deadline, asked, id, &stored, session, now, true, &mut f,
             )? {
-                Attempt::Done(result) | Attempt::Unwritten(result) => return result,
+                // A write remembered what it wrote.
+                Attempt::Done(result) => return result,
+                Attempt::Unwritten(result) => {
+                    remember(store, asked, id, stored);
+                    return result;
+                }
                 // Another host (or thread) wrote first: the operation runs again on what it
                 // wrote, and what this attempt would have told is forgotten.
                 Attempt::Moved => continue,
@@ -187,17 +191,16 @@ impl Registry {
         let result = f(&mut access);
         let touched = access.session.touched();
         drop(access);
-        let written = match &result {
-            Ok(_) if touched => record::encode(&session),
-            _ => String::new(),
-        };
-        if result.is_err() || !touched || written == stored.record {
-            // A failed operation changes nothing; a read has nothing to write.
+        // A failed operation changes nothing; a read has nothing to write.
+        let written = (result.is_ok() && touched)
+            .then(|| record::encode(&session))
+            .filter(|written| *written != stored.record);
+        let Some(written) = written else {
             if result.is_ok() && fresh {
                 self.counted(hold.commit());
             }
             return Ok(Attempt::Unwritten(result));
-        }
+        };
         let users = pending_move();
         Ok(
             match store.commit(
@@ -218,7 +221,7 @@ impl Registry {
                         client: stored.client,
                         record: written,
                     };
-                    remember(store, asked, id, &now_stored);
+                    remember(store, asked, id, now_stored);
                     Attempt::Done(result)
                 }
                 Written::Moved => Attempt::Moved,

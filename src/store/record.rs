@@ -60,55 +60,37 @@ pub fn encode(session: &Session) -> String {
         a.close();
     }
     if !session.files.is_empty() {
-        w.key("f");
-        w.0.push('[');
-        for (n, f) in session.files.iter().enumerate() {
-            if n > 0 {
-                w.0.push(',');
-            }
-            w.0.push('[');
-            push_number(w.0, f.file_id);
+        w.array("f", session.files.iter(), |out, f| {
+            out.push('[');
+            push_number(out, f.file_id);
             for text in [&f.filename, &f.account_name, &f.privset_name] {
-                w.0.push(',');
-                push_string(w.0, text);
+                out.push(',');
+                push_string(out, text);
             }
-            w.0.push(']');
-        }
-        w.0.push(']');
+            out.push(']');
+        });
     }
     if let Some(extras) = session.extras.as_deref() {
         w.key("x");
         let mut x = Writer::open(w.0);
-        x.key("msg");
-        x.0.push('[');
-        for (n, m) in extras.messages.iter().enumerate() {
-            if n > 0 {
-                x.0.push(',');
-            }
-            x.0.push('[');
-            push_number(x.0, m.time);
-            x.0.push(',');
-            push_string(x.0, &m.text);
-            x.0.push(',');
-            push_optional_number(x.0, m.disconnect_at);
-            x.0.push(']');
-        }
-        x.0.push(']');
+        x.array("msg", extras.messages.iter(), |out, m| {
+            out.push('[');
+            push_number(out, m.time);
+            out.push(',');
+            push_string(out, &m.text);
+            out.push(',');
+            push_optional_number(out, m.disconnect_at);
+            out.push(']');
+        });
         x.key("da");
         push_optional_number(x.0, extras.disconnect_at);
-        x.key("otp");
-        x.0.push('[');
-        for (n, o) in extras.otps.iter().enumerate() {
-            if n > 0 {
-                x.0.push(',');
-            }
-            x.0.push('[');
-            push_string(x.0, &o.token.to_string());
-            x.0.push(',');
-            push_number(x.0, o.expires);
-            x.0.push(']');
-        }
-        x.0.push(']');
+        x.array("otp", extras.otps.iter(), |out, o| {
+            out.push('[');
+            push_string(out, &o.token.to_string());
+            out.push(',');
+            push_number(out, o.expires);
+            out.push(']');
+        });
         x.close();
     }
     w.close();
@@ -160,13 +142,23 @@ impl<'a> Writer<'a> {
     }
 
     fn list(&mut self, key: &str, names: &[String]) {
+        self.array(key, names, |out, name| push_string(out, name));
+    }
+
+    /// `"key":[…]`, each item written by `write`.
+    fn array<T>(
+        &mut self,
+        key: &str,
+        items: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(&mut String, T),
+    ) {
         self.key(key);
         self.0.push('[');
-        for (n, name) in names.iter().enumerate() {
+        for (n, item) in items.into_iter().enumerate() {
             if n > 0 {
                 self.0.push(',');
             }
-            push_string(self.0, name);
+            write(self.0, item);
         }
         self.0.push(']');
     }
