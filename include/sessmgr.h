@@ -60,7 +60,8 @@ typedef int32_t sessmgr_status;
 
 /**
  * An event handler: `event_json` is one event (valid during the call only), e.g.
- * `{"event":"identifierChanged","ID":"…","identifier":"S1234567","time":"…","old":"Guest","new":"S1234567"}`.
+ * `{"event":"identifierChanged","ID":"…","clientId":7,"identifier":"S1234567","time":"…","old":"Guest","new":"S1234567"}`
+ * (`"ID": ""` on the Redis store for a session reached by its client number or user name).
  * Handlers run one at a time, on a thread that called the library (not always the one whose
  * call caused the event; the background sweeper's thread for the sessions it removes), with no
  * registry lock held; a handler may call any `sessmgr_` function. No `sessmgr_` call waits for
@@ -386,7 +387,8 @@ sessmgr_status sessmgr_session_count(uint64_t *count);
 
 /**
  * `*json` receives `{"sessions": [info, …]}`, each `info` as `sessmgr_session_info` gives it,
- * oldest session first. Free it with `sessmgr_string_free`.
+ * oldest session first; on the Redis store, which keeps no session ID, a session in Redis has
+ * `"ID": ""`. Free it with `sessmgr_string_free`.
  *
  * # Safety
  * `json` is NULL or valid for writing.

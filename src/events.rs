@@ -141,7 +141,9 @@ pub enum Detail {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     pub kind: EventKind,
+    /// [`SessionId::UNKNOWN`] for a session of the Redis store reached by its client number.
     pub id: SessionId,
+    pub client_id: u64,
     /// The effective identifier (after the change, for a change).
     pub identifier: String,
     /// `identifier (computer) [ip]`, for the access log.
@@ -158,6 +160,7 @@ impl Event {
         Event {
             kind,
             id: session.id,
+            client_id: session.client_id,
             identifier: session.effective_identifier().to_owned(),
             client: session.client_label(),
             hosted: session.kind != crate::session::SessionType::Standalone,
@@ -192,15 +195,11 @@ impl Event {
     /// `{"event", "ID", "identifier", "time", …}`.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(160);
-        let id = self.id.to_hex();
         out.push('{');
         push_field(&mut out, true, "event", self.kind.name());
-        push_field(
-            &mut out,
-            false,
-            "ID",
-            std::str::from_utf8(&id).unwrap_or_default(),
-        );
+        push_field(&mut out, false, "ID", &self.id.text());
+        out.push_str(",\"clientId\":");
+        out.push_str(&self.client_id.to_string());
         push_field(&mut out, false, "identifier", &self.identifier);
         push_date_field(&mut out, false, "time", self.time);
         match &self.detail {
@@ -247,9 +246,7 @@ impl Event {
                 push_field(&mut out, false, "privsetName", privset_name);
             }
             Detail::Rotated { previous } => {
-                let previous = previous.to_hex();
-                let previous = std::str::from_utf8(&previous).unwrap_or_default();
-                push_field(&mut out, false, "previousID", previous);
+                push_field(&mut out, false, "previousID", &previous.text())
             }
         }
         out.push('}');
@@ -564,6 +561,7 @@ mod tests {
         Event {
             kind: EventKind::Closed,
             id: SessionId::from_value(n),
+            client_id: n as u64,
             identifier: format!("s{n}"),
             client: String::new(),
             hosted: true,

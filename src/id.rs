@@ -12,6 +12,24 @@ use crate::error::{Error, Result};
 pub struct SessionId([u64; 2]);
 
 impl SessionId {
+    /// The ID of a session that a store gave by something other than its ID (a listing, a
+    /// client number, a user's sessions): the Redis store keeps no ID, so none is known. Zero
+    /// is no v4 UUID: no session has it, and it is written as "".
+    pub(crate) const UNKNOWN: SessionId = SessionId([0, 0]);
+
+    pub(crate) fn is_known(self) -> bool {
+        self != SessionId::UNKNOWN
+    }
+
+    /// The ID as text: its 32 hex digits, or "" for [`SessionId::UNKNOWN`].
+    pub(crate) fn text(self) -> String {
+        if self.is_known() {
+            self.to_string()
+        } else {
+            String::new()
+        }
+    }
+
     /// From the 128 bits (high word first). Kept as two words, not a `u128`: a `u128` would
     /// align every session to 16 bytes and push its hot fields off the slot's first cache line.
     pub(crate) fn from_value(value: u128) -> SessionId {

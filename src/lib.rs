@@ -9,6 +9,7 @@ mod client;
 mod client_index;
 mod clock;
 mod create_options;
+mod digest;
 mod error;
 mod events;
 mod grant_request;

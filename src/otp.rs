@@ -10,11 +10,17 @@ use parking_lot::Mutex;
 use crate::clock::Millis;
 use crate::id::SessionId;
 
-/// One passcode a session holds.
+/// One passcode a session holds: its digest, never the token itself, which only the caller
+/// that asked for it ever has (see `digest`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Otp {
-    pub token: SessionId,
+    pub key: u128,
     pub expires: Millis,
+}
+
+/// The digest a passcode is kept and found under.
+pub fn key_of(token: SessionId) -> u128 {
+    crate::digest::digest(crate::digest::Purpose::Passcode, token)
 }
 
 /// The shortest lifespan of a passcode, in seconds (4D's).
@@ -22,24 +28,24 @@ pub(crate) const MIN_LIFESPAN_SECONDS: i64 = 10;
 
 const SHARDS: usize = 16;
 
-/// Token → the client number of the session holding it. Each shard's lock is a leaf.
+/// A token's digest → the client number of the session holding it. Each shard's lock is a leaf.
 #[derive(Default)]
 pub struct OtpIndex {
     shards: [Mutex<HashMap<u128, u64>>; SHARDS],
 }
 
 impl OtpIndex {
-    fn shard(&self, token: SessionId) -> &Mutex<HashMap<u128, u64>> {
-        &self.shards[token.shard(SHARDS)]
+    fn shard(&self, key: u128) -> &Mutex<HashMap<u128, u64>> {
+        &self.shards[(key >> 124) as usize % SHARDS]
     }
 
-    pub fn insert(&self, token: SessionId, client: u64) {
-        self.shard(token).lock().insert(token.value(), client);
+    pub fn insert(&self, key: u128, client: u64) {
+        self.shard(key).lock().insert(key, client);
     }
 
-    /// Takes a token out; the client that held it, if any did.
-    pub fn take(&self, token: SessionId) -> Option<u64> {
-        self.shard(token).lock().remove(&token.value())
+    /// Takes a passcode out by its digest; the client that held it, if any did.
+    pub fn take(&self, key: u128) -> Option<u64> {
+        self.shard(key).lock().remove(&key)
     }
 
     pub fn clear(&self) {

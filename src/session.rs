@@ -337,15 +337,7 @@ impl Session {
 
     /// 4D's `.info` object: exactly ten fields, in 4D's order.
     pub fn info_json(&self, out: &mut String) {
-        self.info_fields(out, |s, out| {
-            let id = s.id.to_hex();
-            push_field(
-                out,
-                false,
-                "ID",
-                std::str::from_utf8(&id).unwrap_or_default(),
-            );
-        });
+        self.info_fields(out, |s, out| push_field(out, false, "ID", &s.id.text()));
     }
 
     /// The info object as people may see it (an admin page): the client number, `clientId`,

@@ -6,7 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::race::{Role, lockstep, race};
-use common::redis_server::RedisServer;
+use common::redis_server::{RedisServer, session_key};
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, Registry, SessionId, UpdateOutcome};
 
@@ -116,13 +116,14 @@ fn bad_input_changes_nothing_in_the_store() {
     );
     assert_eq!(a.info(id).unwrap(), before);
     assert_eq!(a.storage_get(id, "").unwrap(), r#"{"n":1}"#);
-    // Nothing about a session is readable in Redis under its ID but its own key.
+    // The session is kept under its ID's digest, and nothing is under its ID.
     let mut c = server.connection();
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
     let hex = id.to_string();
-    assert_eq!(
-        keys.iter().filter(|k| k.contains(&hex)).collect::<Vec<_>>(),
-        vec![&format!("p:s:{hex}")]
+    assert!(!keys.iter().any(|k| k.to_uppercase().contains(&hex)));
+    assert!(
+        keys.contains(&format!("p:s:{}", session_key(id))),
+        "{keys:?}"
     );
 }
 
@@ -215,7 +216,7 @@ fn an_idle_session_ends_for_every_host_and_activity_on_one_keeps_it_for_all() {
     // The key's own expiry is the session's (Redis drops it then by its own clock).
     let mut c = server.connection();
     let at: i64 = redis::cmd("PEXPIRETIME")
-        .arg(format!("t:s:{id}"))
+        .arg(format!("t:s:{}", session_key(id)))
         .query(&mut c)
         .unwrap();
     let end = sessmgr::iso8601(at);
@@ -311,7 +312,7 @@ fn a_request_is_one_round_trip_and_a_write_after_it_one_more() {
     on_b(&|b| b.close(id).unwrap());
     assert_eq!(kind(a.storage_set(id, "/n", "1")), ErrorKind::NotFound);
     let mut keys: Vec<String> = redis::cmd("KEYS").arg("rt:s:*").query(&mut c).unwrap();
-    keys.retain(|k| k.contains(&id.to_string()));
+    keys.retain(|k| k.contains(&session_key(id)));
     assert!(keys.is_empty(), "{keys:?}");
 }
 
@@ -489,6 +490,13 @@ fn rotation_passcodes_messages_and_files_work_across_hosts() {
     assert_eq!(b.restore(token).unwrap(), newer);
     assert_eq!(kind(a.restore(token)), ErrorKind::NotFound);
     assert_eq!(kind(b.restore(token)), ErrorKind::NotFound);
+    // One made before a rotation gives the ID after it (Redis has neither: the passcode opens
+    // the session's secret, which opens its current ID).
+    let early = a.create_otp(newer, 60).unwrap();
+    let (newest, _) = b.rotate_id(newer, None).unwrap();
+    assert_eq!(a.restore(early).unwrap(), newest);
+    assert_eq!(a.client_id(newest).unwrap(), client);
+    let newer = newest;
 
     // An administrator on B reaches A's client by its number.
     b.send_message(client, "maintenance at noon").unwrap();
@@ -670,6 +678,7 @@ fn a_flood_of_guests_locks_nobody_out_on_any_host() {
     a.advance_clock(60).unwrap();
     b.advance_clock(60).unwrap();
     let new_guest = a.create(None).unwrap();
+    let new_guest_client = a.client_id(new_guest).unwrap();
     // B's activity on the first guest makes the other the least recently active.
     b.advance_clock(60).unwrap();
     a.advance_clock(60).unwrap();
@@ -687,12 +696,12 @@ fn a_flood_of_guests_locks_nobody_out_on_any_host() {
         .collect();
     assert_eq!(evicted.len(), 1);
     assert_eq!(evicted[0]["reason"], "evicted");
-    assert_eq!(evicted[0]["ID"], new_guest.to_string());
+    // Redis keeps no ID: the session it evicted is known by its client number.
+    assert_eq!(evicted[0]["ID"], "");
+    assert_eq!(evicted[0]["clientId"], new_guest_client);
     // Later guests: the two left, equally recent, go first (in an order of Redis' choosing).
     a.advance_clock(60).unwrap();
-    for _ in 0..5 {
-        a.create(None).unwrap();
-    }
+    let later: Vec<SessionId> = (0..5).map(|_| a.create(None).unwrap()).collect();
     assert!(
         a.has_privilege(member, "simple").unwrap(),
         "a grant is never evicted"
@@ -700,13 +709,8 @@ fn a_flood_of_guests_locks_nobody_out_on_any_host() {
     assert_eq!(kind(b.info(visitor)), ErrorKind::NotFound);
     assert_eq!(a.live_sessions().unwrap(), 3);
     // A guest that gains a grant leaves the guests; one that loses it joins them again.
-    let latest = json_of(&a.sessions_list().unwrap())["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| SessionId::parse(s["ID"].as_str().unwrap()).unwrap())
-        .filter(|id| *id != member)
-        .collect::<Vec<_>>();
+    let latest: Vec<SessionId> = later.into_iter().filter(|id| a.info(*id).is_ok()).collect();
+    assert_eq!(latest.len(), 2);
     for id in &latest {
         b.set_privileges(*id, r#"{"privileges": ["simple"]}"#)
             .unwrap();
@@ -773,4 +777,146 @@ fn no_call_waits_for_a_stalled_redis_longer_than_its_timeout() {
     // are nobody's).
     r.touch(id).unwrap();
     assert!(r.restore(token).is_ok());
+}
+
+/// Every form a token may be written in: upper and lower case, with or without dashes.
+fn token_forms(token: SessionId) -> Vec<String> {
+    let upper = token.to_string();
+    let dashed = format!(
+        "{}-{}-{}-{}-{}",
+        &upper[..8],
+        &upper[8..12],
+        &upper[12..16],
+        &upper[16..20],
+        &upper[20..]
+    );
+    vec![upper.to_lowercase(), dashed.to_lowercase()]
+}
+
+/// Every key under `prefix` and everything it holds, as text (lower case): its name, its
+/// members and values read by type, and its `DUMP`; how many keys there were.
+fn everything_under(c: &mut redis::Connection, prefix: &str) -> (String, usize) {
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query(c)
+            .unwrap();
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    let mut text = String::new();
+    for key in &keys {
+        let kind: String = redis::cmd("TYPE").arg(key).query(c).unwrap();
+        let values: Vec<String> = match kind.as_str() {
+            "string" => vec![redis::cmd("GET").arg(key).query(c).unwrap()],
+            "hash" => redis::cmd("HGETALL").arg(key).query(c).unwrap(),
+            "set" => redis::cmd("SMEMBERS").arg(key).query(c).unwrap(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(c)
+                .unwrap(),
+            other => panic!("{key} is a {other}: not a type this library writes"),
+        };
+        let dump: Vec<u8> = redis::cmd("DUMP").arg(key).query(c).unwrap();
+        text.push_str(key);
+        text.push('\n');
+        for value in values {
+            text.push_str(&value);
+            text.push('\n');
+        }
+        text.push_str(&String::from_utf8_lossy(&dump));
+        text.push('\n');
+    }
+    (text.to_lowercase(), keys.len())
+}
+
+/// SPEC §10: a session ID is a bearer token, and so is a passcode. Two hosts do everything
+/// that writes to Redis (sessions of every shared type, users under a cap, identifiers,
+/// storage, files, rotations with a grace time, passcodes made, spent and left waiting,
+/// messages and disconnections by client number, an eviction); then every key and value under
+/// the prefix is read back, and none holds any ID or passcode the run made, in any form.
+#[test]
+fn redis_holds_no_session_id_and_no_passcode() {
+    let server = RedisServer::start();
+    let (a, b) = (host(&server, "dump:"), host(&server, "dump:"));
+    for r in [&a, &b] {
+        r.configure(
+            r#"{"rotationGraceSeconds": 30, "maxSessionsPerUser": 2,
+                "sessionLimitPolicy": "closeOldest", "maxSessions": 40}"#,
+        )
+        .unwrap();
+    }
+    let mut tokens: Vec<SessionId> = Vec::new();
+    for n in 0..6 {
+        let (here, there) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let kind = ["web", "rest", "remote"][n % 3];
+        let id = here
+            .create(Some(
+                &json!({"type": kind, "IPAddress": "10.1.1.1"}).to_string(),
+            ))
+            .unwrap();
+        tokens.push(id);
+        there.set_identifier(id, &format!("Kiosk {n}")).unwrap();
+        there.storage_set(id, "/cart", r#"{"n": 1}"#).unwrap();
+        here.attach_file(id, r#"{"filename": "Survey"}"#).unwrap();
+        if kind == "remote" {
+            continue;
+        }
+        // A login under the cap: a rotation that names the user, the old ID in its grace time.
+        let (new, _) = there
+            .rotate_id(id, Some(r#"{"roles": ["Medium"], "userName": "ann"}"#))
+            .unwrap();
+        tokens.push(new);
+        assert!(
+            here.has_privilege(id, "simple").unwrap(),
+            "the old ID, in grace"
+        );
+        if kind == "web" {
+            let spent = here.create_otp(new, 60).unwrap();
+            let waiting = there.create_otp(new, 60).unwrap();
+            tokens.extend([spent, waiting]);
+            assert_eq!(
+                there.restore(spent).unwrap(),
+                new,
+                "the ID, from the passcode"
+            );
+        }
+        let client = here.client_id(new).unwrap();
+        there.send_message(client, "hello").unwrap();
+        here.disconnect(client, Some("bye"), 600).unwrap();
+    }
+    // Guests up to the limit, then one more: the oldest guest makes room.
+    let guests: Vec<SessionId> = (0..40).map_while(|_| a.create(None).ok()).collect();
+    tokens.extend(&guests);
+    tokens.push(b.create(None).unwrap());
+    let ann = json_of(&a.user_sessions("ann").unwrap());
+    assert_eq!(ann["clients"].as_array().unwrap().len(), 2, "closeOldest");
+
+    let mut c = server.connection();
+    let (everything, keys) = everything_under(&mut c, "dump:");
+    assert!(keys > 40, "{keys} keys");
+    assert!(
+        everything.contains("kiosk 5") && everything.contains("bye"),
+        "{everything}"
+    );
+    for token in &tokens {
+        for form in token_forms(*token) {
+            assert!(!everything.contains(&form), "{form} is readable in Redis");
+        }
+    }
+    // The sessions are there, each under its ID's digest.
+    let last = *tokens.last().unwrap();
+    assert!(everything.contains(&format!("dump:s:{}", session_key(last))));
 }

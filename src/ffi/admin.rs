@@ -66,7 +66,8 @@ pub unsafe extern "C" fn sessmgr_session_detach_file(
 }
 
 /// An event handler: `event_json` is one event (valid during the call only), e.g.
-/// `{"event":"identifierChanged","ID":"…","identifier":"S1234567","time":"…","old":"Guest","new":"S1234567"}`.
+/// `{"event":"identifierChanged","ID":"…","clientId":7,"identifier":"S1234567","time":"…","old":"Guest","new":"S1234567"}`
+/// (`"ID": ""` on the Redis store for a session reached by its client number or user name).
 /// Handlers run one at a time, on a thread that called the library (not always the one whose
 /// call caused the event; the background sweeper's thread for the sessions it removes), with no
 /// registry lock held; a handler may call any `sessmgr_` function. No `sessmgr_` call waits for

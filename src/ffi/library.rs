@@ -137,7 +137,8 @@ pub unsafe extern "C" fn sessmgr_session_count(count: *mut u64) -> sessmgr_statu
 }
 
 /// `*json` receives `{"sessions": [info, …]}`, each `info` as `sessmgr_session_info` gives it,
-/// oldest session first. Free it with `sessmgr_string_free`.
+/// oldest session first; on the Redis store, which keeps no session ID, a session in Redis has
+/// `"ID": ""`. Free it with `sessmgr_string_free`.
 ///
 /// # Safety
 /// `json` is NULL or valid for writing.

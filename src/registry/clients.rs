@@ -2,6 +2,7 @@
 //! (never by its session ID): send it a message, disconnect it.
 
 use super::Registry;
+use super::remote::{Recall, Target};
 use crate::client::{MAX_MESSAGES, Message, check_message, messages_json};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{CloseReason, Detail, EventKind};
@@ -26,18 +27,18 @@ impl Registry {
 
     /// Runs `op` on the session of a client number; `NotFound` (naming the number) if no live
     /// session has it. A rotation between finding the session and `op` is followed.
-    fn on_client<R>(&self, client: u64, op: impl Fn(SessionId) -> Result<R>) -> Result<R> {
+    fn on_client<R>(&self, client: u64, op: impl Fn(Target) -> Result<R>) -> Result<R> {
         if client == 0 {
             return Err(Error::invalid("client number 0: client numbers start at 1"));
         }
         let _scope = self.redis_scope();
         loop {
-            let id = self
+            let target = self
                 .client_session(client)?
                 .ok_or_else(|| client_not_found(client))?;
-            match op(id) {
+            match op(target) {
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    if self.client_session(client)?.is_none_or(|now| now == id) {
+                    if self.client_session(client)?.is_none_or(|now| now == target) {
                         return Err(client_not_found(client));
                     }
                 }
@@ -50,8 +51,8 @@ impl Registry {
     /// to show it; at most [`MAX_MESSAGES`] wait (`LimitExceeded` beyond).
     pub fn send_message(&self, client: u64, text: &str) -> Result<()> {
         check_message(text)?;
-        self.on_client(client, |id| {
-            self.access(id, |a| {
+        self.on_client(client, |target| {
+            self.access_as(target, Recall::No, |a| {
                 let messages = &mut a.session.extras_mut().messages;
                 if messages.len() >= MAX_MESSAGES {
                     return Err(Error::limit(format!(
@@ -98,11 +99,11 @@ impl Registry {
                  {MAX_DISCONNECT_GRACE_SECONDS})"
             )));
         }
-        self.on_client(client, |id| {
+        self.on_client(client, |target| {
             if grace_seconds == 0 {
-                return self.end(id, CloseReason::Disconnected);
+                return self.end_at(target, CloseReason::Disconnected);
             }
-            self.change(id, |a| {
+            self.change_at(target, |a| {
                 let due = a.now.saturating_add(i64::from(grace_seconds) * 1000);
                 let due = a.session.disconnect_at().map_or(due, |at| at.min(due));
                 let extras = a.session.extras_mut();
@@ -133,7 +134,9 @@ impl Registry {
                 Ok(())
             })?;
             // The end may now come before where the sweep's index has the session.
-            self.core.map.refile_if_earlier(id, self.now());
+            if let Target::Id(id) = target {
+                self.core.map.refile_if_earlier(id, self.now());
+            }
             Ok(())
         })
     }

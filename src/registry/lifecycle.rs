@@ -2,6 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::remote::Target;
 use super::{Registry, not_found, require_web};
 use crate::clock::{MAX_MILLIS, iso8601, parse_iso8601};
 use crate::create_options::CreateOptions;
@@ -135,10 +136,19 @@ impl Registry {
     /// Takes a session out of the registry, closed for `reason`; `NotFound` if it is not live
     /// (one that lapsed is removed all the same, and accounted for as it ended).
     pub(super) fn end(&self, id: SessionId, reason: CloseReason) -> Result<()> {
+        self.end_at(Target::Id(id), reason)
+    }
+
+    /// As [`Registry::end`], for the session `target` names.
+    pub(super) fn end_at(&self, target: Target, reason: CloseReason) -> Result<()> {
         let now = self.now();
-        let Some((session, live)) = self.core.map.remove(id, now) else {
+        let removed = match target {
+            Target::Id(id) => self.core.map.remove(id, now).map(|r| (id, r)),
+            Target::Key(_) => None,
+        };
+        let Some((id, (session, live))) = removed else {
             let ended = match self.redis() {
-                Some(store) => self.end_remote(&store, id, reason),
+                Some(store) => self.end_remote(&store, target, reason),
                 None => Err(not_found()),
             };
             self.core.events.drain();

@@ -22,7 +22,7 @@ mod users;
 
 pub use request::RequestAnswer;
 
-use remote::Recall;
+use remote::{Recall, Target};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -156,7 +156,7 @@ impl Core {
             }
         }
         for otp in session.extras.iter().flat_map(|e| &e.otps) {
-            self.otps.take(otp.token);
+            self.otps.take(otp.key);
         }
     }
 
@@ -505,42 +505,53 @@ impl Registry {
     /// Runs `f` on the live session `id`, locked (or on the Redis store's copy of it, where
     /// `f` may run again: see `remote`).
     fn access<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
-        self.access_as(id, Recall::No, f)
+        self.access_as(Target::Id(id), Recall::No, f)
     }
 
     /// As [`Registry::access`], for a change that writes whenever it succeeds (a storage
     /// write): on the Redis store it goes at once on the copy this thread read last, if that is
     /// this session's and recent, and reads again only if another write came between.
     fn write<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
-        self.access_as(id, Recall::Yes, f)
+        self.access_as(Target::Id(id), Recall::Yes, f)
     }
 
+    /// As [`Registry::access`], on the session `target` names.
     fn access_as<R>(
         &self,
-        id: SessionId,
+        target: Target,
         recall: Recall,
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
         let now = self.now();
-        match self.core.map.with(id, now, |slot| {
-            f(&mut Access::locked(
-                slot,
-                now,
-                self.live.activity_resolution(),
-            ))
-        }) {
-            Some(result) => result,
-            None => match self.redis() {
-                Some(store) => self.remote_access(&store, id, recall, f),
-                None => Err(not_found()),
-            },
+        if let Target::Id(id) = target
+            && let Some(result) = self.core.map.with(id, now, |slot| {
+                f(&mut Access::locked(
+                    slot,
+                    now,
+                    self.live.activity_resolution(),
+                ))
+            })
+        {
+            return result;
+        }
+        match self.redis() {
+            Some(store) => self.remote_access(&store, target, recall, f),
+            None => Err(not_found()),
         }
     }
 
     /// As [`Registry::access`], for a change that may make events: delivers them afterwards,
     /// with no lock held.
     fn change<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
-        let result = self.access(id, f);
+        self.change_at(Target::Id(id), f)
+    }
+
+    fn change_at<R>(
+        &self,
+        target: Target,
+        f: impl FnMut(&mut Access<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let result = self.access_as(target, Recall::No, f);
         self.core.events.drain();
         result
     }
@@ -552,7 +563,9 @@ impl Registry {
         match self.core.map.with(id, now, |slot| f(&slot.read())) {
             Some(result) => result,
             None => match self.redis() {
-                Some(store) => self.remote_access(&store, id, Recall::No, |a| f(&a.session)),
+                Some(store) => {
+                    self.remote_access(&store, Target::Id(id), Recall::No, |a| f(&a.session))
+                }
                 None => Err(not_found()),
             },
         }

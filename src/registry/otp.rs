@@ -1,9 +1,10 @@
 //! 4D's one-time passcodes: `Session.createOTP()` and `Session.restore()`.
 
 use super::Registry;
+use crate::digest::{self, Purpose};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
-use crate::otp::{MIN_LIFESPAN_SECONDS, Otp};
+use crate::otp::{MIN_LIFESPAN_SECONDS, Otp, key_of};
 use crate::session::SessionType;
 
 /// The one answer to a passcode that restores nothing: unknown, spent, expired, or its session
@@ -28,6 +29,8 @@ impl Registry {
         }
         let max = self.live.max_otps_per_session();
         let token = SessionId::random();
+        // Only the caller has the token: the session and the index keep its digest.
+        let key = key_of(token);
         let _scope = self.redis_scope();
         let lapsed = self.access(id, |a| {
             if a.session.kind != SessionType::Web {
@@ -44,10 +47,10 @@ impl Registry {
             let now = a.now;
             let otps = &mut a.session.extras_mut().otps;
             // Spent ones are gone already; expired ones make room.
-            let lapsed: Vec<SessionId> = otps
+            let lapsed: Vec<u128> = otps
                 .iter()
                 .filter(|otp| otp.expires <= now)
-                .map(|otp| otp.token)
+                .map(|otp| otp.key)
                 .collect();
             otps.retain(|otp| otp.expires > now);
             if otps.len() >= max {
@@ -57,11 +60,11 @@ impl Registry {
                 )));
             }
             let expires = now.saturating_add(seconds * 1000);
-            otps.push(Otp { token, expires });
+            otps.push(Otp { key, expires });
             if a.slot.is_some() {
                 // Indexed under the session's lock: the session cannot end (and forget its
                 // passcodes) before the index has this one.
-                self.core.otps.insert(token, a.session.client_id);
+                self.core.otps.insert(key, a.session.client_id);
             }
             a.activity();
             Ok((
@@ -71,10 +74,14 @@ impl Registry {
         })?;
         let (lapsed, remote) = lapsed;
         match (remote, self.redis()) {
-            // In Redis, the passcode is filed once its session holds it; expired ones go by
-            // themselves. Should filing fail, the token was never handed out: nobody can use it.
+            // In Redis, the passcode is filed once its session holds it, with the session's
+            // secret sealed under it (what leads its holder to the session's ID); expired ones
+            // go by themselves. Should filing fail, the token was never handed out: nobody can
+            // use it.
             (Some((client, expires)), Some(store)) => {
-                store.put_otp(store.deadline(), token, client, expires)?
+                let secret = self.remote_secret(&store, id)?;
+                let sealed = digest::seal(Purpose::Secret, token.value(), secret);
+                store.put_otp(store.deadline(), key, client, &sealed, expires)?
             }
             _ => {
                 for expired in lapsed {
@@ -96,19 +103,28 @@ impl Registry {
     /// and nothing changes. Counts as activity.
     pub fn restore(&self, token: SessionId) -> Result<SessionId> {
         let _scope = self.redis_scope();
-        let client = match (self.core.otps.take(token), self.redis()) {
-            (Some(client), _) => client,
-            (None, Some(store)) => store
-                .take_otp(store.deadline(), token)?
-                .ok_or_else(no_passcode)?,
+        let key = key_of(token);
+        // In Redis, the passcode's entry holds its session's secret, sealed under the token:
+        // what opens the session's ID.
+        let (client, secret) = match (self.core.otps.take(key), self.redis()) {
+            (Some(client), _) => (client, None),
+            (None, Some(store)) => {
+                let (client, sealed) = store
+                    .take_otp(store.deadline(), key)?
+                    .ok_or_else(no_passcode)?;
+                let secret = digest::open(Purpose::Secret, token.value(), &sealed)
+                    .ok_or_else(no_passcode)?;
+                (client, Some(secret))
+            }
             (None, None) => return Err(no_passcode()),
         };
         let now = self.now();
         loop {
-            let id = self.client_session(client)?.ok_or_else(no_passcode)?;
+            let target = self.client_session(client)?.ok_or_else(no_passcode)?;
+            let id = self.id_of(target, secret)?.ok_or_else(no_passcode)?;
             let found = self.access(id, |a| {
                 let otps = &mut a.session.extras_mut().otps;
-                let Some(at) = otps.iter().position(|otp| otp.token == token) else {
+                let Some(at) = otps.iter().position(|otp| otp.key == key) else {
                     return Ok(None);
                 };
                 let otp = otps.swap_remove(at);
@@ -123,7 +139,7 @@ impl Registry {
                 Ok(None) => return Err(no_passcode()),
                 // Rotated away in between: follow the client to its new ID.
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    if self.client_session(client)? == Some(id) {
+                    if self.client_session(client)? == Some(target) {
                         return Err(no_passcode());
                     }
                 }

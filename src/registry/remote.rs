@@ -6,6 +6,10 @@
 //! What stays in this process: the storedProcedure and standalone sessions (they describe one
 //! server), events and the access log (each host tells of the calls it made), the counters of
 //! `stats`.
+//!
+//! Redis keeps no session ID (see `store::redis`): a session reached by its ID is found under
+//! the ID's digest, and one reached otherwise (a client number, a user's sessions, a listing,
+//! an eviction) is known by its client number only, its ID [`SessionId::UNKNOWN`].
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -15,12 +19,13 @@ use std::time::{Duration, Instant};
 use super::users::{Member, still_user, user_row};
 use super::{Access, Registry, SessionRef, not_found};
 use crate::clock::Millis;
+use crate::digest::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, End};
 use crate::id::SessionId;
 use crate::session::Session;
 use crate::store::record;
-use crate::store::redis::{Deadline, RedisStore, Stored, UserMove, Written};
+use crate::store::redis::{Deadline, Key, RedisStore, Seals, Stored, UserMove, Written, key_of};
 
 thread_local! {
     /// The change of user that this thread's next write of a session carries (see
@@ -43,37 +48,82 @@ pub(super) enum Recall {
     Yes,
 }
 
+/// The session an operation is on: one named by its ID (in either store), or one of the Redis
+/// store reached by its key (a client number's), whose ID is not known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Target {
+    Id(SessionId),
+    Key(Key),
+}
+
+impl Target {
+    fn key(self) -> Key {
+        match self {
+            Target::Id(id) => key_of(id),
+            Target::Key(key) => key,
+        }
+    }
+
+    fn id(self) -> SessionId {
+        match self {
+            Target::Id(id) => id,
+            Target::Key(_) => SessionId::UNKNOWN,
+        }
+    }
+}
+
+/// A session as read from Redis: its ID (the one the caller named, or the new one it names
+/// during a rotation's grace time; [`SessionId::UNKNOWN`] if reached by its key), its key, and
+/// what Redis has.
+struct Loaded {
+    id: SessionId,
+    key: Key,
+    stored: Stored,
+    /// When asked for (see [`Registry::load_remote_as`]).
+    seals: Option<Seals>,
+}
+
 /// The session this thread read from, or wrote to, a Redis store last: the store's serial, the
-/// ID asked, the session's ID (another during a rotation's grace time), as stored, and when.
+/// target asked, the session as loaded, and when.
 struct Remembered {
     store: u64,
-    asked: SessionId,
-    id: SessionId,
-    stored: Stored,
+    asked: Target,
+    loaded: Loaded,
     at: Instant,
 }
 
-fn remember(store: &RedisStore, asked: SessionId, id: SessionId, stored: Stored) {
+fn remember(store: &RedisStore, asked: Target, loaded: Loaded) {
     REMEMBERED.with(|r| {
         *r.borrow_mut() = Some(Remembered {
             store: store.serial(),
             asked,
-            id,
-            stored,
+            loaded,
             at: Instant::now(),
         })
     });
 }
 
-/// The copy of the session `asked` this thread has of `store`, if recent; taken, so that a
-/// failed attempt on it is not tried twice.
-fn recalled(store: &RedisStore, asked: SessionId) -> Option<(SessionId, Stored)> {
+/// The copy of the session `asked` this thread has of `store`, if recent; taken (`take`), so
+/// that a failed attempt on it is not tried twice, or cloned.
+fn recalled(store: &RedisStore, asked: Target, take: bool) -> Option<Loaded> {
     REMEMBERED.with(|r| {
         let mut r = r.borrow_mut();
         let usable = r.as_ref().is_some_and(|m| {
             m.store == store.serial() && m.asked == asked && m.at.elapsed() < RECALL_FOR
         });
-        usable.then(|| r.take()).flatten().map(|m| (m.id, m.stored))
+        if !usable {
+            return None;
+        }
+        if take {
+            r.take().map(|m| m.loaded)
+        } else {
+            r.as_ref().map(|m| Loaded {
+                id: m.loaded.id,
+                key: m.loaded.key,
+                stored: m.loaded.stored.clone(),
+                seals: None,
+            })
+        }
     })
 }
 
@@ -83,6 +133,9 @@ enum Attempt<R> {
     Done(Result<R>),
     /// Nothing to write (a read, or a failure): the result stands if the copy was fresh.
     Unwritten(Result<R>),
+    /// The session ended by this host's clock (Redis drops the key at the same moment by its
+    /// own; a manual clock, or a host's clock ahead of Redis', may see the end first).
+    Lapsed,
     /// Another write came first.
     Moved,
     Gone,
@@ -125,61 +178,54 @@ impl Registry {
     pub(super) fn remote_access<R>(
         &self,
         store: &RedisStore,
-        asked: SessionId,
+        asked: Target,
         recall: Recall,
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
         let deadline = store.deadline();
         if recall == Recall::Yes
-            && let Some((id, stored)) = recalled(store, asked)
+            && let Some(loaded) = recalled(store, asked, true)
+            && let Attempt::Done(result) =
+                self.attempt(store, deadline, asked, &loaded, false, &mut f)?
         {
-            let roles = Arc::clone(&self.roles.read());
-            let now = self.now();
-            if let Ok(session) = record::decode(id, stored.client, &stored.record, &roles)
-                && is_live(&session, now)
-                && let Attempt::Done(result) = self.attempt(
-                    store, deadline, asked, id, &stored, session, now, false, &mut f,
-                )?
-            {
-                return result;
-            }
+            return result;
         }
         loop {
-            let (id, stored, session, now) = self.load_live(store, deadline, asked)?;
-            match self.attempt(
-                store, deadline, asked, id, &stored, session, now, true, &mut f,
-            )? {
+            let loaded = self.load_remote(store, deadline, asked)?;
+            match self.attempt(store, deadline, asked, &loaded, true, &mut f)? {
                 // A write remembered what it wrote.
                 Attempt::Done(result) => return result,
                 Attempt::Unwritten(result) => {
-                    remember(store, asked, id, stored);
+                    remember(store, asked, loaded);
                     return result;
                 }
                 // Another host (or thread) wrote first: the operation runs again on what it
                 // wrote, and what this attempt would have told is forgotten.
                 Attempt::Moved => continue,
-                Attempt::Gone => return Err(not_found()),
+                Attempt::Gone | Attempt::Lapsed => return Err(not_found()),
                 Attempt::UsersMoved => return Err(users_raced()),
             }
         }
     }
 
-    /// Runs `f` once on `session` (as Redis had it: `stored`) and writes the outcome back if
-    /// it changed the session and the version is still `stored`'s. What it tells is told only
-    /// if it wrote, or if the copy was `fresh` (just read) and there was nothing to write.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs `f` once on the session `loaded` and writes the outcome back if it changed the
+    /// session and the version is still the one loaded. What it tells is told only if it
+    /// wrote, or if the copy was `fresh` (just read) and there was nothing to write.
     fn attempt<R>(
         &self,
         store: &RedisStore,
         deadline: Deadline,
-        asked: SessionId,
-        id: SessionId,
-        stored: &Stored,
-        mut session: Session,
-        now: Millis,
+        asked: Target,
+        loaded: &Loaded,
         fresh: bool,
         f: &mut impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<Attempt<R>> {
+        let stored = &loaded.stored;
+        let mut session = self.decode(loaded.id, stored)?;
+        let now = self.now();
+        if !is_live(&session, now) {
+            return Ok(Attempt::Lapsed);
+        }
         let (expiry_before, guest_before) = (session.expires_at(), guest_activity(&session));
         let hold = self.core.events.hold();
         let mut access = Access {
@@ -205,7 +251,7 @@ impl Registry {
         Ok(
             match store.commit(
                 deadline,
-                id,
+                loaded.key,
                 stored.client,
                 stored.version,
                 &written,
@@ -221,7 +267,16 @@ impl Registry {
                         client: stored.client,
                         record: written,
                     };
-                    remember(store, asked, id, now_stored);
+                    remember(
+                        store,
+                        asked,
+                        Loaded {
+                            id: loaded.id,
+                            key: loaded.key,
+                            stored: now_stored,
+                            seals: None,
+                        },
+                    );
                     Attempt::Done(result)
                 }
                 Written::Moved => Attempt::Moved,
@@ -231,54 +286,110 @@ impl Registry {
         )
     }
 
-    /// The live session `id` (or the one it names in a rotation's grace time): its ID, what
-    /// Redis has, the session decoded under this host's roles file, and the time it was read.
-    fn load_live(
-        &self,
-        store: &RedisStore,
-        deadline: Deadline,
-        id: SessionId,
-    ) -> Result<(SessionId, Stored, Session, Millis)> {
-        let (id, stored) = self.load_remote(store, deadline, id)?;
+    /// The session `stored` (`id` if known) decoded under this host's roles file.
+    fn decode(&self, id: SessionId, stored: &Stored) -> Result<Session> {
         let roles = Arc::clone(&self.roles.read());
-        let session = record::decode(id, stored.client, &stored.record, &roles)?;
-        let now = self.now();
-        if !is_live(&session, now) {
-            // Redis drops the key at the same moment by its own clock; a manual clock, or a
-            // host's clock ahead of Redis', may see the end first.
-            return Err(not_found());
-        }
-        Ok((id, stored, session, now))
+        record::decode(id, stored.client, &stored.record, &roles)
     }
 
-    /// The session `id` as stored, or the one it names during a rotation's grace time (then
-    /// under its new ID).
+    /// The session `target` as stored; for an ID, the session it names during a rotation's
+    /// grace time if it has none (then under its new ID, which the alias seals under the old).
     fn load_remote(
         &self,
         store: &RedisStore,
         deadline: Deadline,
-        id: SessionId,
-    ) -> Result<(SessionId, Stored)> {
-        if let Some(stored) = store.load(deadline, id)? {
-            return Ok((id, stored));
+        target: Target,
+    ) -> Result<Loaded> {
+        self.load_remote_as(store, deadline, target, false)
+    }
+
+    /// As [`Registry::load_remote`], with the session's seals if `sealed`.
+    fn load_remote_as(
+        &self,
+        store: &RedisStore,
+        deadline: Deadline,
+        target: Target,
+        sealed: bool,
+    ) -> Result<Loaded> {
+        let load = |key| -> Result<Option<(Stored, Option<Seals>)>> {
+            Ok(if sealed {
+                store
+                    .load_sealed(deadline, key)?
+                    .map(|(stored, seals)| (stored, Some(seals)))
+            } else {
+                store.load(deadline, key)?.map(|stored| (stored, None))
+            })
+        };
+        let key = target.key();
+        if let Some((stored, seals)) = load(key)? {
+            return Ok(Loaded {
+                id: target.id(),
+                key,
+                stored,
+                seals,
+            });
         }
-        if self.live.rotation_grace_seconds() > 0
-            && let Some(new) = store.alias(deadline, id)?
-            && let Some(stored) = store.load(deadline, new)?
+        if let Target::Id(old) = target
+            && self.live.rotation_grace_seconds() > 0
+            && let Some((new_key, sealed)) = store.alias(deadline, key)?
+            && let Some(new) = digest::open(Purpose::NextId, old.value(), &sealed)
+                .map(SessionId::from_value)
+                .filter(|new| key_of(*new) == new_key)
+            && let Some((stored, seals)) = load(new_key)?
         {
-            return Ok((new, stored));
+            return Ok(Loaded {
+                id: new,
+                key: new_key,
+                stored,
+                seals,
+            });
         }
         Err(not_found())
     }
 
-    /// The ID of the live session with client number `client`: this process's, or the Redis
-    /// store's.
-    pub(super) fn client_session(&self, client: u64) -> Result<Option<SessionId>> {
+    /// The secret of the session `id` (see [`Seals`]), which its ID opens; the session as this
+    /// thread remembers it (or as read) says which ID is current.
+    pub(super) fn remote_secret(&self, store: &RedisStore, id: SessionId) -> Result<u128> {
+        let deadline = store.deadline();
+        let loaded = match recalled(store, Target::Id(id), false) {
+            Some(loaded) => loaded,
+            None => self.load_remote(store, deadline, Target::Id(id))?,
+        };
+        let seals = store.seals(deadline, loaded.key)?.ok_or_else(not_found)?;
+        digest::open(Purpose::Secret, loaded.id.value(), &seals.secret).ok_or_else(record::corrupt)
+    }
+
+    /// The ID of the session `key` of the Redis store, opened with its `secret` (given by a
+    /// passcode); `None` if the session is gone or the secret is not its own.
+    fn remote_id(&self, store: &RedisStore, key: Key, secret: u128) -> Result<Option<SessionId>> {
+        let Some(seals) = store.seals(store.deadline(), key)? else {
+            return Ok(None);
+        };
+        Ok(digest::open(Purpose::Id, secret, &seals.id)
+            .map(SessionId::from_value)
+            .filter(|id| key_of(*id) == key))
+    }
+
+    /// The ID of the session `target` names: its own, or (for a key) the one its `secret`
+    /// opens; `None` if there is none.
+    pub(super) fn id_of(&self, target: Target, secret: Option<u128>) -> Result<Option<SessionId>> {
+        match (target, secret, self.redis()) {
+            (Target::Id(id), ..) => Ok(Some(id)),
+            (Target::Key(key), Some(secret), Some(store)) => self.remote_id(&store, key, secret),
+            _ => Ok(None),
+        }
+    }
+
+    /// The live session with client number `client`: this process's (by its ID), or the
+    /// Redis store's (by its key).
+    pub(super) fn client_session(&self, client: u64) -> Result<Option<Target>> {
         if let Some(id) = self.core.map.client_session(client) {
-            return Ok(Some(id));
+            return Ok(Some(Target::Id(id)));
         }
         match self.redis() {
-            Some(store) => store.client_session(store.deadline(), client),
+            Some(store) => Ok(store
+                .client_session(store.deadline(), client)?
+                .map(Target::Key)),
             None => Ok(None),
         }
     }
@@ -294,7 +405,15 @@ impl Registry {
         let deadline = store.deadline();
         let grace = self.live.rotation_grace_seconds() as i64 * 1000;
         loop {
-            let (id, stored, mut session, now) = self.load_live(store, deadline, id)?;
+            let loaded = self.load_remote_as(store, deadline, Target::Id(id), true)?;
+            let (stored, seals) = (&loaded.stored, loaded.seals.as_ref().ok_or_else(not_found)?);
+            let mut session = self.decode(loaded.id, stored)?;
+            let now = self.now();
+            if !is_live(&session, now) {
+                return Err(not_found());
+            }
+            let secret = digest::open(Purpose::Secret, loaded.id.value(), &seals.secret)
+                .ok_or_else(record::corrupt)?;
             let new = SessionId::random();
             let hold = self.core.events.hold();
             let result = rotate(
@@ -307,17 +426,21 @@ impl Registry {
                 new,
             )?;
             let written = record::encode(&session);
-            let alias_until = (grace > 0).then(|| now + grace);
+            let alias = (grace > 0).then(|| {
+                let sealed = digest::seal(Purpose::NextId, loaded.id.value(), new.value());
+                (now + grace, sealed)
+            });
             let users = pending_move();
             match store.rotate(
                 deadline,
-                id,
-                new,
+                loaded.key,
+                key_of(new),
                 stored.client,
                 stored.version,
                 &written,
                 session.expires_at(),
-                alias_until,
+                alias,
+                &Seals::new(new, secret),
                 users.as_ref(),
                 guest_activity(&session),
             )? {
@@ -335,10 +458,9 @@ impl Registry {
 
     /// Every live session of the Redis store, decoded (those this process holds aside).
     pub(super) fn remote_sessions(&self, store: &RedisStore, now: Millis) -> Result<Vec<Session>> {
-        let roles = Arc::clone(&self.roles.read());
         let mut sessions = Vec::new();
-        for (id, stored) in store.all(store.deadline(), now)? {
-            let session = record::decode(id, stored.client, &stored.record, &roles)?;
+        for (_, stored) in store.all(store.deadline(), now)? {
+            let session = self.decode(SessionId::UNKNOWN, &stored)?;
             if is_live(&session, now) {
                 sessions.push(session);
             }
@@ -367,7 +489,9 @@ impl Registry {
             let record = record::encode(&session);
             let filed = store.insert(
                 deadline,
-                session.id,
+                key_of(session.id),
+                // The session's own secret, sealed to its ID.
+                &Seals::new(session.id, digest::random_secret()),
                 &record,
                 session.expires_at(),
                 session.created,
@@ -379,10 +503,9 @@ impl Registry {
                 Some((client, evicted)) => {
                     session.client_id = client;
                     session.sequence = client;
-                    if let Some((id, stored)) = evicted {
+                    if let Some((_, stored)) = evicted {
                         // The least recently active guest made room, as in memory.
-                        let roles = Arc::clone(&self.roles.read());
-                        let gone = record::decode(id, stored.client, &stored.record, &roles)?;
+                        let gone = self.decode(SessionId::UNKNOWN, &stored)?;
                         self.core
                             .ended(&gone, session.created, End::Closed(CloseReason::Evicted));
                     }
@@ -407,20 +530,20 @@ impl Registry {
         Ok(session.id)
     }
 
-    /// Takes the session `id` out of Redis, closed for `reason`.
+    /// Takes the session `target` out of Redis, closed for `reason`.
     pub(super) fn end_remote(
         &self,
         store: &RedisStore,
-        id: SessionId,
+        target: Target,
         reason: CloseReason,
     ) -> Result<()> {
         let deadline = store.deadline();
+        let key = target.key();
         loop {
-            let stored = store.load(deadline, id)?.ok_or_else(not_found)?;
-            let roles = Arc::clone(&self.roles.read());
-            let session = record::decode(id, stored.client, &stored.record, &roles)?;
+            let stored = store.load(deadline, key)?.ok_or_else(not_found)?;
+            let session = self.decode(target.id(), &stored)?;
             let now = self.now();
-            match store.remove(deadline, id, stored.client, stored.version, session.user())? {
+            match store.remove(deadline, key, stored.client, stored.version, session.user())? {
                 Written::Done => {
                     if !is_live(&session, now) {
                         self.core.ended(&session, now, session.lapsed_end());
@@ -493,22 +616,22 @@ impl Registry {
         }
     }
 
-    /// The live members of `user` in the Redis store; those Redis dropped are forgotten.
-    fn remote_members(&self, store: &RedisStore, user: &str) -> Result<Vec<Session>> {
+    /// The live members of `user` in the Redis store, each with its key; those Redis dropped
+    /// are forgotten.
+    fn remote_members(&self, store: &RedisStore, user: &str) -> Result<Vec<(Key, Session)>> {
         let deadline = store.deadline();
         let now = self.now();
-        let roles = Arc::clone(&self.roles.read());
         let (mut live, mut gone) = (Vec::new(), Vec::new());
         for client in store.user_members(deadline, user)? {
             let stored = match store.client_session(deadline, client)? {
-                Some(id) => store.load(deadline, id)?.map(|stored| (id, stored)),
+                Some(key) => store.load(deadline, key)?.map(|stored| (key, stored)),
                 None => None,
             };
             match stored {
-                Some((id, stored)) => {
-                    let session = record::decode(id, stored.client, &stored.record, &roles)?;
+                Some((key, stored)) => {
+                    let session = self.decode(SessionId::UNKNOWN, &stored)?;
                     if is_live(&session, now) && session.user() == Some(user) {
-                        live.push(session);
+                        live.push((key, session));
                     } else {
                         // Ended by this host's clock, though Redis has not dropped it yet.
                         gone.push(client);
@@ -528,7 +651,7 @@ impl Registry {
         let members = self.remote_members(store, user)?;
         let weighed = members
             .iter()
-            .map(|s| Member {
+            .map(|(_, s)| Member {
                 client: s.client_id,
                 last_activity: s.last_activity,
                 sequence: s.sequence,
@@ -540,9 +663,9 @@ impl Registry {
             .map(|m| m.client)
             .collect();
         let mut remaining = Vec::new();
-        for session in members {
+        for (key, session) in members {
             if closing.contains(&session.client_id) {
-                match self.end_remote(store, session.id, CloseReason::SessionLimit) {
+                match self.end_remote(store, Target::Key(key), CloseReason::SessionLimit) {
                     Ok(()) => {}
                     Err(e) if e.kind == crate::error::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
@@ -564,8 +687,8 @@ impl Registry {
     ) -> Result<String> {
         let _scope = store.scope();
         let mut members = self.remote_members(store, user)?;
-        members.sort_unstable_by_key(|s| s.sequence);
-        let rows: Vec<String> = members.iter().map(|s| user_row(s, now)).collect();
+        members.sort_unstable_by_key(|(_, s)| s.sequence);
+        let rows: Vec<String> = members.iter().map(|(_, s)| user_row(s, now)).collect();
         Ok(format!("{{\"clients\":[{}]}}", rows.join(",")))
     }
 
@@ -573,8 +696,8 @@ impl Registry {
     pub(super) fn user_close_remote(&self, store: &RedisStore, user: &str) -> Result<u64> {
         let _scope = store.scope();
         let mut closed = 0;
-        for session in self.remote_members(store, user)? {
-            match self.end_remote(store, session.id, CloseReason::UserLogout) {
+        for (key, _) in self.remote_members(store, user)? {
+            match self.end_remote(store, Target::Key(key), CloseReason::UserLogout) {
                 Ok(()) => closed += 1,
                 Err(e) if e.kind == crate::error::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),

@@ -86,7 +86,7 @@ pub fn encode(session: &Session) -> String {
         push_optional_number(x.0, extras.disconnect_at);
         x.array("otp", extras.otps.iter(), |out, o| {
             out.push('[');
-            push_string(out, &o.token.to_string());
+            push_string(out, &crate::digest::hex(o.key));
             out.push(',');
             push_number(out, o.expires);
             out.push(']');
@@ -242,8 +242,9 @@ struct ExtrasRecord {
     otp: Vec<(String, i64)>,
 }
 
-/// The session `id` (client number `client`) from its record, its grant expanded under
-/// `roles`. A record this library did not write is `Internal`: the key holds something else.
+/// The session `id` (client number `client`; the ID is [`SessionId::UNKNOWN`] for a session
+/// reached otherwise than by its ID) from its record, its grant expanded under `roles`. A
+/// record this library did not write is `Internal`: the key holds something else.
 pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -> Result<Session> {
     let r: Record<'_> = serde_json::from_str(text).map_err(|_| corrupt())?;
     let kind = SessionType::parse(&r.t).map_err(|_| corrupt())?;
@@ -271,9 +272,9 @@ pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -
                     disconnect_at,
                 })
                 .collect();
-            for (token, expires) in x.otp {
+            for (key, expires) in x.otp {
                 extras.otps.push(Otp {
-                    token: SessionId::parse(&token).map_err(|_| corrupt())?,
+                    key: crate::digest::parse_hex(&key).ok_or_else(corrupt)?,
                     expires,
                 });
             }
@@ -338,7 +339,7 @@ pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -
     Ok(session)
 }
 
-fn corrupt() -> Error {
+pub(crate) fn corrupt() -> Error {
     Error::new(
         ErrorKind::Internal,
         "a session record in the Redis store is not one this library wrote",
@@ -402,13 +403,22 @@ mod tests {
                 disconnect_at: None,
             },
         ]);
+        let token = SessionId::random();
         extras.otps.push(Otp {
-            token: SessionId::random(),
+            key: crate::otp::key_of(token),
             expires: 9,
         });
         let text = encode(&s);
         let back = decode(s.id, 42, &text, &roles).unwrap();
         assert_eq!(encode(&back), text);
+        assert_eq!(
+            back.extras.as_ref().unwrap().otps,
+            s.extras.as_ref().unwrap().otps
+        );
+        assert!(
+            !text.contains(&token.to_string()),
+            "a passcode is kept as its digest"
+        );
         assert_eq!(back.client_id, 42);
         assert_eq!(back.id, s.id);
         assert!(back.has_privilege(crate::names::Query::Text("a")));

@@ -1,9 +1,15 @@
-//! The Redis store: each session a hash `{prefix}s:{ID}` of three fields — `v` its version
-//! (bumped by every write), `c` its client number, `r` its record (see `record`) — that expires
+//! The Redis store: each session a hash `{prefix}s:{key}` of four fields — `v` its version
+//! (bumped by every write), `c` its client number, `r` its record (see `record`), `k` its
+//! [`Seals`] (written only when the session is made and when its ID changes) — that expires
 //! when the session does (Redis' own key expiry, moved by every write). Client numbers come
 //! from one `INCR` counter, `{prefix}clients`. Every write is one Lua script that checks the
 //! version it was computed from, so that a change is whole or absent and never overwrites
 //! another host's.
+//!
+//! No session ID and no passcode is written to Redis (see `digest`): a session is keyed and
+//! indexed by its key, a digest of its ID, and whatever must lead from one token to another (an
+//! old ID to the new one, a passcode to its session's ID) is sealed under the token it starts
+//! from.
 //!
 //! Connections are kept for reuse, one per call in flight, and never shared: no lock is held
 //! while Redis answers. A connection that failed is dropped; the next call connects again, so
@@ -20,6 +26,7 @@ use redis::{Client, Connection, RedisError, Script};
 
 use super::RedisSettings;
 use crate::clock::Millis;
+use crate::digest::{self, Purpose};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
 
@@ -32,6 +39,38 @@ pub struct Stored {
     pub version: u64,
     pub client: u64,
     pub record: String,
+}
+
+/// What a session's hash keeps in place of its ID (see `digest`): the session's own random
+/// secret sealed under its ID, and its ID sealed under that secret. A passcode's entry holds
+/// the secret sealed under the passcode, so that the passcode's holder, and nobody else, can
+/// learn the session's current ID. Read only to follow one token to another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seals {
+    pub secret: String,
+    pub id: String,
+}
+
+impl Seals {
+    /// New seals for the session `id` with its `secret`.
+    pub fn new(id: SessionId, secret: u128) -> Seals {
+        Seals {
+            secret: digest::seal(Purpose::Secret, id.value(), secret),
+            id: digest::seal(Purpose::Id, secret, id.value()),
+        }
+    }
+
+    fn text(&self) -> String {
+        format!("{}:{}", self.secret, self.id)
+    }
+
+    fn parse(text: &str) -> Option<Seals> {
+        let (secret, id) = text.split_once(':')?;
+        Some(Seals {
+            secret: secret.to_owned(),
+            id: id.to_owned(),
+        })
+    }
 }
 
 pub struct RedisStore {
@@ -143,7 +182,7 @@ return 1
 /// number, in the live sessions by expiry (KEYS[3]), whose entries that ARGV[3] (now) passed
 /// are dropped first, and in the guests' set (KEYS[4]) at ARGV[7] if it is a guest. At the
 /// limit, with ARGV[8] = '1', the least recently active guest makes room: then its ID, client
-/// number and record follow the client number, for the host to tell.
+/// number and record follow the client number, for the host to tell. ARGV[9]: its seals.
 const INSERT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
@@ -164,7 +203,7 @@ while redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) do
 end
 local client = redis.call('INCR', KEYS[2])
 local client_key = ARGV[6] .. 'c:' .. client
-redis.call('HSET', KEYS[1], 'v', '0', 'c', tostring(client), 'r', ARGV[1])
+redis.call('HSET', KEYS[1], 'v', '0', 'c', tostring(client), 'r', ARGV[1], 'k', ARGV[9])
 redis.call('SET', client_key, ARGV[5])
 if ARGV[2] == '' then
   redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
@@ -193,7 +232,8 @@ return 1
 
 /// Moves a session from KEYS[1] to KEYS[2] (a new ID) with its new record, if its version is
 /// still ARGV[1]: the live set (KEYS[3]) and the client number (KEYS[4]) follow; with ARGV[6],
-/// the old ID (KEYS[5]) names the new one until then. 1, 0 (version moved), -1 (gone), -2 (the
+/// the old ID's alias (KEYS[5]) holds ARGV[13] (the new key, and the new ID sealed under the
+/// old) until then; ARGV[14]: the seals of the new ID. 1, 0 (version moved), -1 (gone), -2 (the
 /// new ID is taken).
 const ROTATE: &str = r"
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -207,7 +247,8 @@ guest_file(7, ARGV[5])
 local client = redis.call('HGET', KEYS[1], 'c')
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[4])
-redis.call('HSET', KEYS[2], 'v', tostring(tonumber(ARGV[1]) + 1), 'c', client, 'r', ARGV[2])
+redis.call('HSET', KEYS[2], 'v', tostring(tonumber(ARGV[1]) + 1), 'c', client, 'r', ARGV[2],
+  'k', ARGV[14])
 redis.call('SET', KEYS[4], ARGV[5])
 if ARGV[3] == '' then
   redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
@@ -216,7 +257,7 @@ else
   redis.call('PEXPIREAT', KEYS[4], ARGV[3])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
 end
-if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[5], 'PXAT', ARGV[6]) end
+if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[13], 'PXAT', ARGV[6]) end
 return 1
 ";
 
@@ -237,8 +278,16 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZCARD', KEYS[1])
 ";
 
-/// A guest evicted to make room for a new session: its ID, and what Redis had of it.
-pub type Evicted = (SessionId, Stored);
+/// A session's key in Redis: the digest of its ID (`digest::Purpose::Session`).
+pub type Key = u128;
+
+/// The key of the session `id`.
+pub fn key_of(id: SessionId) -> Key {
+    digest::digest(Purpose::Session, id)
+}
+
+/// A guest evicted to make room for a new session: its key, and what Redis had of it.
+pub type Evicted = (Key, Stored);
 
 /// A change of the user a session belongs to, written with the session: it leaves `from`'s
 /// set and joins `to`'s, which must still hold `expected` (the client numbers read, sorted as
@@ -336,10 +385,9 @@ impl RedisStore {
         Scope { outermost }
     }
 
-    /// The session's key, and its member in the live sessions' set.
-    fn session_key(&self, id: SessionId) -> (String, String) {
-        let hex = id.to_hex();
-        let member = std::str::from_utf8(&hex).unwrap_or_default().to_owned();
+    /// The session's Redis key, and its member in the live sessions' set.
+    fn session_key(&self, key: Key) -> (String, String) {
+        let member = digest::hex(key);
         (format!("{}s:{member}", self.prefix), member)
     }
 
@@ -355,8 +403,8 @@ impl RedisStore {
         format!("{}c:{client}", self.prefix)
     }
 
-    fn alias_key(&self, id: SessionId) -> String {
-        format!("{}a:{}", self.prefix, self.session_key(id).1)
+    fn alias_key(&self, key: Key) -> String {
+        format!("{}a:{}", self.prefix, digest::hex(key))
     }
 
     fn user_key(&self, user: &str) -> String {
@@ -421,13 +469,13 @@ impl RedisStore {
         })
     }
 
-    fn otp_key(&self, token: SessionId) -> String {
-        format!("{}o:{}", self.prefix, self.session_key(token).1)
+    fn otp_key(&self, passcode: u128) -> String {
+        format!("{}o:{}", self.prefix, digest::hex(passcode))
     }
 
     /// The session as stored, or `None` if Redis has no such key.
-    pub fn load(&self, deadline: Deadline, id: SessionId) -> Result<Option<Stored>> {
-        let (key, _) = self.session_key(id);
+    pub fn load(&self, deadline: Deadline, key: Key) -> Result<Option<Stored>> {
+        let (key, _) = self.session_key(key);
         let (version, client, record): (Option<u64>, Option<u64>, Option<String>) =
             self.run(deadline, true, |c| {
                 redis::cmd("HMGET")
@@ -447,6 +495,49 @@ impl RedisStore {
         })
     }
 
+    /// The session as stored with its seals (for a rotation), or `None` if Redis has no such
+    /// key.
+    pub fn load_sealed(&self, deadline: Deadline, key: Key) -> Result<Option<(Stored, Seals)>> {
+        let (key, _) = self.session_key(key);
+        type Fields = (Option<u64>, Option<u64>, Option<String>, Option<String>);
+        let (version, client, record, seals): Fields = self.run(deadline, true, |c| {
+            redis::cmd("HMGET")
+                .arg(&key)
+                .arg("v")
+                .arg("c")
+                .arg("r")
+                .arg("k")
+                .query(c)
+        })?;
+        Ok(
+            match (
+                version,
+                client,
+                record,
+                seals.as_deref().and_then(Seals::parse),
+            ) {
+                (Some(version), Some(client), Some(record), Some(seals)) => Some((
+                    Stored {
+                        version,
+                        client,
+                        record,
+                    },
+                    seals,
+                )),
+                _ => None,
+            },
+        )
+    }
+
+    /// The session's seals, or `None` if Redis has no such key.
+    pub fn seals(&self, deadline: Deadline, key: Key) -> Result<Option<Seals>> {
+        let (key, _) = self.session_key(key);
+        let text: Option<String> = self.run(deadline, true, |c| {
+            redis::cmd("HGET").arg(&key).arg("k").query(c)
+        })?;
+        Ok(text.as_deref().and_then(Seals::parse))
+    }
+
     /// Writes `record` over version `version` of the session (client number `client`),
     /// expiring at `expires_at` (`Some(None)`: never); `guest` is its last activity if it is a
     /// guest. `None` for either: it did not change, and is not written.
@@ -454,7 +545,7 @@ impl RedisStore {
     pub fn commit(
         &self,
         deadline: Deadline,
-        id: SessionId,
+        key: Key,
         client: u64,
         version: u64,
         record: &str,
@@ -462,7 +553,7 @@ impl RedisStore {
         users: Option<&UserMove>,
         guest: Option<Option<Millis>>,
     ) -> Result<Written> {
-        let ((key, member), live) = (self.session_key(id), self.live_key());
+        let ((key, member), live) = (self.session_key(key), self.live_key());
         let client_key = self.client_key(client);
         let tail = self.user_tail(client, users, guest);
         let reply: i64 = self.run(deadline, false, |c| {
@@ -480,33 +571,43 @@ impl RedisStore {
         Ok(Written::from_reply(reply))
     }
 
-    /// Moves the session `id` (at `version`) to `new`, with `record`; the old ID reaches it
-    /// until `alias_until` if given. `Ok(None)`: the new ID is taken (draw another).
+    /// Moves the session `key` (at `version`) to `new`, with `record`; given `alias` (until
+    /// when, and the new ID sealed under the old), the old ID reaches it until then.
+    /// `Ok(None)`: the new key is taken (draw another ID).
     #[allow(clippy::too_many_arguments)]
     pub fn rotate(
         &self,
         deadline: Deadline,
-        id: SessionId,
-        new: SessionId,
+        key: Key,
+        new: Key,
         client: u64,
         version: u64,
         record: &str,
         expires_at: Option<Millis>,
-        alias_until: Option<Millis>,
+        alias: Option<(Millis, String)>,
+        seals: &Seals,
         users: Option<&UserMove>,
         guest: Option<Millis>,
     ) -> Result<Option<Written>> {
-        let ((key, member), (new_key, new_member)) = (self.session_key(id), self.session_key(new));
-        let (live, client_key, alias) =
-            (self.live_key(), self.client_key(client), self.alias_key(id));
+        let ((old_key, member), (new_key, new_member)) =
+            (self.session_key(key), self.session_key(new));
+        let (live, client_key, alias_key) = (
+            self.live_key(),
+            self.client_key(client),
+            self.alias_key(key),
+        );
+        let (alias_until, alias_value) = match alias {
+            Some((until, sealed)) => (Some(until), format!("{new_member}:{sealed}")),
+            None => (None, String::new()),
+        };
         let tail = self.user_tail(client, users, Some(guest));
         let reply: i64 = self.run(deadline, false, |c| {
             self.rotate
-                .key(&key)
+                .key(&old_key)
                 .key(&new_key)
                 .key(&live)
                 .key(&client_key)
-                .key(&alias)
+                .key(&alias_key)
                 .arg(version.to_string())
                 .arg(record)
                 .arg(expiry_arg(expires_at))
@@ -514,55 +615,69 @@ impl RedisStore {
                 .arg(&new_member)
                 .arg(expiry_arg(alias_until))
                 .arg(&tail)
+                .arg(&alias_value)
+                .arg(seals.text())
                 .invoke(c)
         })?;
         Ok((reply != -2).then(|| Written::from_reply(reply)))
     }
 
-    /// The ID an old ID names during its grace time after a rotation.
-    pub fn alias(&self, deadline: Deadline, id: SessionId) -> Result<Option<SessionId>> {
-        let alias = self.alias_key(id);
+    /// What the old ID `key` names during its grace time after a rotation: the new key, and
+    /// the new ID sealed under the old one.
+    pub fn alias(&self, deadline: Deadline, key: Key) -> Result<Option<(Key, String)>> {
+        let alias = self.alias_key(key);
         let to: Option<String> =
             self.run(deadline, true, |c| redis::cmd("GET").arg(&alias).query(c))?;
-        Ok(to.and_then(|hex| SessionId::parse(&hex).ok()))
+        Ok(to.and_then(|value| {
+            let (new, sealed) = value.split_once(':')?;
+            Some((digest::parse_hex(new)?, sealed.to_owned()))
+        }))
     }
 
-    /// The ID of the session with client number `client`, if Redis has it.
-    pub fn client_session(&self, deadline: Deadline, client: u64) -> Result<Option<SessionId>> {
+    /// The key of the session with client number `client`, if Redis has it.
+    pub fn client_session(&self, deadline: Deadline, client: u64) -> Result<Option<Key>> {
         let key = self.client_key(client);
-        let id: Option<String> =
+        let member: Option<String> =
             self.run(deadline, true, |c| redis::cmd("GET").arg(&key).query(c))?;
-        Ok(id.and_then(|hex| SessionId::parse(&hex).ok()))
+        Ok(member.and_then(|hex| digest::parse_hex(&hex)))
     }
 
-    /// Files a one-time passcode of the session `client` until `expires`.
+    /// Files a one-time passcode (by its digest) of the session `client` until `expires`,
+    /// with `sealed`, its session's secret sealed under the passcode.
     pub fn put_otp(
         &self,
         deadline: Deadline,
-        token: SessionId,
+        passcode: u128,
         client: u64,
+        sealed: &str,
         expires: Millis,
     ) -> Result<()> {
-        let key = self.otp_key(token);
+        let key = self.otp_key(passcode);
         self.run(deadline, false, |c| {
             redis::cmd("SET")
                 .arg(&key)
-                .arg(client)
+                .arg(format!("{client}:{sealed}"))
                 .arg("PXAT")
                 .arg(expires.max(1))
                 .query::<()>(c)
         })
     }
 
-    /// Takes a one-time passcode out: the client number it was made for, once.
-    pub fn take_otp(&self, deadline: Deadline, token: SessionId) -> Result<Option<u64>> {
-        let key = self.otp_key(token);
-        self.run(deadline, false, |c| redis::cmd("GETDEL").arg(&key).query(c))
+    /// Takes a one-time passcode out (by its digest), once: the client number it was made
+    /// for, and what `put_otp` was given sealed.
+    pub fn take_otp(&self, deadline: Deadline, passcode: u128) -> Result<Option<(u64, String)>> {
+        let key = self.otp_key(passcode);
+        let value: Option<String> =
+            self.run(deadline, false, |c| redis::cmd("GETDEL").arg(&key).query(c))?;
+        Ok(value.and_then(|value| {
+            let (client, sealed) = value.split_once(':')?;
+            Some((client.parse().ok()?, sealed.to_owned()))
+        }))
     }
 
     /// Every session the live set holds at `now` (expired entries dropped), each as stored, in
     /// no order; one that went in between is left out. Two round trips, whatever the count.
-    pub fn all(&self, deadline: Deadline, now: Millis) -> Result<Vec<(SessionId, Stored)>> {
+    pub fn all(&self, deadline: Deadline, now: Millis) -> Result<Vec<(Key, Stored)>> {
         let live = self.live_key();
         let members: Vec<String> = self.run(deadline, true, |c| {
             redis::cmd("ZRANGEBYSCORE")
@@ -571,9 +686,9 @@ impl RedisStore {
                 .arg("+inf")
                 .query(c)
         })?;
-        let ids: Vec<SessionId> = members
+        let ids: Vec<Key> = members
             .iter()
-            .filter_map(|m| SessionId::parse(m).ok())
+            .filter_map(|m| digest::parse_hex(m))
             .collect();
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -614,7 +729,8 @@ impl RedisStore {
     pub fn insert(
         &self,
         deadline: Deadline,
-        id: SessionId,
+        key: Key,
+        seals: &Seals,
         record: &str,
         expires_at: Option<Millis>,
         now: Millis,
@@ -623,7 +739,7 @@ impl RedisStore {
         evict: bool,
     ) -> Result<Option<(u64, Option<Evicted>)>> {
         let ((key, member), clients, live) =
-            (self.session_key(id), self.clients_key(), self.live_key());
+            (self.session_key(key), self.clients_key(), self.live_key());
         let guests = self.guests_key();
         let guest = guest.map(|t| t.to_string()).unwrap_or_default();
         type Reply = (i64, Option<String>, Option<u64>, Option<String>);
@@ -641,6 +757,7 @@ impl RedisStore {
                 .arg(&self.prefix)
                 .arg(&guest)
                 .arg(if evict { "1" } else { "0" })
+                .arg(seals.text())
                 .invoke(c)
         })?;
         let mut reply = reply.into_iter();
@@ -663,18 +780,16 @@ impl RedisStore {
             0 => Ok(None),
             client => {
                 let evicted = match (evicted, evicted_client, evicted_record) {
-                    (Some(hex), Some(client), Some(record)) => {
-                        SessionId::parse(&hex).ok().map(|id| {
-                            (
-                                id,
-                                Stored {
-                                    version: 0,
-                                    client,
-                                    record,
-                                },
-                            )
-                        })
-                    }
+                    (Some(hex), Some(client), Some(record)) => digest::parse_hex(&hex).map(|id| {
+                        (
+                            id,
+                            Stored {
+                                version: 0,
+                                client,
+                                record,
+                            },
+                        )
+                    }),
                     _ => None,
                 };
                 Ok(Some((client as u64, evicted)))
@@ -686,12 +801,12 @@ impl RedisStore {
     pub fn remove(
         &self,
         deadline: Deadline,
-        id: SessionId,
+        key: Key,
         client: u64,
         version: u64,
         user: Option<&str>,
     ) -> Result<Written> {
-        let ((key, member), live) = (self.session_key(id), self.live_key());
+        let ((key, member), live) = (self.session_key(key), self.live_key());
         let client_key = self.client_key(client);
         let leaving = UserMove {
             from: user.map(str::to_owned),

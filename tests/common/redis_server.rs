@@ -169,3 +169,19 @@ pub fn arrive(connection: &mut redis::Connection, key: &str, parties: u64) {
         there = redis::cmd("GET").arg(key).query(connection).unwrap();
     }
 }
+
+/// The key part under which the Redis store keeps the session `id` (`s:{key}`, its member in
+/// `live`, the value of `c:{n}`), derived here as docs/redis.md says: the first 16 bytes of
+/// SHA-256 of `"sessmgr session key\0"` and the ID's 16 bytes, as 32 lowercase hex digits.
+#[allow(dead_code)]
+pub fn session_key(id: sessmgr::SessionId) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = u128::from_str_radix(&id.to_string(), 16)
+        .unwrap()
+        .to_be_bytes();
+    let hash = Sha256::new()
+        .chain_update(b"sessmgr session key\0")
+        .chain_update(bytes)
+        .finalize();
+    hash[..16].iter().map(|b| format!("{b:02x}")).collect()
+}

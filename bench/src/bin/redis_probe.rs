@@ -102,10 +102,16 @@ fn main() {
         .unwrap();
         ok(unsafe { sessmgr_configure(config.as_ptr()) }, "configure");
         let ids = fill(n);
-        // The bare value is as long as a session's record.
-        let first = ids[0].to_str().unwrap();
+        // The bare value is as long as a session's record (Redis keeps no ID: the first
+        // session of the live set gives its key).
+        let first: Vec<String> = redis::cmd("ZRANGE")
+            .arg("probe:live")
+            .arg(0)
+            .arg(0)
+            .query(&mut bare)
+            .unwrap();
         let record: String = redis::cmd("HGET")
-            .arg(format!("probe:s:{first}"))
+            .arg(format!("probe:s:{}", first[0]))
             .arg("r")
             .query(&mut bare)
             .unwrap();
