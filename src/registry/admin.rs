@@ -1,5 +1,6 @@
 //! What administrators and the host see and are told: files, listings, events, statistics.
 
+use std::collections::{BinaryHeap, HashSet};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -61,9 +62,9 @@ impl Registry {
     }
 
     /// The rows of one page of the live sessions that `listed` and the query's filters pass,
-    /// oldest first, and how many passed. The scan keeps only (creation order, client number)
-    /// of each match; rows are written for the page alone. With the Redis store, its sessions
-    /// are read whole (two round trips in all) and filtered here.
+    /// oldest first, and how many passed. One scan of every store: a row is written only for
+    /// a match among the first `offset + limit` met so far (in no order, so a few more than
+    /// the page's, not every match's).
     fn page(
         &self,
         query: &ListingQuery,
@@ -71,39 +72,31 @@ impl Registry {
         row: impl Fn(&Session, Millis, &mut String),
     ) -> Result<(Vec<String>, u64)> {
         let now = self.now();
-        let mut matches: Vec<(u64, u64)> = Vec::new();
-        self.core.map.for_each_live(now, |slot| {
-            let session = slot.read();
-            if listed(&session) && query.matches(&session) {
-                matches.push((session.sequence, session.client_id));
+        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
+        let keep = offset.saturating_add(query.limit as usize);
+        let mut seen = HashSet::new();
+        let mut first: BinaryHeap<(Order, String)> = BinaryHeap::new();
+        self.for_each_session(now, |session| {
+            let order = order_of(session);
+            if !listed(session) || !query.matches(session) || !seen.insert(order) {
+                return;
             }
-        });
-        let mut remote: Vec<Session> = match self.redis() {
-            Some(store) => self.remote_sessions(&store, now)?,
-            None => Vec::new(),
-        };
-        remote.retain(|session| listed(session) && query.matches(session));
-        matches.extend(remote.iter().map(|s| (s.sequence, s.client_id)));
-        matches.sort_unstable();
-        matches.dedup_by_key(|&mut (sequence, _)| sequence);
-        let total = matches.len() as u64;
-        let rows = matches
-            .iter()
-            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
-            .take(query.limit as usize)
-            .filter_map(|&(_, client)| {
+            if first.len() < keep || first.peek().is_some_and(|(last, _)| order < *last) {
                 let mut out = String::with_capacity(400);
-                match remote.iter().find(|s| s.client_id == client) {
-                    Some(session) => row(session, now, &mut out),
-                    None => self
-                        .core
-                        .map
-                        .with_client(client, now, |slot| row(&slot.read(), now, &mut out))?,
+                row(session, now, &mut out);
+                first.push((order, out));
+                if first.len() > keep {
+                    first.pop();
                 }
-                Some(out)
-            })
+            }
+        })?;
+        let rows = first
+            .into_sorted_vec()
+            .into_iter()
+            .skip(offset)
+            .map(|(_, row)| row)
             .collect();
-        Ok((rows, total))
+        Ok((rows, seen.len() as u64))
     }
 
     /// `{"sessions": [info, …]}`, oldest first.
@@ -123,16 +116,16 @@ impl Registry {
         mut row: impl FnMut(&Session, Millis, &mut String) -> bool,
     ) -> Result<String> {
         let now = self.now();
-        let mut rows: Vec<(u64, String)> = Vec::new();
+        let mut rows: Vec<(Order, String)> = Vec::new();
         self.for_each_session(now, |session| {
             let mut text = String::with_capacity(400);
             if row(session, now, &mut text) {
-                rows.push((session.sequence, text));
+                rows.push((order_of(session), text));
             }
         })?;
-        rows.sort_unstable_by_key(|&(sequence, _)| sequence);
+        rows.sort_unstable_by_key(|&(order, _)| order);
         // A session rotated during the scan moves shards and may be met twice: once is enough.
-        rows.dedup_by_key(|&mut (sequence, _)| sequence);
+        rows.dedup_by_key(|&mut (order, _)| order);
         let mut out = String::with_capacity(
             open.len() + close.len() + rows.iter().map(|r| r.1.len() + 1).sum::<usize>(),
         );
@@ -147,16 +140,16 @@ impl Registry {
         Ok(out)
     }
 
-    /// Runs `f` on every live session: this process's, each under its lock, then the Redis
-    /// store's, when the registry is on one (decoded copies).
+    /// Runs `f` on every live session of every store (in memory under its lock; from a
+    /// store that keeps copies, on copies).
     fn for_each_session(&self, now: Millis, mut f: impl FnMut(&Session)) -> Result<()> {
-        self.core.map.for_each_live(now, |slot| f(&slot.read()));
-        if let Some(store) = self.redis() {
-            for session in self.remote_sessions(&store, now)? {
-                f(&session);
-            }
-        }
-        Ok(())
+        self.each_store(|store| {
+            store.for_each(self, now, &mut |session, live| {
+                if live {
+                    f(session)
+                }
+            })
+        })
     }
 
     // ----- files, listings, events, statistics ---------------------------------------------
@@ -166,7 +159,7 @@ impl Registry {
     pub fn attach_file(&self, id: SessionId, file_json: &str) -> Result<()> {
         let request = FileRequest::parse(file_json, self.live.max_json_depth())?;
         let max_files = self.live.max_attached_files();
-        let _scope = self.redis_scope();
+        let _scope = self.scope();
         self.change(id, |a| {
             if a.session.kind == SessionType::Standalone {
                 return Err(Error::not_supported(
@@ -217,30 +210,14 @@ impl Registry {
     /// The ID of a file name, given on first use; `LimitExceeded` if it would be a new name
     /// beyond `maxFileNames`.
     fn file_id(&self, filename: &str) -> Result<u32> {
-        if let Some(store) = self.redis() {
-            let max = self.live.max_file_names();
-            return store
-                .file_id(store.deadline(), filename, max)?
-                .ok_or_else(|| {
-                    Error::limit(format!(
-                        "{max} file names have IDs in the Redis store: maxFileNames is reached"
-                    ))
-                });
-        }
-        let mut ids = self.file_ids.lock();
-        if let Some(id) = ids.get(filename) {
-            return Ok(*id);
-        }
         let max = self.live.max_file_names();
-        if ids.len() >= max {
-            return Err(Error::limit(format!(
-                "{} file names have IDs: maxFileNames ({max}) is reached (they are kept until reset)",
-                ids.len()
-            )));
-        }
-        let next = ids.len() as u32 + 1;
-        ids.insert(filename.to_owned(), next);
-        Ok(next)
+        self.with_site(|store| store.file_id(filename, max))?
+            .ok_or_else(|| {
+                Error::limit(format!(
+                    "{max} file names have IDs: maxFileNames is reached (they are kept until \
+                     reset, or for as long as the site's store keeps them)"
+                ))
+            })
     }
 
     /// A client closes a file; `NoValue` if it has no file of that name open.
@@ -295,21 +272,17 @@ impl Registry {
         // Sessions that lapsed and are not swept yet count as they ended.
         let (mut closed_unswept, mut expired_unswept) = (0, 0);
         let now = self.now();
-        if let Some(store) = self.redis() {
-            for session in self.remote_sessions(&store, now)? {
-                live[type_index(session.kind)] += 1;
-            }
-        }
-        self.core.map.for_each(now, |slot, is_live| {
-            let session = slot.read();
-            if is_live {
-                live[type_index(session.kind)] += 1;
-            } else if let End::Expired(_) = session.lapsed_end() {
-                expired_unswept += 1;
-            } else {
-                closed_unswept += 1;
-            }
-        });
+        self.each_store(|store| {
+            store.for_each(self, now, &mut |session, is_live| {
+                if is_live {
+                    live[type_index(session.kind)] += 1;
+                } else if let End::Expired(_) = session.lapsed_end() {
+                    expired_unswept += 1;
+                } else {
+                    closed_unswept += 1;
+                }
+            })
+        })?;
         let c = &self.core.counters;
         let load = |counter: &AtomicU64| counter.load(Ordering::Acquire);
         let mut out = String::from("{\"live\":{");
@@ -335,6 +308,14 @@ impl Registry {
         out.push('}');
         Ok(out)
     }
+}
+
+/// Where a session comes in a listing: its creation order, then (a storedProcedure or
+/// standalone session of this process beside the shared store's) its client number and type.
+type Order = (u64, u64, &'static str);
+
+fn order_of(session: &Session) -> Order {
+    (session.sequence, session.client_id, session.kind.name())
 }
 
 fn type_index(kind: SessionType) -> usize {

@@ -2,7 +2,7 @@
 //! (never by its session ID): send it a message, disconnect it.
 
 use super::Registry;
-use super::remote::{Recall, Target};
+use super::{Recall, Target};
 use crate::client::{MAX_MESSAGES, Message, check_message, messages_json};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{CloseReason, Detail, EventKind};
@@ -31,7 +31,7 @@ impl Registry {
         if client == 0 {
             return Err(Error::invalid("client number 0: client numbers start at 1"));
         }
-        let _scope = self.redis_scope();
+        let _scope = self.scope();
         loop {
             let target = self
                 .client_session(client)?
@@ -134,9 +134,7 @@ impl Registry {
                 Ok(())
             })?;
             // The end may now come before where the sweep's index has the session.
-            if let Target::Id(id) = target {
-                self.core.map.refile_if_earlier(id, self.now());
-            }
+            self.core.local.refile(target, self.now());
             Ok(())
         })
     }

@@ -104,7 +104,7 @@ impl Registry {
         self.core.events.drain();
         let (ignored, new_guest) = granted?;
         if new_guest {
-            self.core.map.file_if_guest(id, self.now());
+            self.core.local.map.file_if_guest(id, self.now());
         }
         Ok(ignored)
     }
@@ -185,7 +185,7 @@ impl Registry {
             Ok(a.unfiled_guest())
         })?;
         if new_guest {
-            self.core.map.file_if_guest(id, self.now());
+            self.core.local.map.file_if_guest(id, self.now());
         }
         Ok(())
     }

@@ -2,15 +2,16 @@
 
 use std::sync::atomic::Ordering;
 
-use super::remote::Target;
+use super::Target;
 use super::{Registry, not_found, require_web};
 use crate::clock::{MAX_MILLIS, iso8601, parse_iso8601};
 use crate::create_options::CreateOptions;
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{CloseReason, Detail, End, EventKind};
+use crate::events::{CloseReason, Detail, EventKind};
 use crate::id::SessionId;
 use crate::session::{HostType, Session, SessionState, SessionType};
 use crate::storage::Storage;
+use crate::store::site::Store;
 
 impl Registry {
     // ----- sessions -----------------------------------------------------------------------
@@ -25,59 +26,21 @@ impl Registry {
         let created = if options.kind.is_singleton() {
             let which = usize::from(options.kind == SessionType::Standalone);
             let mut singletons = self.singletons.lock();
+            // They describe this server: kept in this process's store, whatever the site's.
             match singletons[which] {
-                Some(id) if self.core.map.with(id, self.now(), |_| ()).is_some() => Ok(id),
+                Some(id) if self.core.local.map.with(id, self.now(), |_| ()).is_some() => Ok(id),
                 _ => self
-                    .insert_new(options)
+                    .core
+                    .local
+                    .insert(self, self.new_session(options))
                     .inspect(|id| singletons[which] = Some(*id)),
             }
-        } else if let Some(store) = self.redis() {
-            let session = self.new_session(options);
-            self.insert_remote(&store, session)
         } else {
-            self.insert_new(options)
+            let session = self.new_session(options);
+            self.with_site(|store| store.insert(self, session))
         };
         self.core.events.drain();
         created
-    }
-
-    fn insert_new(&self, options: CreateOptions) -> Result<SessionId> {
-        let max = self.live.max_sessions();
-        if !self.core.map.reserve(max) {
-            // Expired sessions still hold room until swept; then the least recently active
-            // guest makes room (never a session with a grant), unless the policy refuses.
-            self.core.sweep();
-            while !self.core.map.reserve(max) {
-                let now = self.now();
-                let evicted = self
-                    .live
-                    .evict_guests()
-                    .then(|| self.core.map.evict_guest(now))
-                    .flatten();
-                let Some(session) = evicted else {
-                    return Err(Error::limit(format!(
-                        "{max} sessions are live: maxSessions is reached (and no guest session \
-                         can make room)"
-                    )));
-                };
-                self.core
-                    .ended(&session, now, End::Closed(CloseReason::Evicted));
-            }
-        }
-        let session = self.new_session(options);
-        self.core.counters.created.fetch_add(1, Ordering::AcqRel);
-        let id = self.core.map.insert_reserved(session, |session| {
-            self.core
-                .emit(EventKind::Created, session, session.created, || {
-                    Detail::Created {
-                        session_type: session.kind.name(),
-                        user_name: session.details.user_name.to_string(),
-                        origin: session.client_origin(),
-                        application: session.client_application(),
-                    }
-                })
-        });
-        Ok(id)
     }
 
     fn new_session(&self, options: CreateOptions) -> Session {
@@ -141,35 +104,19 @@ impl Registry {
 
     /// As [`Registry::end`], for the session `target` names.
     pub(super) fn end_at(&self, target: Target, reason: CloseReason) -> Result<()> {
-        let now = self.now();
-        let removed = match target {
-            Target::Id(id) => self.core.map.remove(id, now).map(|r| (id, r)),
-            Target::Key(_) => None,
-        };
-        let Some((id, (session, live))) = removed else {
-            let ended = match self.redis() {
-                Some(store) => self.end_remote(&store, target, reason),
-                None => Err(not_found()),
-            };
-            self.core.events.drain();
-            return ended;
-        };
-        if !live {
-            self.core.ended(&session, now, session.lapsed_end());
-            self.core.events.drain();
-            return Err(not_found());
-        }
-        self.core.ended(&session, now, End::Closed(reason));
-        {
+        let ended = self
+            .first_store(|store| store.end(self, target, reason))
+            .unwrap_or_else(|| Err(not_found()));
+        if ended.is_ok() {
             let mut singletons = self.singletons.lock();
             for slot in singletons.iter_mut() {
-                if *slot == Some(id) {
+                if slot.is_some_and(|id| Target::Id(id) == target) {
                     *slot = None;
                 }
             }
         }
         self.core.events.drain();
-        Ok(())
+        ended
     }
 
     /// Marks activity: the idle timeout starts again.
@@ -232,7 +179,7 @@ impl Registry {
             Ok(())
         })?;
         // A shorter timeout may bring the expiry before where the sweep's index has it.
-        self.core.map.refile_if_earlier(id, self.now());
+        self.core.local.map.refile_if_earlier(id, self.now());
         Ok(())
     }
 
@@ -274,7 +221,7 @@ impl Registry {
             Ok(())
         })?;
         // An earlier end may come before where the sweep's index has the session.
-        self.core.map.refile_if_earlier(id, self.now());
+        self.core.local.map.refile_if_earlier(id, self.now());
         Ok(())
     }
 
@@ -288,19 +235,22 @@ impl Registry {
     /// Live sessions (expired ones, swept or not, are not counted).
     pub fn session_count(&self) -> u64 {
         let mut count = 0;
-        self.core.map.for_each_live(self.now(), |_| count += 1);
+        self.core
+            .local
+            .map
+            .for_each_live(self.now(), |_| count += 1);
         count
     }
 
     /// Sessions held in memory: the live ones and the expired ones not yet swept.
     pub fn held_sessions(&self) -> u64 {
-        self.core.map.entries()
+        self.core.local.map.entries()
     }
 
     /// Entries of the client-number index: one per session held (for tests and diagnostics
     /// that the bookkeeping keeps nothing of a session gone).
     pub fn held_clients(&self) -> u64 {
-        self.core.map.clients_held() as u64
+        self.core.local.map.clients_held() as u64
     }
 
     /// Background sweeper threads of this registry still alive: the running one, and stopped

@@ -6,7 +6,10 @@
 //! close, activity, expiry), `identity` (identifier, user name, privileges), `admin` (files,
 //! listings, events, statistics), `clients` (an administrator's messages and disconnections),
 //! `rotation` (new IDs), `otp` (one-time passcodes), `users` (a user's sessions, their cap)
-//! and `storage`.
+//! and `storage`. Sessions are kept by stores (`crate::store`), reached through one interface
+//! (`store::site::Store`): this process's memory always (the storedProcedure and standalone
+//! sessions, and every session of a site that is this process), and the site's shared store
+//! when one is configured. The registry holds no knowledge of what a store is.
 
 mod admin;
 mod clients;
@@ -14,17 +17,16 @@ mod identity;
 mod lifecycle;
 mod otp;
 mod permissions;
-mod remote;
 mod request;
 mod rotation;
 mod storage;
 mod users;
 
 pub use request::RequestAnswer;
+pub(crate) use users::{Member, still_user, user_row};
 
-use remote::{Recall, Target};
+pub(crate) use crate::store::site::{Recall, Target};
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -37,15 +39,14 @@ use crate::clock::{Clock, Millis};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Detail, Dispatcher, End, Event, EventKind};
 use crate::id::SessionId;
-use crate::otp::OtpIndex;
 use crate::roles::RolesTable;
 use crate::session::Session;
-use crate::session_map::{SessionMap, Slot};
+use crate::session_map::Slot;
 use crate::settings::{LiveSettings, Settings};
 use crate::store::StoreSettings;
-use crate::store::redis::RedisStore;
+use crate::store::memory::MemoryStore;
+use crate::store::site::Store;
 use crate::sweeper::Sweeper;
-use crate::user_index::UserIndex;
 
 /// What an update callback decides, having seen the storage.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,15 +61,12 @@ pub enum UpdateOutcome {
 
 /// The part of the registry that the background sweeper shares.
 #[derive(Default)]
-struct Core {
-    map: SessionMap,
+pub(crate) struct Core {
+    /// This process's sessions (see `store::memory`).
+    pub local: MemoryStore,
     clock: Clock,
-    events: Dispatcher,
-    counters: Counters,
-    /// One-time passcode → the client number of the session holding it.
-    otps: OtpIndex,
-    /// User name → its web and rest sessions.
-    users: UserIndex,
+    pub events: Dispatcher,
+    pub counters: Counters,
     /// Sweeper threads alive (a stopped one finishing its delivery among them).
     sweepers: AtomicU64,
 }
@@ -92,8 +90,8 @@ impl Drop for SweeperAlive {
 
 /// Counters since the registry started (or was reset).
 #[derive(Default)]
-struct Counters {
-    created: AtomicU64,
+pub(crate) struct Counters {
+    pub created: AtomicU64,
     closed: AtomicU64,
     expired: AtomicU64,
     identifier_changes: AtomicU64,
@@ -116,9 +114,9 @@ impl Core {
     /// Removes the sessions that are no longer live (expired, or disconnected when their
     /// grace time passed), queueing their events (the caller drains them once it holds no
     /// lock); returns how many.
-    fn sweep(&self) -> u64 {
+    pub fn sweep(&self) -> u64 {
         let now = self.clock.now();
-        let mut removed = self.map.sweep(now);
+        let mut removed = self.local.map.sweep(now);
         for slot in &mut removed {
             let session = slot.session_mut();
             self.ended(session, now, session.lapsed_end());
@@ -128,16 +126,16 @@ impl Core {
 
     /// Accounts for a session taken out of the map: forgets it in its user's sessions, counts
     /// it, tells listeners how it ended, and forgets its passcodes. Call it with no lock held.
-    fn ended(&self, session: &Session, now: Millis, end: End) {
+    pub fn ended(&self, session: &Session, now: Millis, end: End) {
         if let Some(user) = session.user() {
-            self.users.remove(user, session.client_id);
+            self.local.users.remove(user, session.client_id);
         }
         self.ended_unindexed(session, now, end);
     }
 
     /// As [`Core::ended`], for a session its caller already took out of its user's sessions
     /// (whose lock it holds).
-    fn ended_unindexed(&self, session: &Session, now: Millis, end: End) {
+    pub fn ended_unindexed(&self, session: &Session, now: Millis, end: End) {
         match end {
             End::Closed(reason) => {
                 self.counters.closed.fetch_add(1, Ordering::AcqRel);
@@ -156,12 +154,24 @@ impl Core {
             }
         }
         for otp in session.extras.iter().flat_map(|e| &e.otps) {
-            self.otps.take(otp.key);
+            self.local.otps.take(otp.key);
         }
     }
 
+    /// Queues the event of a session made.
+    pub fn emit_created(&self, session: &Session) {
+        self.emit(EventKind::Created, session, session.created, || {
+            Detail::Created {
+                session_type: session.kind.name(),
+                user_name: session.details.user_name.to_string(),
+                origin: session.client_origin(),
+                application: session.client_application(),
+            }
+        });
+    }
+
     /// Queues an event about `session` (whose lock the caller holds), if anyone listens.
-    fn emit(
+    pub fn emit(
         &self,
         kind: EventKind,
         session: &Session,
@@ -175,20 +185,19 @@ impl Core {
 }
 
 pub struct Registry {
-    core: Arc<Core>,
-    live: LiveSettings,
+    pub(crate) core: Arc<Core>,
+    pub(crate) live: LiveSettings,
     /// The settings as last configured; also serialises `configure` and `reset`.
     settings: Mutex<Settings>,
-    roles: RwLock<Arc<RolesTable>>,
+    pub(crate) roles: RwLock<Arc<RolesTable>>,
     /// The storedProcedure and standalone sessions, when they exist.
     singletons: Mutex<[Option<SessionId>; 2]>,
     sweeper: Mutex<Option<Sweeper>>,
     next_sequence: AtomicU64,
-    /// Each file name attached, and the ID every client sees for it.
-    file_ids: Mutex<HashMap<String, u32>>,
-    /// The Redis store, when configured (`on_redis` says so without a lock).
-    redis: RwLock<Option<Arc<RedisStore>>>,
-    on_redis: AtomicBool,
+    /// The site's store when it is not this process's memory (`shared_on` says whether there
+    /// is one without a lock).
+    shared: RwLock<Option<Arc<dyn Store>>>,
+    shared_on: AtomicBool,
 }
 
 impl Default for Registry {
@@ -198,19 +207,19 @@ impl Default for Registry {
 }
 
 /// A session locked for one operation, and the time the operation sees.
-struct Access<'a> {
-    /// Where the session is in memory; `None` for a session read from the Redis store.
-    slot: Option<&'a Slot>,
-    session: SessionRef<'a>,
-    now: Millis,
+pub(crate) struct Access<'a> {
+    /// Where the session is in memory; `None` for a copy from a store that keeps copies.
+    pub slot: Option<&'a Slot>,
+    pub session: SessionRef<'a>,
+    pub now: Millis,
     /// `activityResolutionSeconds`, in milliseconds.
-    resolution: Millis,
+    pub resolution: Millis,
 }
 
 /// The session an operation works on: locked in memory, or a copy read from the Redis store
 /// (written back afterwards if the operation changed it: `touched` says whether it was reached
 /// mutably at all, so that a read need not be written out to learn that it changed nothing).
-enum SessionRef<'a> {
+pub(crate) enum SessionRef<'a> {
     Locked(RwLockWriteGuard<'a, Session>),
     Copy {
         session: &'a mut Session,
@@ -219,7 +228,7 @@ enum SessionRef<'a> {
 }
 
 impl<'a> SessionRef<'a> {
-    fn copy(session: &'a mut Session) -> SessionRef<'a> {
+    pub fn copy(session: &'a mut Session) -> SessionRef<'a> {
         SessionRef::Copy {
             session,
             touched: false,
@@ -227,7 +236,7 @@ impl<'a> SessionRef<'a> {
     }
 
     /// Whether the operation may have changed the session (false: it certainly did not).
-    fn touched(&self) -> bool {
+    pub fn touched(&self) -> bool {
         match self {
             SessionRef::Locked(_) => true,
             SessionRef::Copy { touched, .. } => *touched,
@@ -258,7 +267,7 @@ impl std::ops::DerefMut for SessionRef<'_> {
 }
 
 impl<'a> Access<'a> {
-    fn locked(slot: &'a Slot, now: Millis, resolution: Millis) -> Access<'a> {
+    pub fn locked(slot: &'a Slot, now: Millis, resolution: Millis) -> Access<'a> {
         Access {
             slot: Some(slot),
             session: SessionRef::Locked(slot.lock()),
@@ -301,7 +310,7 @@ impl<'a> Access<'a> {
     }
 
     /// Whether the session became a guest that the guest index does not have yet.
-    fn unfiled_guest(&self) -> bool {
+    pub fn unfiled_guest(&self) -> bool {
         self.slot
             .is_some_and(|slot| slot.unfiled_guest(&self.session))
     }
@@ -320,9 +329,8 @@ impl Registry {
             singletons: Mutex::new([None, None]),
             sweeper: Mutex::new(None),
             next_sequence: AtomicU64::new(0),
-            file_ids: Mutex::new(HashMap::new()),
-            redis: RwLock::new(None),
-            on_redis: AtomicBool::new(false),
+            shared: RwLock::new(None),
+            shared_on: AtomicBool::new(false),
         }
     }
 
@@ -356,8 +364,8 @@ impl Registry {
             }
             self.core.clock.set_manual(settings.manual_clock);
             if let Some(store) = store {
-                self.on_redis.store(store.is_some(), Ordering::Release);
-                *self.redis.write() = store;
+                self.shared_on.store(store.is_some(), Ordering::Release);
+                *self.shared.write() = store;
             }
             self.live.publish(&settings);
             *current = settings;
@@ -378,7 +386,7 @@ impl Registry {
 
     /// The store `configure` asks for (`None`: memory), connected; refused while this process
     /// holds live sessions, which would be left behind in the store they are in.
-    fn open_store(&self, wanted: &StoreSettings) -> Result<Option<Arc<RedisStore>>> {
+    fn open_store(&self, wanted: &StoreSettings) -> Result<Option<Arc<dyn Store>>> {
         let here = self.session_count();
         if here > 0 {
             return Err(Error::new(
@@ -389,10 +397,7 @@ impl Registry {
                 ),
             ));
         }
-        match wanted {
-            StoreSettings::Memory => Ok(None),
-            StoreSettings::Redis(settings) => Ok(Some(Arc::new(RedisStore::open(settings)?))),
-        }
+        wanted.open()
     }
 
     /// A sweeper thread for `interval_seconds`, not yet running, or none for 0.
@@ -440,7 +445,7 @@ impl Registry {
         // is ours; one that starts later reads the new table itself.
         let now = self.core.clock.now();
         let mut new_guests = false;
-        self.core.map.for_each_live(now, |slot| {
+        self.core.local.map.for_each_live(now, |slot| {
             let mut session = slot.lock();
             let stale = session
                 .roles
@@ -461,7 +466,7 @@ impl Registry {
         });
         // Sessions the new file left without privileges are guests: evictable.
         if new_guests {
-            self.core.map.file_all_guests();
+            self.core.local.map.file_all_guests();
         }
     }
 
@@ -478,15 +483,12 @@ impl Registry {
         // waited for; an event it is delivering now is the last of this registry's.
         *self.sweeper.lock() = None;
         self.core.events.reset();
-        self.core.map.clear();
-        self.core.otps.clear();
-        self.core.users.clear();
+        self.core.local.clear();
         self.core.counters.reset();
         *self.singletons.lock() = [None, None];
-        self.file_ids.lock().clear();
         *self.roles.write() = Arc::new(RolesTable::default());
-        self.on_redis.store(false, Ordering::Release);
-        *self.redis.write() = None;
+        self.shared_on.store(false, Ordering::Release);
+        *self.shared.write() = None;
         let defaults = Settings::default();
         self.core.clock.set_manual(false);
         self.live.publish(&defaults);
@@ -503,7 +505,7 @@ impl Registry {
     }
 
     /// Runs `f` on the live session `id`, locked (or on the Redis store's copy of it, where
-    /// `f` may run again: see `remote`).
+    /// `f` may run again: see `store::redis_site`).
     fn access<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
         self.access_as(Target::Id(id), Recall::No, f)
     }
@@ -523,8 +525,9 @@ impl Registry {
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
         let now = self.now();
+        // This process's sessions first, straight (no dynamic call on the request path).
         if let Target::Id(id) = target
-            && let Some(result) = self.core.map.with(id, now, |slot| {
+            && let Some(result) = self.core.local.map.with(id, now, |slot| {
                 f(&mut Access::locked(
                     slot,
                     now,
@@ -534,10 +537,15 @@ impl Registry {
         {
             return result;
         }
-        match self.redis() {
-            Some(store) => self.remote_access(&store, target, recall, f),
-            None => Err(not_found()),
-        }
+        let shared = self.shared().ok_or_else(not_found)?;
+        let mut answer = None;
+        shared
+            .access(self, target, recall, &mut |a| {
+                answer = Some(f(a)?);
+                Ok(())
+            })
+            .unwrap_or_else(|| Err(not_found()))?;
+        answer.ok_or_else(not_found)
     }
 
     /// As [`Registry::access`], for a change that may make events: delivers them afterwards,
@@ -560,15 +568,77 @@ impl Registry {
     fn read<R>(&self, id: SessionId, mut f: impl FnMut(&Session) -> Result<R>) -> Result<R> {
         let now = self.now();
         // In memory, straight to the locked session (no `Access` on the request path).
-        match self.core.map.with(id, now, |slot| f(&slot.read())) {
+        match self.core.local.map.with(id, now, |slot| f(&slot.read())) {
             Some(result) => result,
-            None => match self.redis() {
-                Some(store) => {
-                    self.remote_access(&store, Target::Id(id), Recall::No, |a| f(&a.session))
-                }
-                None => Err(not_found()),
-            },
+            None => self.access_as(Target::Id(id), Recall::No, |a| f(&a.session)),
         }
+    }
+
+    /// The site's store when it is not this process's memory.
+    fn shared(&self) -> Option<Arc<dyn Store>> {
+        if !self.shared_on.load(Ordering::Acquire) {
+            return None;
+        }
+        self.shared.read().clone()
+    }
+
+    /// The store that keeps the site's sessions (every one but the storedProcedure and
+    /// standalone sessions): the shared one, or this process's memory.
+    fn with_site<T>(&self, f: impl FnOnce(&dyn Store) -> T) -> T {
+        match self.shared() {
+            Some(shared) => f(&*shared),
+            None => f(&self.core.local),
+        }
+    }
+
+    /// Runs `f` on this process's store, then on the shared one.
+    fn each_store(&self, mut f: impl FnMut(&dyn Store) -> Result<()>) -> Result<()> {
+        f(&self.core.local)?;
+        match self.shared() {
+            Some(shared) => f(&*shared),
+            None => Ok(()),
+        }
+    }
+
+    /// Asks this process's store, then the shared one, until one has the session.
+    fn first_store<T>(&self, mut f: impl FnMut(&dyn Store) -> Option<T>) -> Option<T> {
+        if let Some(found) = f(&self.core.local) {
+            return Some(found);
+        }
+        f(&*self.shared()?)
+    }
+
+    /// One deadline for every exchange with the site's store while the result lives (for a
+    /// call made of several steps, on a store that has deadlines).
+    fn scope(&self) -> Option<Box<dyn std::any::Any>> {
+        self.with_site(|store| store.scope())
+    }
+
+    /// Adds identifier changes told by a store's write to the counter.
+    pub(crate) fn counted(&self, identifier_changes: u64) {
+        if identifier_changes > 0 {
+            self.core
+                .counters
+                .identifier_changes
+                .fetch_add(identifier_changes, Ordering::AcqRel);
+        }
+    }
+
+    /// The live session with client number `client`, in whichever store has it.
+    fn client_session(&self, client: u64) -> Result<Option<Target>> {
+        self.first_store(|store| store.client_session(client).transpose())
+            .transpose()
+    }
+
+    /// Live sessions, in every store.
+    pub fn live_sessions(&self) -> Result<u64> {
+        let now = self.now();
+        let mut live = 0;
+        self.each_store(|store| {
+            live += store.count(now)?;
+            Ok(())
+        })?;
+        Ok(live)
     }
 }
 

@@ -1,7 +1,6 @@
 //! 4D's one-time passcodes: `Session.createOTP()` and `Session.restore()`.
 
 use super::Registry;
-use crate::digest::{self, Purpose};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
 use crate::otp::{MIN_LIFESPAN_SECONDS, Otp, key_of};
@@ -31,7 +30,7 @@ impl Registry {
         let token = SessionId::random();
         // Only the caller has the token: the session and the index keep its digest.
         let key = key_of(token);
-        let _scope = self.redis_scope();
+        let _scope = self.scope();
         let lapsed = self.access(id, |a| {
             if a.session.kind != SessionType::Web {
                 return Err(Error::not_supported(format!(
@@ -61,67 +60,40 @@ impl Registry {
             }
             let expires = now.saturating_add(seconds * 1000);
             otps.push(Otp { key, expires });
-            if a.slot.is_some() {
-                // Indexed under the session's lock: the session cannot end (and forget its
-                // passcodes) before the index has this one.
-                self.core.otps.insert(key, a.session.client_id);
-            }
+            // A session of this process is indexed in place, under its lock: it cannot end
+            // (and forget its passcodes) before the index has this one.
+            self.core.local.passcode_made(a, key);
             a.activity();
-            Ok((
-                lapsed,
-                a.slot.is_none().then_some((a.session.client_id, expires)),
-            ))
+            Ok((lapsed, a.session.client_id, expires))
         })?;
-        let (lapsed, remote) = lapsed;
-        match (remote, self.redis()) {
-            // In Redis, the passcode is filed once its session holds it, with the session's
-            // secret sealed under it (what leads its holder to the session's ID); expired ones
-            // go by themselves. Should filing fail, the token was never handed out: nobody can
-            // use it.
-            (Some((client, expires)), Some(store)) => {
-                let secret = self.remote_secret(&store, id)?;
-                let sealed = digest::seal(Purpose::Secret, token.value(), secret);
-                store.put_otp(store.deadline(), key, client, &sealed, expires)?
-            }
-            _ => {
-                for expired in lapsed {
-                    self.core.otps.take(expired);
-                }
-            }
-        }
+        let (lapsed, client, expires) = lapsed;
+        // Should filing fail, the token was never handed out: nobody can use it.
+        self.with_site(|store| store.passcode_filed(self, id, token, client, expires, &lapsed))?;
         Ok(token)
     }
 
     /// Passcodes the index holds (for tests and diagnostics that nothing of a session gone, or
     /// of a passcode spent or expired, is kept).
     pub fn held_passcodes(&self) -> u64 {
-        self.core.otps.len() as u64
+        self.core.local.otps.len() as u64
     }
 
     /// The current ID of the session a one-time passcode was made for, which it spends: the
     /// token must exist, be unused and unexpired, and its session live; otherwise `NotFound`
     /// and nothing changes. Counts as activity.
     pub fn restore(&self, token: SessionId) -> Result<SessionId> {
-        let _scope = self.redis_scope();
+        let _scope = self.scope();
         let key = key_of(token);
-        // In Redis, the passcode's entry holds its session's secret, sealed under the token:
-        // what opens the session's ID.
-        let (client, secret) = match (self.core.otps.take(key), self.redis()) {
-            (Some(client), _) => (client, None),
-            (None, Some(store)) => {
-                let (client, sealed) = store
-                    .take_otp(store.deadline(), key)?
-                    .ok_or_else(no_passcode)?;
-                let secret = digest::open(Purpose::Secret, token.value(), &sealed)
-                    .ok_or_else(no_passcode)?;
-                (client, Some(secret))
-            }
-            (None, None) => return Err(no_passcode()),
-        };
+        // Where the store keeps no ID, what the passcode opens leads to its session's.
+        let (client, secret) = self
+            .with_site(|store| store.take_passcode(token))?
+            .ok_or_else(no_passcode)?;
         let now = self.now();
         loop {
             let target = self.client_session(client)?.ok_or_else(no_passcode)?;
-            let id = self.id_of(target, secret)?.ok_or_else(no_passcode)?;
+            let id = self
+                .with_site(|store| store.session_id(self, target, secret))?
+                .ok_or_else(no_passcode)?;
             let found = self.access(id, |a| {
                 let otps = &mut a.session.extras_mut().otps;
                 let Some(at) = otps.iter().position(|otp| otp.key == key) else {

@@ -22,17 +22,17 @@ impl Registry {
             .map(|text| self.grant_request(text))
             .transpose()?;
         let user = request.as_ref().and_then(|r| r.user_name.clone());
-        let now = self.now();
         let grace = self.live.rotation_grace_seconds() as i64 * 1000;
         // A userName that changes the session's user is a login of that user: its cap applies.
         let rotated = self.as_user_change(id, user.as_deref(), |check| {
-            let rotate = |a: &mut Access<'_>, new: SessionId| {
+            let mut ignored = None;
+            let mut rotate = |a: &mut Access<'_>, new: SessionId| -> Result<()> {
                 require_web(&a.session, "rotate_id")?;
                 check(&a.session)?;
                 let previous = a.session.id;
                 // Every event from here on is told under the new ID.
                 a.session.id = new;
-                let ignored = match request.clone() {
+                let names = match request.clone() {
                     Some(request) => self.grant(a, request),
                     None => {
                         a.activity();
@@ -42,21 +42,13 @@ impl Registry {
                 self.core.emit(EventKind::IdRotated, &a.session, a.now, || {
                     Detail::Rotated { previous }
                 });
-                Ok(ignored)
+                ignored = Some(names);
+                Ok(())
             };
-            let mut rotate = rotate;
-            match self.core.map.rekey(id, now, now + grace, |slot, new| {
-                rotate(
-                    &mut Access::locked(slot, now, self.live.activity_resolution()),
-                    new,
-                )
-            }) {
-                Some(rotated) => rotated,
-                None => match self.redis() {
-                    Some(store) => self.rotate_remote(&store, id, &mut rotate),
-                    None => Err(not_found()),
-                },
-            }
+            let new = self
+                .first_store(|store| store.rotate(self, id, grace, &mut rotate))
+                .unwrap_or_else(|| Err(not_found()))?;
+            Ok((new, ignored.take().unwrap_or_default()))
         });
         self.core.events.drain();
         rotated

@@ -1,17 +1,25 @@
 //! Where sessions live: in this process's memory (the default: the sharded map of
-//! `session_map`), or in Redis, shared by every host that names the same server and prefix.
+//! `session_map`, see `memory`), or in Redis, shared by every host that names the same server
+//! and prefix (`redis`, the client, and `redis_site`, what the registry asks of it).
 //!
 //! The rules (privilege expansion, identifiers, timeouts, events, limits) are the registry's,
-//! written once above the store: the Redis store keeps each session as a record that the
-//! registry reads, changes with the same code as a session in memory, and writes back only if
-//! nobody else wrote it meanwhile.
+//! written once above the stores, which it reaches through one interface (`site::Store`): the
+//! Redis store keeps each session as a record that the registry reads, changes with the same
+//! code as a session in memory, and writes back only if nobody else wrote it meanwhile. A
+//! third store is a module here, a variant of [`StoreSettings`] and its `open`.
 
+pub mod memory;
 pub mod record;
 pub mod redis;
+pub mod redis_site;
+pub mod site;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use site::Store;
 
 /// `configure`'s `store` object.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -36,6 +44,17 @@ pub(crate) const TIMEOUT_MS_RANGE: (i64, i64) = (1, 60_000);
 pub(crate) const MAX_PREFIX_BYTES: usize = 256;
 
 impl StoreSettings {
+    /// The store these settings name, connected: `None` for memory (every registry has its
+    /// own); a store that does not answer is `Unavailable`.
+    pub(crate) fn open(&self) -> Result<Option<Arc<dyn Store>>> {
+        match self {
+            StoreSettings::Memory => Ok(None),
+            StoreSettings::Redis(settings) => Ok(Some(Arc::new(redis_site::RedisSite {
+                store: redis::RedisStore::open(settings)?,
+            }))),
+        }
+    }
+
     /// `{"kind": "memory"}` or `{"kind": "redis", "url": …, "prefix": …, "timeoutMs": …}`.
     pub fn parse(value: &Value) -> Result<StoreSettings> {
         let Value::Object(fields) = value else {

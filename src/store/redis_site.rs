@@ -1,31 +1,38 @@
-//! The registry on the Redis store: the same operations as in memory, on a copy of the session
-//! read from Redis and written back only if the operation changed it and nobody else wrote it
-//! meanwhile (otherwise the operation runs again on what is there now). The rules stay where
-//! they are, in the operations; this file only moves sessions between Redis and them.
+//! The Redis store as the registry sees it (see `site::Store`): the same operations as in
+//! memory, on a copy of the session read from Redis and written back only if the operation
+//! changed it and nobody else wrote it meanwhile (otherwise the operation runs again on what is
+//! there now). The rules stay in the registry's operations; this file only moves sessions
+//! between Redis and them.
 //!
 //! What stays in this process: the storedProcedure and standalone sessions (they describe one
 //! server), events and the access log (each host tells of the calls it made), the counters of
 //! `stats`.
 //!
-//! Redis keeps no session ID (see `store::redis`): a session reached by its ID is found under
-//! the ID's digest, and one reached otherwise (a client number, a user's sessions, a listing,
-//! an eviction) is known by its client number only, its ID [`SessionId::UNKNOWN`].
+//! Redis keeps no session ID (see `redis`): a session reached by its ID is found under the
+//! ID's digest, and one reached otherwise (a client number, a user's sessions, a listing, an
+//! eviction) is known by its client number only, its ID [`SessionId::UNKNOWN`].
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::users::{Member, still_user, user_row};
-use super::{Access, Registry, SessionRef, not_found};
+use super::record;
+use super::redis::{Deadline, Key, RedisStore, Seals, Stored, UserMove, Written, key_of};
+use super::site::{Operation, Recall, Rotation, Store, Target, UserChange};
 use crate::clock::Millis;
 use crate::digest::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, End};
 use crate::id::SessionId;
+use crate::registry::{Access, Member, Registry, SessionRef, not_found, still_user, user_row};
 use crate::session::Session;
-use crate::store::record;
-use crate::store::redis::{Deadline, Key, RedisStore, Seals, Stored, UserMove, Written, key_of};
+
+/// The registry's Redis store.
+pub(crate) struct RedisSite {
+    pub store: RedisStore,
+}
 
 thread_local! {
     /// The change of user that this thread's next write of a session carries (see
@@ -39,38 +46,6 @@ thread_local! {
 /// (a request, then a storage write). Only a round trip depends on it: a write on a copy that
 /// is no longer Redis' finds the version moved and reads again.
 const RECALL_FOR: Duration = Duration::from_secs(1);
-
-/// Whether an operation may first go on the copy of the session this thread has (see
-/// [`Registry::remote_access`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Recall {
-    No,
-    Yes,
-}
-
-/// The session an operation is on: one named by its ID (in either store), or one of the Redis
-/// store reached by its key (a client number's), whose ID is not known.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Target {
-    Id(SessionId),
-    Key(Key),
-}
-
-impl Target {
-    fn key(self) -> Key {
-        match self {
-            Target::Id(id) => key_of(id),
-            Target::Key(key) => key,
-        }
-    }
-
-    fn id(self) -> SessionId {
-        match self {
-            Target::Id(id) => id,
-            Target::Key(_) => SessionId::UNKNOWN,
-        }
-    }
-}
 
 /// A session as read from Redis: its ID (the one the caller named, or the new one it names
 /// during a rotation's grace time; [`SessionId::UNKNOWN`] if reached by its key), its key, and
@@ -155,48 +130,34 @@ fn users_raced() -> Error {
     )
 }
 
-impl Registry {
-    /// One deadline for every exchange with Redis while the result lives, when the registry
-    /// is on the Redis store (for a call made of several steps); nothing otherwise.
-    pub(super) fn redis_scope(&self) -> Option<crate::store::redis::Scope> {
-        self.redis().map(|store| store.scope())
-    }
-
-    /// The Redis store, when the registry is on one.
-    pub(super) fn redis(&self) -> Option<Arc<RedisStore>> {
-        if !self.on_redis.load(Ordering::Acquire) {
-            return None;
-        }
-        self.redis.read().clone()
-    }
-
+impl RedisSite {
     /// Runs `f` on the session `id` of the Redis store, as [`Registry::access`] does in memory.
     /// With [`Recall::Yes`], first on the copy this thread read or wrote last, if it is this
     /// session's and recent: the result stands only if its write lands on that very version
     /// (one round trip); anything else (a read, a failure, a version moved) runs again on what
     /// Redis has now.
-    pub(super) fn remote_access<R>(
+    pub(crate) fn remote_access<R>(
         &self,
-        store: &RedisStore,
+        r: &Registry,
         asked: Target,
         recall: Recall,
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
-        let deadline = store.deadline();
+        let deadline = self.store.deadline();
         if recall == Recall::Yes
-            && let Some(loaded) = recalled(store, asked, true)
+            && let Some(loaded) = recalled(&self.store, asked, true)
             && let Attempt::Done(result) =
-                self.attempt(store, deadline, asked, &loaded, false, &mut f)?
+                self.attempt(r, deadline, asked, &loaded, false, &mut f)?
         {
             return result;
         }
         loop {
-            let loaded = self.load_remote(store, deadline, asked)?;
-            match self.attempt(store, deadline, asked, &loaded, true, &mut f)? {
+            let loaded = self.load_remote(r, deadline, asked)?;
+            match self.attempt(r, deadline, asked, &loaded, true, &mut f)? {
                 // A write remembered what it wrote.
                 Attempt::Done(result) => return result,
                 Attempt::Unwritten(result) => {
-                    remember(store, asked, loaded);
+                    remember(&self.store, asked, loaded);
                     return result;
                 }
                 // Another host (or thread) wrote first: the operation runs again on what it
@@ -213,7 +174,7 @@ impl Registry {
     /// wrote, or if the copy was `fresh` (just read) and there was nothing to write.
     fn attempt<R>(
         &self,
-        store: &RedisStore,
+        r: &Registry,
         deadline: Deadline,
         asked: Target,
         loaded: &Loaded,
@@ -221,18 +182,18 @@ impl Registry {
         f: &mut impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<Attempt<R>> {
         let stored = &loaded.stored;
-        let mut session = self.decode(loaded.id, stored)?;
-        let now = self.now();
+        let mut session = self.decode(r, loaded.id, stored)?;
+        let now = r.now();
         if !is_live(&session, now) {
             return Ok(Attempt::Lapsed);
         }
         let (expiry_before, guest_before) = (session.expires_at(), guest_activity(&session));
-        let hold = self.core.events.hold();
+        let hold = r.core.events.hold();
         let mut access = Access {
             slot: None,
             session: SessionRef::copy(&mut session),
             now,
-            resolution: self.live.activity_resolution(),
+            resolution: r.live.activity_resolution(),
         };
         let result = f(&mut access);
         let touched = access.session.touched();
@@ -243,13 +204,13 @@ impl Registry {
             .filter(|written| *written != stored.record);
         let Some(written) = written else {
             if result.is_ok() && fresh {
-                self.counted(hold.commit());
+                r.counted(hold.commit());
             }
             return Ok(Attempt::Unwritten(result));
         };
         let users = pending_move();
         Ok(
-            match store.commit(
+            match self.store.commit(
                 deadline,
                 loaded.key,
                 stored.client,
@@ -261,14 +222,14 @@ impl Registry {
                 Some(guest_activity(&session)).filter(|g| *g != guest_before),
             )? {
                 Written::Done => {
-                    self.counted(hold.commit());
+                    r.counted(hold.commit());
                     let now_stored = Stored {
                         version: stored.version + 1,
                         client: stored.client,
                         record: written,
                     };
                     remember(
-                        store,
+                        &self.store,
                         asked,
                         Loaded {
                             id: loaded.id,
@@ -287,37 +248,32 @@ impl Registry {
     }
 
     /// The session `stored` (`id` if known) decoded under this host's roles file.
-    fn decode(&self, id: SessionId, stored: &Stored) -> Result<Session> {
-        let roles = Arc::clone(&self.roles.read());
+    fn decode(&self, r: &Registry, id: SessionId, stored: &Stored) -> Result<Session> {
+        let roles = Arc::clone(&r.roles.read());
         record::decode(id, stored.client, &stored.record, &roles)
     }
 
     /// The session `target` as stored; for an ID, the session it names during a rotation's
     /// grace time if it has none (then under its new ID, which the alias seals under the old).
-    fn load_remote(
-        &self,
-        store: &RedisStore,
-        deadline: Deadline,
-        target: Target,
-    ) -> Result<Loaded> {
-        self.load_remote_as(store, deadline, target, false)
+    fn load_remote(&self, r: &Registry, deadline: Deadline, target: Target) -> Result<Loaded> {
+        self.load_remote_as(r, deadline, target, false)
     }
 
     /// As [`Registry::load_remote`], with the session's seals if `sealed`.
     fn load_remote_as(
         &self,
-        store: &RedisStore,
+        r: &Registry,
         deadline: Deadline,
         target: Target,
         sealed: bool,
     ) -> Result<Loaded> {
         let load = |key| -> Result<Option<(Stored, Option<Seals>)>> {
             Ok(if sealed {
-                store
+                self.store
                     .load_sealed(deadline, key)?
                     .map(|(stored, seals)| (stored, Some(seals)))
             } else {
-                store.load(deadline, key)?.map(|stored| (stored, None))
+                self.store.load(deadline, key)?.map(|stored| (stored, None))
             })
         };
         let key = target.key();
@@ -330,8 +286,8 @@ impl Registry {
             });
         }
         if let Target::Id(old) = target
-            && self.live.rotation_grace_seconds() > 0
-            && let Some((new_key, sealed)) = store.alias(deadline, key)?
+            && r.live.rotation_grace_seconds() > 0
+            && let Some((new_key, sealed)) = self.store.alias(deadline, key)?
             && let Some(new) = digest::open(Purpose::NextId, old.value(), &sealed)
                 .map(SessionId::from_value)
                 .filter(|new| key_of(*new) == new_key)
@@ -349,20 +305,23 @@ impl Registry {
 
     /// The secret of the session `id` (see [`Seals`]), which its ID opens; the session as this
     /// thread remembers it (or as read) says which ID is current.
-    pub(super) fn remote_secret(&self, store: &RedisStore, id: SessionId) -> Result<u128> {
-        let deadline = store.deadline();
-        let loaded = match recalled(store, Target::Id(id), false) {
+    pub(crate) fn remote_secret(&self, r: &Registry, id: SessionId) -> Result<u128> {
+        let deadline = self.store.deadline();
+        let loaded = match recalled(&self.store, Target::Id(id), false) {
             Some(loaded) => loaded,
-            None => self.load_remote(store, deadline, Target::Id(id))?,
+            None => self.load_remote(r, deadline, Target::Id(id))?,
         };
-        let seals = store.seals(deadline, loaded.key)?.ok_or_else(not_found)?;
+        let seals = self
+            .store
+            .seals(deadline, loaded.key)?
+            .ok_or_else(not_found)?;
         digest::open(Purpose::Secret, loaded.id.value(), &seals.secret).ok_or_else(record::corrupt)
     }
 
     /// The ID of the session `key` of the Redis store, opened with its `secret` (given by a
     /// passcode); `None` if the session is gone or the secret is not its own.
-    fn remote_id(&self, store: &RedisStore, key: Key, secret: u128) -> Result<Option<SessionId>> {
-        let Some(seals) = store.seals(store.deadline(), key)? else {
+    fn remote_id(&self, key: Key, secret: u128) -> Result<Option<SessionId>> {
+        let Some(seals) = self.store.seals(self.store.deadline(), key)? else {
             return Ok(None);
         };
         Ok(digest::open(Purpose::Id, secret, &seals.id)
@@ -370,58 +329,34 @@ impl Registry {
             .filter(|id| key_of(*id) == key))
     }
 
-    /// The ID of the session `target` names: its own, or (for a key) the one its `secret`
-    /// opens; `None` if there is none.
-    pub(super) fn id_of(&self, target: Target, secret: Option<u128>) -> Result<Option<SessionId>> {
-        match (target, secret, self.redis()) {
-            (Target::Id(id), ..) => Ok(Some(id)),
-            (Target::Key(key), Some(secret), Some(store)) => self.remote_id(&store, key, secret),
-            _ => Ok(None),
-        }
-    }
-
-    /// The live session with client number `client`: this process's (by its ID), or the
-    /// Redis store's (by its key).
-    pub(super) fn client_session(&self, client: u64) -> Result<Option<Target>> {
-        if let Some(id) = self.core.map.client_session(client) {
-            return Ok(Some(Target::Id(id)));
-        }
-        match self.redis() {
-            Some(store) => Ok(store
-                .client_session(store.deadline(), client)?
-                .map(Target::Key)),
-            None => Ok(None),
-        }
-    }
-
     /// Gives the Redis store's session `id` a new ID, running `rotate` (the rules of a
     /// rotation, shared with the memory store) on its copy, given the new ID.
-    pub(super) fn rotate_remote<R>(
+    pub(crate) fn rotate_remote<R>(
         &self,
-        store: &RedisStore,
+        r: &Registry,
         id: SessionId,
+        grace: Millis,
         mut rotate: impl FnMut(&mut Access<'_>, SessionId) -> Result<R>,
     ) -> Result<(SessionId, R)> {
-        let deadline = store.deadline();
-        let grace = self.live.rotation_grace_seconds() as i64 * 1000;
+        let deadline = self.store.deadline();
         loop {
-            let loaded = self.load_remote_as(store, deadline, Target::Id(id), true)?;
+            let loaded = self.load_remote_as(r, deadline, Target::Id(id), true)?;
             let (stored, seals) = (&loaded.stored, loaded.seals.as_ref().ok_or_else(not_found)?);
-            let mut session = self.decode(loaded.id, stored)?;
-            let now = self.now();
+            let mut session = self.decode(r, loaded.id, stored)?;
+            let now = r.now();
             if !is_live(&session, now) {
                 return Err(not_found());
             }
             let secret = digest::open(Purpose::Secret, loaded.id.value(), &seals.secret)
                 .ok_or_else(record::corrupt)?;
             let new = SessionId::random();
-            let hold = self.core.events.hold();
+            let hold = r.core.events.hold();
             let result = rotate(
                 &mut Access {
                     slot: None,
                     session: SessionRef::copy(&mut session),
                     now,
-                    resolution: self.live.activity_resolution(),
+                    resolution: r.live.activity_resolution(),
                 },
                 new,
             )?;
@@ -431,7 +366,7 @@ impl Registry {
                 (now + grace, sealed)
             });
             let users = pending_move();
-            match store.rotate(
+            match self.store.rotate(
                 deadline,
                 loaded.key,
                 key_of(new),
@@ -445,7 +380,7 @@ impl Registry {
                 guest_activity(&session),
             )? {
                 Some(Written::Done) => {
-                    self.counted(hold.commit());
+                    r.counted(hold.commit());
                     return Ok((new, result));
                 }
                 Some(Written::Gone) => return Err(not_found()),
@@ -457,10 +392,10 @@ impl Registry {
     }
 
     /// Every live session of the Redis store, decoded (those this process holds aside).
-    pub(super) fn remote_sessions(&self, store: &RedisStore, now: Millis) -> Result<Vec<Session>> {
+    pub(crate) fn remote_sessions(&self, r: &Registry, now: Millis) -> Result<Vec<Session>> {
         let mut sessions = Vec::new();
-        for (_, stored) in store.all(store.deadline(), now)? {
-            let session = self.decode(SessionId::UNKNOWN, &stored)?;
+        for (_, stored) in self.store.all(self.store.deadline(), now)? {
+            let session = self.decode(r, SessionId::UNKNOWN, &stored)?;
             if is_live(&session, now) {
                 sessions.push(session);
             }
@@ -468,26 +403,13 @@ impl Registry {
         Ok(sessions)
     }
 
-    fn counted(&self, identifier_changes: u64) {
-        if identifier_changes > 0 {
-            self.core
-                .counters
-                .identifier_changes
-                .fetch_add(identifier_changes, Ordering::AcqRel);
-        }
-    }
-
     /// Stores a new session in Redis, its client number given by Redis.
-    pub(super) fn insert_remote(
-        &self,
-        store: &RedisStore,
-        mut session: Session,
-    ) -> Result<SessionId> {
-        let deadline = store.deadline();
-        let max = self.live.max_sessions();
+    pub(crate) fn insert_remote(&self, r: &Registry, mut session: Session) -> Result<SessionId> {
+        let deadline = self.store.deadline();
+        let max = r.live.max_sessions();
         loop {
             let record = record::encode(&session);
-            let filed = store.insert(
+            let filed = self.store.insert(
                 deadline,
                 key_of(session.id),
                 // The session's own secret, sealed to its ID.
@@ -497,7 +419,7 @@ impl Registry {
                 session.created,
                 max,
                 guest_activity(&session),
-                self.live.evict_guests(),
+                r.live.evict_guests(),
             )?;
             match filed {
                 Some((client, evicted)) => {
@@ -505,8 +427,8 @@ impl Registry {
                     session.sequence = client;
                     if let Some((_, stored)) = evicted {
                         // The least recently active guest made room, as in memory.
-                        let gone = self.decode(SessionId::UNKNOWN, &stored)?;
-                        self.core
+                        let gone = self.decode(r, SessionId::UNKNOWN, &stored)?;
+                        r.core
                             .ended(&gone, session.created, End::Closed(CloseReason::Evicted));
                     }
                     break;
@@ -515,41 +437,34 @@ impl Registry {
                 None => session.id = SessionId::random(),
             }
         }
-        self.core.counters.created.fetch_add(1, Ordering::AcqRel);
-        self.core.emit(
-            crate::events::EventKind::Created,
-            &session,
-            session.created,
-            || crate::events::Detail::Created {
-                session_type: session.kind.name(),
-                user_name: session.details.user_name.to_string(),
-                origin: session.client_origin(),
-                application: session.client_application(),
-            },
-        );
+        r.core.counters.created.fetch_add(1, Ordering::AcqRel);
+        r.core.emit_created(&session);
         Ok(session.id)
     }
 
     /// Takes the session `target` out of Redis, closed for `reason`.
-    pub(super) fn end_remote(
+    pub(crate) fn end_remote(
         &self,
-        store: &RedisStore,
+        r: &Registry,
         target: Target,
         reason: CloseReason,
     ) -> Result<()> {
-        let deadline = store.deadline();
+        let deadline = self.store.deadline();
         let key = target.key();
         loop {
-            let stored = store.load(deadline, key)?.ok_or_else(not_found)?;
-            let session = self.decode(target.id(), &stored)?;
-            let now = self.now();
-            match store.remove(deadline, key, stored.client, stored.version, session.user())? {
+            let stored = self.store.load(deadline, key)?.ok_or_else(not_found)?;
+            let session = self.decode(r, target.id(), &stored)?;
+            let now = r.now();
+            match self
+                .store
+                .remove(deadline, key, stored.client, stored.version, session.user())?
+            {
                 Written::Done => {
                     if !is_live(&session, now) {
-                        self.core.ended(&session, now, session.lapsed_end());
+                        r.core.ended(&session, now, session.lapsed_end());
                         return Err(not_found());
                     }
-                    self.core.ended(&session, now, End::Closed(reason));
+                    r.core.ended(&session, now, End::Closed(reason));
                     return Ok(());
                 }
                 Written::Moved | Written::UsersMoved => continue,
@@ -557,34 +472,25 @@ impl Registry {
             }
         }
     }
-
-    /// Live sessions: this process's, and the Redis store's when the registry is on one.
-    pub fn live_sessions(&self) -> Result<u64> {
-        let here = self.session_count();
-        match self.redis() {
-            Some(store) => Ok(here + store.count(store.deadline(), self.now())?),
-            None => Ok(here),
-        }
-    }
 }
 
-impl Registry {
+impl RedisSite {
     /// [`Registry::as_user_change`] for a session of the Redis store: the cap is decided here
     /// on the joined user's sessions as read, and the write that changes the session's user
     /// moves it between the two user sets only if the joined one is still as read (otherwise
     /// all of it is decided again).
-    pub(super) fn as_user_change_remote<R>(
+    pub(crate) fn as_user_change_remote<R>(
         &self,
-        store: &RedisStore,
+        r: &Registry,
         id: SessionId,
         new: &str,
         mut op: impl FnMut(&dyn Fn(&Session) -> Result<()>) -> Result<R>,
     ) -> Result<R> {
-        let _scope = store.scope();
-        let deadline = store.deadline();
+        let _scope = self.store.scope();
+        let deadline = self.store.deadline();
         loop {
-            store.check(deadline)?;
-            let (is_web, old, client) = self.user_of(id)?;
+            self.store.check(deadline)?;
+            let (is_web, old, client) = r.user_of(id)?;
             let raced = Cell::new(false);
             let unchanged = still_user(&old, &raced);
             if !is_web || old == new {
@@ -595,10 +501,10 @@ impl Registry {
                 return outcome;
             }
             // Without a cap, the joined user's sessions are not read, nor guarded.
-            let expected = if new.is_empty() || !self.user_cap_applies() {
+            let expected = if new.is_empty() || !r.user_cap_applies() {
                 None
             } else {
-                Some(self.make_room_remote(store, new, client)?)
+                Some(self.make_room_remote(r, new, client)?)
             };
             let users = UserMove {
                 from: (!old.is_empty()).then(|| old.clone()),
@@ -618,18 +524,18 @@ impl Registry {
 
     /// The live members of `user` in the Redis store, each with its key; those Redis dropped
     /// are forgotten.
-    fn remote_members(&self, store: &RedisStore, user: &str) -> Result<Vec<(Key, Session)>> {
-        let deadline = store.deadline();
-        let now = self.now();
+    fn remote_members(&self, r: &Registry, user: &str) -> Result<Vec<(Key, Session)>> {
+        let deadline = self.store.deadline();
+        let now = r.now();
         let (mut live, mut gone) = (Vec::new(), Vec::new());
-        for client in store.user_members(deadline, user)? {
-            let stored = match store.client_session(deadline, client)? {
-                Some(key) => store.load(deadline, key)?.map(|stored| (key, stored)),
+        for client in self.store.user_members(deadline, user)? {
+            let stored = match self.store.client_session(deadline, client)? {
+                Some(key) => self.store.load(deadline, key)?.map(|stored| (key, stored)),
                 None => None,
             };
             match stored {
                 Some((key, stored)) => {
-                    let session = self.decode(SessionId::UNKNOWN, &stored)?;
+                    let session = self.decode(r, SessionId::UNKNOWN, &stored)?;
                     if is_live(&session, now) && session.user() == Some(user) {
                         live.push((key, session));
                     } else {
@@ -640,15 +546,15 @@ impl Registry {
                 None => gone.push(client),
             }
         }
-        store.prune_user(deadline, user, &gone)?;
+        self.store.prune_user(deadline, user, &gone)?;
         Ok(live)
     }
 
     /// Under `maxSessionsPerUser`, makes room in the Redis store for one more session of
     /// `user` (`joining`), as [`Registry::over_cap`] decides; returns the user's set as it must
     /// still be when the login is written.
-    fn make_room_remote(&self, store: &RedisStore, user: &str, joining: u64) -> Result<String> {
-        let members = self.remote_members(store, user)?;
+    fn make_room_remote(&self, r: &Registry, user: &str, joining: u64) -> Result<String> {
+        let members = self.remote_members(r, user)?;
         let weighed = members
             .iter()
             .map(|(_, s)| Member {
@@ -657,7 +563,7 @@ impl Registry {
                 sequence: s.sequence,
             })
             .collect();
-        let closing: Vec<u64> = self
+        let closing: Vec<u64> = r
             .over_cap(weighed, joining)?
             .into_iter()
             .map(|m| m.client)
@@ -665,7 +571,7 @@ impl Registry {
         let mut remaining = Vec::new();
         for (key, session) in members {
             if closing.contains(&session.client_id) {
-                match self.end_remote(store, Target::Key(key), CloseReason::SessionLimit) {
+                match self.end_remote(r, Target::Key(key), CloseReason::SessionLimit) {
                     Ok(()) => {}
                     Err(e) if e.kind == crate::error::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
@@ -678,26 +584,23 @@ impl Registry {
         Ok(remaining.join(","))
     }
 
-    /// [`Registry::user_sessions`] on the Redis store.
-    pub(super) fn user_sessions_remote(
-        &self,
-        store: &RedisStore,
-        user: &str,
-        now: Millis,
-    ) -> Result<String> {
-        let _scope = store.scope();
-        let mut members = self.remote_members(store, user)?;
-        members.sort_unstable_by_key(|(_, s)| s.sequence);
-        let rows: Vec<String> = members.iter().map(|(_, s)| user_row(s, now)).collect();
-        Ok(format!("{{\"clients\":[{}]}}", rows.join(",")))
+    /// [`Store::user_rows`] on the Redis store.
+    fn user_sessions_remote(&self, r: &Registry, user: &str) -> Result<Vec<(u64, String)>> {
+        let _scope = self.store.scope();
+        let members = self.remote_members(r, user)?;
+        let now = r.now();
+        Ok(members
+            .iter()
+            .map(|(_, s)| (s.sequence, user_row(s, now)))
+            .collect())
     }
 
-    /// [`Registry::user_close_sessions`] on the Redis store.
-    pub(super) fn user_close_remote(&self, store: &RedisStore, user: &str) -> Result<u64> {
-        let _scope = store.scope();
+    /// [`Store::user_close`] on the Redis store.
+    pub(crate) fn user_close_remote(&self, r: &Registry, user: &str) -> Result<u64> {
+        let _scope = self.store.scope();
         let mut closed = 0;
-        for (key, _) in self.remote_members(store, user)? {
-            match self.end_remote(store, Target::Key(key), CloseReason::UserLogout) {
+        for (key, _) in self.remote_members(r, user)? {
+            match self.end_remote(r, Target::Key(key), CloseReason::UserLogout) {
                 Ok(()) => closed += 1,
                 Err(e) if e.kind == crate::error::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -715,4 +618,122 @@ fn guest_activity(session: &Session) -> Option<Millis> {
 
 fn is_live(session: &Session, now: Millis) -> bool {
     session.expires_at().is_none_or(|end| end > now)
+}
+
+impl Store for RedisSite {
+    fn scope(&self) -> Option<Box<dyn Any>> {
+        Some(Box::new(self.store.scope()))
+    }
+
+    fn access(
+        &self,
+        r: &Registry,
+        target: Target,
+        recall: Recall,
+        f: &mut Operation<'_>,
+    ) -> Option<Result<()>> {
+        Some(self.remote_access(r, target, recall, f))
+    }
+
+    fn insert(&self, r: &Registry, session: Session) -> Result<SessionId> {
+        self.insert_remote(r, session)
+    }
+
+    fn end(&self, r: &Registry, target: Target, reason: CloseReason) -> Option<Result<()>> {
+        Some(self.end_remote(r, target, reason))
+    }
+
+    fn rotate(
+        &self,
+        r: &Registry,
+        id: SessionId,
+        grace: Millis,
+        f: &mut Rotation<'_>,
+    ) -> Option<Result<SessionId>> {
+        Some(self.rotate_remote(r, id, grace, f).map(|(new, ())| new))
+    }
+
+    fn client_session(&self, client: u64) -> Result<Option<Target>> {
+        Ok(self
+            .store
+            .client_session(self.store.deadline(), client)?
+            .map(Target::Key))
+    }
+
+    fn session_id(
+        &self,
+        _r: &Registry,
+        target: Target,
+        secret: Option<u128>,
+    ) -> Result<Option<SessionId>> {
+        match (target, secret) {
+            (Target::Id(id), _) => Ok(Some(id)),
+            (Target::Key(key), Some(secret)) => self.remote_id(key, secret),
+            (Target::Key(_), None) => Ok(None),
+        }
+    }
+
+    fn user_change(
+        &self,
+        r: &Registry,
+        id: SessionId,
+        new: &str,
+        op: &mut UserChange<'_>,
+    ) -> Option<Result<()>> {
+        Some(self.as_user_change_remote(r, id, new, op))
+    }
+
+    fn user_rows(&self, r: &Registry, user: &str) -> Result<Vec<(u64, String)>> {
+        self.user_sessions_remote(r, user)
+    }
+
+    fn user_close(&self, r: &Registry, user: &str) -> Result<u64> {
+        self.user_close_remote(r, user)
+    }
+
+    fn passcode_filed(
+        &self,
+        r: &Registry,
+        id: SessionId,
+        token: SessionId,
+        client: u64,
+        expires: Millis,
+        _lapsed: &[u128],
+    ) -> Result<()> {
+        // Filed once its session holds it, with the session's secret sealed under it (what
+        // leads its holder to the session's ID); expired ones go by themselves. Should filing
+        // fail, the token was never handed out: nobody can use it.
+        let secret = self.remote_secret(r, id)?;
+        let sealed = digest::seal(Purpose::Secret, token.value(), secret);
+        let key = crate::otp::key_of(token);
+        self.store
+            .put_otp(self.store.deadline(), key, client, &sealed, expires)
+    }
+
+    fn take_passcode(&self, token: SessionId) -> Result<Option<(u64, Option<u128>)>> {
+        let key = crate::otp::key_of(token);
+        Ok(self
+            .store
+            .take_otp(self.store.deadline(), key)?
+            .and_then(|(client, sealed)| {
+                // A passcode whose entry it does not open is no passcode of this store.
+                digest::open(Purpose::Secret, token.value(), &sealed)
+                    .map(|secret| (client, Some(secret)))
+            }))
+    }
+
+    fn for_each(&self, r: &Registry, now: Millis, f: &mut dyn FnMut(&Session, bool)) -> Result<()> {
+        for session in self.remote_sessions(r, now)? {
+            f(&session, true);
+        }
+        Ok(())
+    }
+
+    fn file_id(&self, name: &str, max: usize) -> Result<Option<u32>> {
+        self.store.file_id(self.store.deadline(), name, max)
+    }
+
+    fn count(&self, now: Millis) -> Result<u64> {
+        self.store.count(self.store.deadline(), now)
+    }
 }
