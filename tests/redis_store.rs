@@ -634,6 +634,17 @@ fn listings_queries_and_statistics_show_every_hosts_sessions() {
         2,
         "B's standalone is B's"
     );
+    // B lists its own standalone session beside the site's two (its creation order number, 1,
+    // is also the first Redis session's: neither hides the other).
+    let on_b = json_of(&b.sessions_list().unwrap());
+    let types: Vec<&str> = on_b["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 3, "{types:?}");
+    assert!(types.contains(&"standalone") && types.contains(&"rest"), "{types:?}");
     let page = json_of(&b.clients_query(Some(r#"{"search": "kiosk"}"#)).unwrap());
     assert_eq!(page["response"]["total"], 1);
     assert_eq!(page["response"]["clients"][0]["userName"], "Kiosk 1");
