@@ -225,7 +225,7 @@ fn an_idle_session_ends_for_every_host_and_activity_on_one_keeps_it_for_all() {
 
 /// Commands the session scripts run inside Redis (counted there too, but no round trip).
 const INSIDE_SCRIPTS: &[&str] = &[
-    "hget",
+    "hmget",
     "hset",
     "pexpireat",
     "persist",
@@ -281,7 +281,7 @@ fn a_request_is_one_round_trip_and_a_write_after_it_one_more() {
     let seen = commands(&mut c);
     assert_eq!(
         seen,
-        [("hmget".to_owned(), 100), ("evalsha".to_owned(), 200)].into(),
+        [("hget".to_owned(), 100), ("evalsha".to_owned(), 200)].into(),
         "one read per request, one script per write"
     );
     // Another host's write (from another thread) between the read and the write: the write
@@ -331,7 +331,7 @@ fn a_login_without_a_cap_reads_none_of_the_users_other_sessions() {
     // the user has already: none of theirs is read.
     assert_eq!(
         commands(&mut c),
-        [("hmget".to_owned(), 2 * 29), ("evalsha".to_owned(), 29)].into()
+        [("hget".to_owned(), 2 * 29), ("evalsha".to_owned(), 29)].into()
     );
     assert_eq!(
         a.user_sessions("ann")
@@ -644,7 +644,10 @@ fn listings_queries_and_statistics_show_every_hosts_sessions() {
         .map(|s| s["type"].as_str().unwrap())
         .collect();
     assert_eq!(types.len(), 3, "{types:?}");
-    assert!(types.contains(&"standalone") && types.contains(&"rest"), "{types:?}");
+    assert!(
+        types.contains(&"standalone") && types.contains(&"rest"),
+        "{types:?}"
+    );
     let page = json_of(&b.clients_query(Some(r#"{"search": "kiosk"}"#)).unwrap());
     assert_eq!(page["response"]["total"], 1);
     assert_eq!(page["response"]["clients"][0]["userName"], "Kiosk 1");

@@ -1,6 +1,7 @@
-//! The Redis store: each session a hash `{prefix}s:{key}` of four fields — `v` its version
-//! (bumped by every write), `c` its client number, `r` its record (see `record`), `k` its
-//! [`Seals`] (written only when the session is made and when its ID changes) — that expires
+//! The Redis store: each session a hash `{prefix}s:{key}` of two fields — `d` its version
+//! (bumped by every write), client number and record (see `record`) as one text,
+//! `{version}:{client}:{record}`, so that a read is one bulk string; `k` its [`Seals`] (written
+//! only when the session is made and when its ID changes) — that expires
 //! when the session does (Redis' own key expiry, moved by every write). Client numbers come
 //! from one `INCR` counter, `{prefix}clients`. Every write is one Lua script that checks the
 //! version it was computed from, so that a change is whole or absent and never overwrites
@@ -39,6 +40,33 @@ pub struct Stored {
     pub version: u64,
     pub client: u64,
     pub record: String,
+}
+
+impl Stored {
+    /// From the hash's field `d`: `{version}:{client}:{record}`.
+    fn parse(mut data: String) -> Option<Stored> {
+        let (version, rest) = data.split_once(':')?;
+        let (client, record) = rest.split_once(':')?;
+        let at = data.len() - record.len();
+        let (version, client): (u64, u64) = (version.parse().ok()?, client.parse().ok()?);
+        data.drain(..at);
+        Some(Stored {
+            version,
+            client,
+            record: data,
+        })
+    }
+}
+
+/// The field `d` of a session at `version`, with client number `client`.
+fn data(version: u64, client: u64, record: &str) -> String {
+    let mut out = String::with_capacity(record.len() + 24);
+    out.push_str(&version.to_string());
+    out.push(':');
+    out.push_str(&client.to_string());
+    out.push(':');
+    out.push_str(record);
+    out
 }
 
 /// What a session's hash keeps in place of its ID (see `digest`): the session's own random
@@ -85,6 +113,7 @@ pub struct RedisStore {
     timeout: Duration,
     idle: Mutex<Vec<Kept>>,
     commit: Script,
+    commit_only: Script,
     insert: Script,
     remove: Script,
     rotate: Script,
@@ -153,17 +182,28 @@ local function guest_file(b, member)
 end
 ";
 
-/// Writes `r` (and the expiry, of the session and of its client number KEYS[3], unless ARGV[3]
-/// is '=': unchanged) only if the version is still ARGV[1]; 1 if written, 0 if the version
-/// moved, -1 if the session is gone. KEYS[2], the live sessions by expiry, follows.
+/// The version in a session's field `d`. (Scripts read with `HMGET`, the host with `HGET`: so
+/// Redis' own counts tell the host's round trips apart.)
+const VERSION: &str = r"
+local function version(key)
+  local d = redis.call('HMGET', key, 'd')[1]
+  if not d then return nil end
+  return string.match(d, '^(%d+):')
+end
+";
+
+/// Writes the field `d` ARGV[2] (and the expiry, of the session and of its client number
+/// KEYS[3], unless ARGV[3] is '=': unchanged) only if the version is still ARGV[1]; 1 if
+/// written, 0 if the version moved, -1 if the session is gone. KEYS[2], the live sessions by
+/// expiry, follows.
 const COMMIT: &str = r"
-local v = redis.call('HGET', KEYS[1], 'v')
+local v = version(KEYS[1])
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
 if not user_guard(5) then return -3 end
 user_move(5)
 guest_file(5, ARGV[4])
-redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'r', ARGV[2])
+redis.call('HSET', KEYS[1], 'd', ARGV[2])
 if ARGV[3] == '=' then return 1 end
 if ARGV[3] == '' then
   redis.call('PERSIST', KEYS[1])
@@ -177,33 +217,43 @@ end
 return 1
 ";
 
+/// [`COMMIT`] when nothing but the session changes (no user, expiry or guest filing): the
+/// version check and one `HSET`.
+const COMMIT_ONLY: &str = r"
+local v = version(KEYS[1])
+if not v then return -1 end
+if v ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[2])
+return 1
+";
+
 /// A new session, unless the ID is in use ({0}) or ARGV[4] sessions are live ({-1}): its client
 /// number from the counter (KEYS[2]) is returned, and it is filed under ARGV[6] .. 'c:' ..
 /// number, in the live sessions by expiry (KEYS[3]), whose entries that ARGV[3] (now) passed
 /// are dropped first, and in the guests' set (KEYS[4]) at ARGV[7] if it is a guest. At the
-/// limit, with ARGV[8] = '1', the least recently active guest makes room: then its ID, client
-/// number and record follow the client number, for the host to tell. ARGV[9]: its seals.
+/// limit, with ARGV[8] = '1', the least recently active guest makes room: then its key and
+/// its field `d` follow the client number, for the host to tell. ARGV[9]: its seals.
 const INSERT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
-local evicted = {false, false, false}
+local evicted = {false, false}
 while redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) do
   if ARGV[8] ~= '1' then return {-1} end
   local oldest = redis.call('ZRANGE', KEYS[4], 0, 0)
   if #oldest == 0 then return {-1} end
   redis.call('ZREM', KEYS[4], oldest[1])
   local key = ARGV[6] .. 's:' .. oldest[1]
-  local found = redis.call('HMGET', key, 'c', 'r')
-  if found[1] and redis.call('ZSCORE', KEYS[3], oldest[1]) then
+  local found = redis.call('HMGET', key, 'd')[1]
+  if found and redis.call('ZSCORE', KEYS[3], oldest[1]) then
     redis.call('DEL', key)
-    redis.call('DEL', ARGV[6] .. 'c:' .. found[1])
+    redis.call('DEL', ARGV[6] .. 'c:' .. string.match(found, '^%d+:(%d+):'))
     redis.call('ZREM', KEYS[3], oldest[1])
-    evicted = {oldest[1], found[1], found[2]}
+    evicted = {oldest[1], found}
   end
 end
 local client = redis.call('INCR', KEYS[2])
 local client_key = ARGV[6] .. 'c:' .. client
-redis.call('HSET', KEYS[1], 'v', '0', 'c', tostring(client), 'r', ARGV[1], 'k', ARGV[9])
+redis.call('HSET', KEYS[1], 'd', '0:' .. client .. ':' .. ARGV[1], 'k', ARGV[9])
 redis.call('SET', client_key, ARGV[5])
 if ARGV[2] == '' then
   redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
@@ -213,13 +263,13 @@ else
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
 end
 if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5]) end
-return {client, evicted[1], evicted[2], evicted[3]}
+return {client, evicted[1], evicted[2]}
 ";
 
 /// Takes a session out (and its client number, KEYS[3]) if its version is still ARGV[1]: 1, 0
 /// if the version moved, -1 if gone.
 const REMOVE: &str = r"
-local v = redis.call('HGET', KEYS[1], 'v')
+local v = version(KEYS[1])
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
@@ -230,13 +280,13 @@ redis.call('ZREM', ARGV[7], ARGV[2])
 return 1
 ";
 
-/// Moves a session from KEYS[1] to KEYS[2] (a new ID) with its new record, if its version is
+/// Moves a session from KEYS[1] to KEYS[2] (a new ID) with its new field `d` (ARGV[2]), if its version is
 /// still ARGV[1]: the live set (KEYS[3]) and the client number (KEYS[4]) follow; with ARGV[6],
 /// the old ID's alias (KEYS[5]) holds ARGV[13] (the new key, and the new ID sealed under the
 /// old) until then; ARGV[14]: the seals of the new ID. 1, 0 (version moved), -1 (gone), -2 (the
 /// new ID is taken).
 const ROTATE: &str = r"
-local v = redis.call('HGET', KEYS[1], 'v')
+local v = version(KEYS[1])
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
@@ -244,11 +294,9 @@ if not user_guard(7) then return -3 end
 user_move(7)
 redis.call('ZREM', ARGV[11], ARGV[4])
 guest_file(7, ARGV[5])
-local client = redis.call('HGET', KEYS[1], 'c')
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[4])
-redis.call('HSET', KEYS[2], 'v', tostring(tonumber(ARGV[1]) + 1), 'c', client, 'r', ARGV[2],
-  'k', ARGV[14])
+redis.call('HSET', KEYS[2], 'd', ARGV[2], 'k', ARGV[14])
 redis.call('SET', KEYS[4], ARGV[5])
 if ARGV[3] == '' then
   redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
@@ -346,10 +394,11 @@ impl RedisStore {
             prefix: settings.prefix.clone(),
             timeout: Duration::from_millis(settings.timeout_ms),
             idle: Mutex::new(Vec::new()),
-            commit: Script::new(&format!("{USER_TAIL}{COMMIT}")),
+            commit: Script::new(&format!("{VERSION}{USER_TAIL}{COMMIT}")),
+            commit_only: Script::new(&format!("{VERSION}{COMMIT_ONLY}")),
             insert: Script::new(INSERT),
-            remove: Script::new(&format!("{USER_TAIL}{REMOVE}")),
-            rotate: Script::new(&format!("{USER_TAIL}{ROTATE}")),
+            remove: Script::new(&format!("{VERSION}{USER_TAIL}{REMOVE}")),
+            rotate: Script::new(&format!("{VERSION}{USER_TAIL}{ROTATE}")),
             count: Script::new(COUNT),
             file_id: Script::new(FILE_ID),
         };
@@ -476,57 +525,22 @@ impl RedisStore {
     /// The session as stored, or `None` if Redis has no such key.
     pub fn load(&self, deadline: Deadline, key: Key) -> Result<Option<Stored>> {
         let (key, _) = self.session_key(key);
-        let (version, client, record): (Option<u64>, Option<u64>, Option<String>) =
-            self.run(deadline, true, |c| {
-                redis::cmd("HMGET")
-                    .arg(&key)
-                    .arg("v")
-                    .arg("c")
-                    .arg("r")
-                    .query(c)
-            })?;
-        Ok(match (version, client, record) {
-            (Some(version), Some(client), Some(record)) => Some(Stored {
-                version,
-                client,
-                record,
-            }),
-            _ => None,
-        })
+        let data: Option<String> = self.run(deadline, true, |c| {
+            redis::cmd("HGET").arg(&key).arg("d").query(c)
+        })?;
+        Ok(data.and_then(Stored::parse))
     }
 
     /// The session as stored with its seals (for a rotation), or `None` if Redis has no such
     /// key.
     pub fn load_sealed(&self, deadline: Deadline, key: Key) -> Result<Option<(Stored, Seals)>> {
         let (key, _) = self.session_key(key);
-        type Fields = (Option<u64>, Option<u64>, Option<String>, Option<String>);
-        let (version, client, record, seals): Fields = self.run(deadline, true, |c| {
-            redis::cmd("HMGET")
-                .arg(&key)
-                .arg("v")
-                .arg("c")
-                .arg("r")
-                .arg("k")
-                .query(c)
+        let (data, seals): (Option<String>, Option<String>) = self.run(deadline, true, |c| {
+            redis::cmd("HMGET").arg(&key).arg("d").arg("k").query(c)
         })?;
-        Ok(
-            match (
-                version,
-                client,
-                record,
-                seals.as_deref().and_then(Seals::parse),
-            ) {
-                (Some(version), Some(client), Some(record), Some(seals)) => Some((
-                    Stored {
-                        version,
-                        client,
-                        record,
-                    },
-                    seals,
-                )),
-                _ => None,
-            },
-        )
+        Ok(data
+            .and_then(Stored::parse)
+            .zip(seals.as_deref().and_then(Seals::parse)))
     }
 
     /// The session's seals, or `None` if Redis has no such key.
@@ -553,16 +567,28 @@ impl RedisStore {
         users: Option<&UserMove>,
         guest: Option<Option<Millis>>,
     ) -> Result<Written> {
-        let ((key, member), live) = (self.session_key(key), self.live_key());
-        let client_key = self.client_key(client);
+        let ((key, member), data) = (self.session_key(key), data(version + 1, client, record));
+        let version = version.to_string();
+        if users.is_none() && expires_at.is_none() && guest.is_none() {
+            // The common write (storage, identifier, state): the version check and one HSET.
+            let reply: i64 = self.run(deadline, false, |c| {
+                self.commit_only
+                    .key(&key)
+                    .arg(&version)
+                    .arg(&data)
+                    .invoke(c)
+            })?;
+            return Ok(Written::from_reply(reply));
+        }
+        let (live, client_key) = (self.live_key(), self.client_key(client));
         let tail = self.user_tail(client, users, guest);
         let reply: i64 = self.run(deadline, false, |c| {
             self.commit
                 .key(&key)
                 .key(&live)
                 .key(&client_key)
-                .arg(version.to_string())
-                .arg(record)
+                .arg(&version)
+                .arg(&data)
                 .arg(expires_at.map_or_else(|| "=".to_owned(), expiry_arg))
                 .arg(&member)
                 .arg(&tail)
@@ -609,7 +635,7 @@ impl RedisStore {
                 .key(&client_key)
                 .key(&alias_key)
                 .arg(version.to_string())
-                .arg(record)
+                .arg(data(version + 1, client, record))
                 .arg(expiry_arg(expires_at))
                 .arg(&member)
                 .arg(&new_member)
@@ -693,32 +719,17 @@ impl RedisStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        type Fields = (Option<u64>, Option<u64>, Option<String>);
-        let rows: Vec<Fields> = self.run(deadline, true, |c| {
+        let rows: Vec<Option<String>> = self.run(deadline, true, |c| {
             let mut pipe = redis::pipe();
             for &id in &ids {
-                pipe.cmd("HMGET")
-                    .arg(self.session_key(id).0)
-                    .arg("v")
-                    .arg("c")
-                    .arg("r");
+                pipe.cmd("HGET").arg(self.session_key(id).0).arg("d");
             }
             pipe.query(c)
         })?;
         Ok(ids
             .into_iter()
             .zip(rows)
-            .filter_map(|(id, fields)| match fields {
-                (Some(version), Some(client), Some(record)) => Some((
-                    id,
-                    Stored {
-                        version,
-                        client,
-                        record,
-                    },
-                )),
-                _ => None,
-            })
+            .filter_map(|(id, data)| Some((id, Stored::parse(data?)?)))
             .collect())
     }
 
@@ -742,7 +753,7 @@ impl RedisStore {
             (self.session_key(key), self.clients_key(), self.live_key());
         let guests = self.guests_key();
         let guest = guest.map(|t| t.to_string()).unwrap_or_default();
-        type Reply = (i64, Option<String>, Option<u64>, Option<String>);
+        type Reply = (i64, Option<String>, Option<String>);
         let reply: Vec<redis::Value> = self.run(deadline, false, |c| {
             self.insert
                 .key(&key)
@@ -767,11 +778,9 @@ impl RedisStore {
                 redis::from_redis_value(next())?,
                 redis::from_redis_value(next())?,
                 redis::from_redis_value(next())?,
-                redis::from_redis_value(next())?,
             ))
         })();
-        let (client, evicted, evicted_client, evicted_record) =
-            parsed.map_err(|e| self.unavailable(&e, deadline))?;
+        let (client, evicted, evicted_data) = parsed.map_err(|e| self.unavailable(&e, deadline))?;
         match client {
             -1 => Err(Error::limit(format!(
                 "{max_sessions} sessions are live in the Redis store: maxSessions is reached \
@@ -779,19 +788,9 @@ impl RedisStore {
             ))),
             0 => Ok(None),
             client => {
-                let evicted = match (evicted, evicted_client, evicted_record) {
-                    (Some(hex), Some(client), Some(record)) => digest::parse_hex(&hex).map(|id| {
-                        (
-                            id,
-                            Stored {
-                                version: 0,
-                                client,
-                                record,
-                            },
-                        )
-                    }),
-                    _ => None,
-                };
+                let evicted = evicted
+                    .and_then(|hex| digest::parse_hex(&hex))
+                    .zip(evicted_data.and_then(Stored::parse));
                 Ok(Some((client as u64, evicted)))
             }
         }
@@ -969,5 +968,29 @@ impl RedisStore {
             ErrorKind::Unavailable,
             format!("the Redis store at {} is unavailable: {what}", self.address),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sessions_field_d_holds_version_client_and_record() {
+        let record = r#"{"t":"web","i":"a:b:c"}"#;
+        let text = data(7, 42, record);
+        assert_eq!(text, format!("7:42:{record}"));
+        assert_eq!(
+            Stored::parse(text),
+            Some(Stored {
+                version: 7,
+                client: 42,
+                record: record.to_owned(),
+            })
+        );
+        for bad in ["", "7", "7:42", "x:42:{}", "7:y:{}", "-1:2:{}"] {
+            assert_eq!(Stored::parse(bad.to_owned()), None, "{bad}");
+        }
+        assert_eq!(Stored::parse("0:1:".to_owned()).unwrap().record, "");
     }
 }

@@ -10,7 +10,7 @@
 //! cancels out). The bare measures run on one persistent
 //! connection of the redis crate, with a value as long as a session's record; `redis-benchmark
 //! -c 1` (GET and SET of the same size) runs between the rounds as a cross-check. The round trips
-//! of each library measure are counted by Redis itself (`INFO commandstats`: the `HMGET` reads
+//! of each library measure are counted by Redis itself (`INFO commandstats`: the `HGET` reads
 //! and `EVALSHA` scripts the library sent). Prints one JSON line per size.
 //! SESSMGR_PROBE_ONLY=name,... runs those measures alone (for a profiler).
 
@@ -47,11 +47,11 @@ fn command_calls(c: &mut redis::Connection) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Round trips the library made: its reads (`HMGET`) and its scripts (`EVALSHA`). Neither
+/// Round trips the library made: its reads (`HGET`) and its scripts (`EVALSHA`). Neither
 /// runs inside the scripts of the operations measured here.
 fn library_trips(c: &mut redis::Connection) -> u64 {
     let calls = command_calls(c);
-    ["hmget", "evalsha"]
+    ["hget", "evalsha"]
         .iter()
         .map(|k| calls.get(*k).copied().unwrap_or(0))
         .sum()
@@ -112,7 +112,7 @@ fn main() {
             .unwrap();
         let record: String = redis::cmd("HGET")
             .arg(format!("probe:s:{}", first[0]))
-            .arg("r")
+            .arg("d")
             .query(&mut bare)
             .unwrap();
         let blob = "x".repeat(record.len());

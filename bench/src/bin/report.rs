@@ -108,7 +108,7 @@ fn redis_store_section(
          rounds; a figure is a measure's best round (its median round in brackets), and a ratio \
          the median over the rounds of the measure ÷ the bare command of the same round. Round \
          trips \
-         are what Redis counted (`INFO commandstats`: the library's `HMGET` reads and `EVALSHA` \
+         are what Redis counted (`INFO commandstats`: the library's `HGET` reads and `EVALSHA` \
          scripts) per call. A request records activity at most once a minute \
          (`activityResolutionSeconds`), so most requests only read. `redis-benchmark -c 1` ran \
          between the rounds as a cross-check of the bare figures.\n"
