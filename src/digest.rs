@@ -50,7 +50,18 @@ pub fn digest(purpose: Purpose, token: SessionId) -> u128 {
 
 /// 32 lowercase hex digits (a session ID is written in upper case: the two never look alike).
 pub fn hex(value: u128) -> String {
-    format!("{value:032x}")
+    let mut out = String::with_capacity(32);
+    push_hex(&mut out, &value.to_be_bytes());
+    out
+}
+
+/// Appends `bytes` as lowercase hex digits.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xF)]));
+    }
 }
 
 pub fn parse_hex(text: &str) -> Option<u128> {
@@ -82,9 +93,8 @@ pub fn seal(purpose: Purpose, secret: u128, value: u128) -> String {
         )
         .expect("sealing 16 bytes cannot fail");
     let mut out = String::with_capacity(2 * (nonce.len() + sealed.len()));
-    for byte in nonce.iter().chain(&sealed) {
-        out.push_str(&format!("{byte:02x}"));
-    }
+    push_hex(&mut out, &nonce);
+    push_hex(&mut out, &sealed);
     out
 }
 

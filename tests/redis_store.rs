@@ -807,9 +807,9 @@ fn token_forms(token: SessionId) -> Vec<String> {
     vec![upper.to_lowercase(), dashed.to_lowercase()]
 }
 
-/// Every key under `prefix` and everything it holds, as text (lower case): its name, its
-/// members and values read by type, and its `DUMP`; how many keys there were.
-fn everything_under(c: &mut redis::Connection, prefix: &str) -> (String, usize) {
+/// Every key under `prefix` and everything it holds, as bytes: its name, its members and
+/// values read by type, and its `DUMP`; how many keys there were.
+fn everything_under(c: &mut redis::Connection, prefix: &str) -> (Vec<u8>, usize) {
     let mut keys: Vec<String> = Vec::new();
     let mut cursor = 0u64;
     loop {
@@ -827,10 +827,10 @@ fn everything_under(c: &mut redis::Connection, prefix: &str) -> (String, usize) 
         }
         cursor = next;
     }
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     for key in &keys {
         let kind: String = redis::cmd("TYPE").arg(key).query(c).unwrap();
-        let values: Vec<String> = match kind.as_str() {
+        let values: Vec<Vec<u8>> = match kind.as_str() {
             "string" => vec![redis::cmd("GET").arg(key).query(c).unwrap()],
             "hash" => redis::cmd("HGETALL").arg(key).query(c).unwrap(),
             "set" => redis::cmd("SMEMBERS").arg(key).query(c).unwrap(),
@@ -844,16 +844,16 @@ fn everything_under(c: &mut redis::Connection, prefix: &str) -> (String, usize) 
             other => panic!("{key} is a {other}: not a type this library writes"),
         };
         let dump: Vec<u8> = redis::cmd("DUMP").arg(key).query(c).unwrap();
-        text.push_str(key);
-        text.push('\n');
-        for value in values {
-            text.push_str(&value);
-            text.push('\n');
+        for part in [key.as_bytes().to_vec()]
+            .into_iter()
+            .chain(values)
+            .chain([dump])
+        {
+            bytes.extend_from_slice(&part);
+            bytes.push(b'\n');
         }
-        text.push_str(&String::from_utf8_lossy(&dump));
-        text.push('\n');
     }
-    (text.to_lowercase(), keys.len())
+    (bytes, keys.len())
 }
 
 /// SPEC §10: a session ID is a bearer token, and so is a passcode. Two hosts do everything
@@ -921,16 +921,21 @@ fn redis_holds_no_session_id_and_no_passcode() {
     let mut c = server.connection();
     let (everything, keys) = everything_under(&mut c, "dump:");
     assert!(keys > 40, "{keys} keys");
-    assert!(
-        everything.contains("kiosk 5") && everything.contains("bye"),
-        "{everything}"
-    );
+    let text = String::from_utf8_lossy(&everything).to_lowercase();
+    assert!(text.contains("kiosk 5") && text.contains("bye"), "{text}");
     for token in &tokens {
         for form in token_forms(*token) {
-            assert!(!everything.contains(&form), "{form} is readable in Redis");
+            assert!(!text.contains(&form), "{form} is readable in Redis");
         }
+        let raw = u128::from_str_radix(&token.to_string(), 16)
+            .unwrap()
+            .to_be_bytes();
+        assert!(
+            !everything.windows(16).any(|w| w == raw),
+            "{token}'s bytes are in Redis"
+        );
     }
     // The sessions are there, each under its ID's digest.
     let last = *tokens.last().unwrap();
-    assert!(everything.contains(&format!("dump:s:{}", session_key(last))));
+    assert!(text.contains(&format!("dump:s:{}", session_key(last))));
 }

@@ -1,342 +1,232 @@
-//! A session as the Redis store keeps it: one compact JSON object with every field a host needs
-//! to rebuild the session. The grant is kept as the names granted, and expanded by the host
-//! that reads it under its own roles file (every host loads the same one). The client number
-//! is kept beside the record (Redis gives it), and doubles as the creation order.
+//! A session as the Redis store keeps it: one compact binary record (postcard, serde's
+//! compact format: every text length-prefixed, so that reading it borrows from the bytes read
+//! and unescapes nothing) with every field a host needs to rebuild the session. The grant is
+//! kept as the names granted, and expanded by the host that reads it under its own roles file
+//! (every host loads the same one); the storage as its compact JSON text. The client number is
+//! kept beside the record (Redis gives it), and doubles as the creation order.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde::{Deserialize, Serialize};
 
 use crate::client::{AppDetails, AttachedFile, Message};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
-use crate::json_text::push_string;
 use crate::otp::Otp;
 use crate::roles::{Grant, PrivilegeSet, RolesTable};
 use crate::session::{ClientDetails, Extras, HostType, Session, SessionState, SessionType};
 
-/// The record of `session` (everything but its ID and client number): written directly, the
-/// storage as its own compact text (no tree is built).
-pub fn encode(session: &Session) -> String {
+/// The first byte of every record: a record of another layout (or of something else) is
+/// refused rather than misread.
+const FORMAT: u8 = 1;
+
+/// A record, its texts borrowed (from the session when written, from the bytes when read).
+#[derive(Serialize, Deserialize)]
+struct Record<'a> {
+    format: u8,
+    kind: &'a str,
+    state: &'a str,
+    user: &'a str,
+    machine: &'a str,
+    system_user: &'a str,
+    ip: &'a str,
+    host_type: &'a str,
+    persistent_id: &'a str,
+    identifier: &'a str,
+    created: i64,
+    idle_timeout: i32,
+    last_activity: i64,
+    storage: &'a str,
+    storage_version: u64,
+    #[serde(borrow)]
+    grant: Option<(Vec<&'a str>, Vec<&'a str>)>,
+    lifetime_end: Option<i64>,
+    #[serde(borrow)]
+    app: Option<AppRecord<'a>>,
+    #[serde(borrow)]
+    files: Vec<(u32, &'a str, &'a str, &'a str)>,
+    #[serde(borrow)]
+    extras: Option<ExtrasRecord<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AppRecord<'a> {
+    version: &'a str,
+    language: &'a str,
+    os: &'a str,
+    mac: &'a str,
+    extended_privilege: Option<&'a str>,
+    app_type: Option<&'a str>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ExtrasRecord<'a> {
+    #[serde(borrow)]
+    messages: Vec<(i64, &'a str, Option<i64>)>,
+    disconnect_at: Option<i64>,
+    /// Each passcode's digest (never the passcode) and end.
+    otps: Vec<(u128, i64)>,
+}
+
+/// The record of `session` (everything but its ID and client number).
+pub fn encode(session: &Session) -> Vec<u8> {
     let d = &session.details;
     let storage = session.storage.to_json();
-    let mut out = String::with_capacity(160 + storage.len() + d.user_name.len());
-    let mut w = Writer::open(&mut out);
-    w.text("t", session.kind.name());
-    w.text("st", session.state.name());
-    w.text("u", &d.user_name);
-    w.text("m", &d.machine_name);
-    w.text("su", &d.system_user_name);
-    w.text("ip", &d.ip_address);
-    w.text("ht", d.host_type.name());
-    w.text("p", &d.persistent_id);
-    w.text("i", &session.identifier);
-    w.number("cr", session.created);
-    w.number("it", i64::from(session.idle_timeout));
-    w.number("la", session.last_activity);
-    w.raw("s", &storage);
-    w.number("sv", session.storage_version);
-    if let Some(grant) = session.grant.as_deref() {
-        w.key("g");
-        let mut g = Writer::open(w.0);
-        g.list("p", &grant.privileges);
-        g.list("r", &grant.roles);
-        g.close();
-    }
-    if let Some(end) = session.lifetime_end {
-        w.number("le", end);
-    }
-    if let Some(app) = session.app.as_deref() {
-        w.key("app");
-        let mut a = Writer::open(w.0);
-        a.text("v", &app.app_version);
-        a.text("l", &app.app_language);
-        a.text("os", &app.operating_system);
-        a.text("mac", &app.mac_address);
-        a.optional_text("xp", app.extended_privilege.as_deref());
-        a.optional_text("at", app.app_type.as_deref());
-        a.close();
-    }
-    if !session.files.is_empty() {
-        w.array("f", session.files.iter(), |out, f| {
-            out.push('[');
-            push_number(out, f.file_id);
-            for text in [&f.filename, &f.account_name, &f.privset_name] {
-                out.push(',');
-                push_string(out, text);
-            }
-            out.push(']');
-        });
-    }
-    if let Some(extras) = session.extras.as_deref() {
-        w.key("x");
-        let mut x = Writer::open(w.0);
-        x.array("msg", extras.messages.iter(), |out, m| {
-            out.push('[');
-            push_number(out, m.time);
-            out.push(',');
-            push_string(out, &m.text);
-            out.push(',');
-            push_optional_number(out, m.disconnect_at);
-            out.push(']');
-        });
-        x.key("da");
-        push_optional_number(x.0, extras.disconnect_at);
-        x.array("otp", extras.otps.iter(), |out, o| {
-            out.push('[');
-            push_string(out, &crate::digest::hex(o.key));
-            out.push(',');
-            push_number(out, o.expires);
-            out.push(']');
-        });
-        x.close();
-    }
-    w.close();
-    out
-}
-
-/// Writes the members of one JSON object: the `{` when made, each `"key":` with a comma
-/// before all but the first, the `}` when closed.
-struct Writer<'a>(&'a mut String);
-
-impl<'a> Writer<'a> {
-    fn open(out: &'a mut String) -> Writer<'a> {
-        out.push('{');
-        Writer(out)
-    }
-
-    /// A member's key (the keys here are plain ASCII, written as they are). No value ends
-    /// with `{`, so a text that does has just opened an object.
-    fn key(&mut self, key: &str) {
-        if !self.0.ends_with('{') {
-            self.0.push(',');
-        }
-        self.0.push('"');
-        self.0.push_str(key);
-        self.0.push_str("\":");
-    }
-
-    fn text(&mut self, key: &str, value: &str) {
-        self.key(key);
-        push_string(self.0, value);
-    }
-
-    fn optional_text(&mut self, key: &str, value: Option<&str>) {
-        self.key(key);
-        match value {
-            Some(text) => push_string(self.0, text),
-            None => self.0.push_str("null"),
-        }
-    }
-
-    fn number(&mut self, key: &str, value: impl std::fmt::Display) {
-        self.key(key);
-        push_number(self.0, value);
-    }
-
-    fn raw(&mut self, key: &str, json: &str) {
-        self.key(key);
-        self.0.push_str(json);
-    }
-
-    fn list(&mut self, key: &str, names: &[String]) {
-        self.array(key, names, |out, name| push_string(out, name));
-    }
-
-    /// `"key":[…]`, each item written by `write`.
-    fn array<T>(
-        &mut self,
-        key: &str,
-        items: impl IntoIterator<Item = T>,
-        mut write: impl FnMut(&mut String, T),
-    ) {
-        self.key(key);
-        self.0.push('[');
-        for (n, item) in items.into_iter().enumerate() {
-            if n > 0 {
-                self.0.push(',');
-            }
-            write(self.0, item);
-        }
-        self.0.push(']');
-    }
-
-    fn close(self) {
-        self.0.push('}');
-    }
-}
-
-fn push_number(out: &mut String, n: impl std::fmt::Display) {
-    use std::fmt::Write;
-    let _ = write!(out, "{n}");
-}
-
-fn push_optional_number(out: &mut String, n: Option<i64>) {
-    match n {
-        Some(n) => push_number(out, n),
-        None => out.push_str("null"),
-    }
-}
-
-/// A record as stored, its texts borrowed from it where they need no unescaping.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Record<'a> {
-    #[serde(borrow)]
-    t: Cow<'a, str>,
-    #[serde(borrow)]
-    st: Cow<'a, str>,
-    #[serde(borrow)]
-    u: Cow<'a, str>,
-    #[serde(borrow)]
-    m: Cow<'a, str>,
-    #[serde(borrow)]
-    su: Cow<'a, str>,
-    #[serde(borrow)]
-    ip: Cow<'a, str>,
-    #[serde(borrow)]
-    ht: Cow<'a, str>,
-    #[serde(borrow)]
-    p: Cow<'a, str>,
-    #[serde(borrow)]
-    i: Cow<'a, str>,
-    cr: i64,
-    it: i32,
-    la: i64,
-    #[serde(borrow)]
-    s: &'a RawValue,
-    sv: u64,
-    g: Option<GrantRecord>,
-    le: Option<i64>,
-    app: Option<AppRecord>,
-    #[serde(default)]
-    f: Vec<(u32, String, String, String)>,
-    x: Option<ExtrasRecord>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GrantRecord {
-    p: Vec<String>,
-    r: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AppRecord {
-    v: String,
-    l: String,
-    os: String,
-    mac: String,
-    xp: Option<String>,
-    at: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExtrasRecord {
-    msg: Vec<(i64, String, Option<i64>)>,
-    da: Option<i64>,
-    otp: Vec<(String, i64)>,
+    let record = Record {
+        format: FORMAT,
+        kind: session.kind.name(),
+        state: session.state.name(),
+        user: &d.user_name,
+        machine: &d.machine_name,
+        system_user: &d.system_user_name,
+        ip: &d.ip_address,
+        host_type: d.host_type.name(),
+        persistent_id: &d.persistent_id,
+        identifier: &session.identifier,
+        created: session.created,
+        idle_timeout: session.idle_timeout,
+        last_activity: session.last_activity,
+        storage: &storage,
+        storage_version: session.storage_version,
+        grant: session
+            .grant
+            .as_deref()
+            .map(|g| (names(&g.privileges), names(&g.roles))),
+        lifetime_end: session.lifetime_end,
+        app: session.app.as_deref().map(|a| AppRecord {
+            version: &a.app_version,
+            language: &a.app_language,
+            os: &a.operating_system,
+            mac: &a.mac_address,
+            extended_privilege: a.extended_privilege.as_deref(),
+            app_type: a.app_type.as_deref(),
+        }),
+        files: session
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.file_id,
+                    f.filename.as_str(),
+                    f.account_name.as_str(),
+                    f.privset_name.as_str(),
+                )
+            })
+            .collect(),
+        extras: session.extras.as_deref().map(|x| ExtrasRecord {
+            messages: x
+                .messages
+                .iter()
+                .map(|m| (m.time, m.text.as_str(), m.disconnect_at))
+                .collect(),
+            disconnect_at: x.disconnect_at,
+            otps: x.otps.iter().map(|o| (o.key, o.expires)).collect(),
+        }),
+    };
+    postcard::to_allocvec(&record).expect("a record of texts and numbers always serializes")
 }
 
 /// The session `id` (client number `client`; the ID is [`SessionId::UNKNOWN`] for a session
 /// reached otherwise than by its ID) from its record, its grant expanded under `roles`. A
 /// record this library did not write is `Internal`: the key holds something else.
-pub fn decode(id: SessionId, client: u64, text: &str, roles: &Arc<RolesTable>) -> Result<Session> {
-    let r: Record<'_> = serde_json::from_str(text).map_err(|_| corrupt())?;
-    let kind = SessionType::parse(&r.t).map_err(|_| corrupt())?;
-    let state = match &*r.st {
+pub fn decode(
+    id: SessionId,
+    client: u64,
+    bytes: &[u8],
+    roles: &Arc<RolesTable>,
+) -> Result<Session> {
+    let (r, rest): (Record<'_>, &[u8]) = postcard::take_from_bytes(bytes).map_err(|_| corrupt())?;
+    if r.format != FORMAT || !rest.is_empty() {
+        return Err(corrupt());
+    }
+    let kind = SessionType::parse(r.kind).map_err(|_| corrupt())?;
+    let state = match r.state {
         "disconnecting" => SessionState::Disconnecting,
         other => SessionState::parse(other).map_err(|_| corrupt())?,
     };
-    let host_type = match &*r.ht {
+    let host_type = match r.host_type {
         "" => HostType::Unknown,
         other => HostType::parse(other).ok_or_else(corrupt)?,
     };
-    let storage = crate::storage::from_compact_object(r.s.get()).map_err(|_| corrupt())?;
-    let extras = match r.x {
-        Some(x) => {
-            let mut extras = Extras {
-                disconnect_at: x.da,
-                ..Extras::default()
-            };
-            extras.messages = x
-                .msg
-                .into_iter()
-                .map(|(time, text, disconnect_at)| Message {
-                    time,
-                    text,
-                    disconnect_at,
-                })
-                .collect();
-            for (key, expires) in x.otp {
-                extras.otps.push(Otp {
-                    key: crate::digest::parse_hex(&key).ok_or_else(corrupt)?,
-                    expires,
-                });
-            }
-            Some(Box::new(extras))
-        }
-        None => None,
-    };
+    let storage = crate::storage::from_compact_object(r.storage).map_err(|_| corrupt())?;
+    let owned = |list: Vec<&str>| -> Vec<String> { list.into_iter().map(str::to_owned).collect() };
     let mut session = Session {
         kind,
         state,
         roles: None,
         privileges: PrivilegeSet::default(),
-        idle_timeout: r.it,
-        last_activity: r.la,
+        idle_timeout: r.idle_timeout,
+        last_activity: r.last_activity,
         id,
         details: ClientDetails {
-            user_name: r.u.into(),
-            machine_name: r.m.into(),
-            system_user_name: r.su.into(),
+            user_name: r.user.into(),
+            machine_name: r.machine.into(),
+            system_user_name: r.system_user.into(),
             ip_address: r.ip.into(),
             host_type,
-            persistent_id: r.p.into(),
+            persistent_id: r.persistent_id.into(),
         },
-        identifier: r.i.into_owned(),
-        created: r.cr,
+        identifier: r.identifier.to_owned(),
+        created: r.created,
         sequence: client,
-        grant: r.g.map(|g| {
+        grant: r.grant.map(|(privileges, roles)| {
             Box::new(Grant {
-                privileges: g.p,
-                roles: g.r,
+                privileges: owned(privileges),
+                roles: owned(roles),
             })
         }),
         storage,
-        storage_version: r.sv,
+        storage_version: r.storage_version,
         app: r.app.map(|a| {
             Box::new(AppDetails {
-                app_version: a.v,
-                app_language: a.l,
-                operating_system: a.os,
-                mac_address: a.mac,
-                extended_privilege: a.xp,
-                app_type: a.at,
+                app_version: a.version.to_owned(),
+                app_language: a.language.to_owned(),
+                operating_system: a.os.to_owned(),
+                mac_address: a.mac.to_owned(),
+                extended_privilege: a.extended_privilege.map(str::to_owned),
+                app_type: a.app_type.map(str::to_owned),
             })
         }),
         files: r
-            .f
+            .files
             .into_iter()
             .map(
                 |(file_id, filename, account_name, privset_name)| AttachedFile {
                     file_id,
-                    filename,
-                    account_name,
-                    privset_name,
+                    filename: filename.to_owned(),
+                    account_name: account_name.to_owned(),
+                    privset_name: privset_name.to_owned(),
                 },
             )
             .collect(),
         client_id: client,
-        lifetime_end: r.le,
-        extras,
+        lifetime_end: r.lifetime_end,
+        extras: r.extras.map(|x| {
+            Box::new(Extras {
+                messages: x
+                    .messages
+                    .into_iter()
+                    .map(|(time, text, disconnect_at)| Message {
+                        time,
+                        text: text.to_owned(),
+                        disconnect_at,
+                    })
+                    .collect(),
+                disconnect_at: x.disconnect_at,
+                otps: x
+                    .otps
+                    .into_iter()
+                    .map(|(key, expires)| Otp { key, expires })
+                    .collect(),
+            })
+        }),
     };
     session.expand_under(roles);
     Ok(session)
+}
+
+fn names(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
 }
 
 pub(crate) fn corrupt() -> Error {
@@ -415,20 +305,25 @@ mod tests {
             back.extras.as_ref().unwrap().otps,
             s.extras.as_ref().unwrap().otps
         );
-        assert!(
-            !text.contains(&token.to_string()),
-            "a passcode is kept as its digest"
-        );
+        assert!(!holds(&text, token), "a passcode is kept as its digest");
         assert_eq!(back.client_id, 42);
         assert_eq!(back.id, s.id);
         assert!(back.has_privilege(crate::names::Query::Text("a")));
         assert_eq!(back.privilege_names(), vec!["a", "b"]);
         assert_eq!(back.storage.to_json(), s.storage.to_json());
         assert_eq!(back.expires_at(), s.expires_at());
-        assert!(
-            !text.contains(&s.id.to_string()),
-            "the ID is the key, not the record"
-        );
+        assert!(!holds(&text, s.id), "the ID is the key, not the record");
+        assert!(holds(
+            &[b"x".as_slice(), &s.id.value().to_be_bytes()].concat(),
+            s.id
+        ));
+    }
+
+    /// Whether `bytes` hold `token`, as its 16 bytes or as text in any case.
+    fn holds(bytes: &[u8], token: SessionId) -> bool {
+        let text = String::from_utf8_lossy(bytes).to_lowercase();
+        bytes.windows(16).any(|w| w == token.value().to_be_bytes())
+            || text.contains(&token.to_string().to_lowercase())
     }
 
     #[test]
@@ -437,28 +332,35 @@ mod tests {
         let mut s = Session::for_tests(SessionType::Web, 1_700_000_000_000);
         s.storage = crate::storage::from_root(&json!({"n": 1}), 1 << 20).unwrap();
         let good = encode(&s);
-        // The storage as a string (the record of earlier versions), an unknown field, a
-        // storage that is no object, a field of the wrong type.
-        let as_string = good.replace(r#""s":{"n":1}"#, r#""s":"{\"n\":1}""#);
-        let unknown = good.replacen('{', r#"{"zz":1,"#, 1);
-        let not_object = good.replace(r#""s":{"n":1}"#, r#""s":[1]"#);
-        let wrong_type = good.replace(r#""it":60"#, r#""it":"60""#);
-        assert_ne!(as_string, good);
-        assert_ne!(wrong_type, good);
         assert!(decode(s.id, 1, &good, &roles).is_ok());
-        for text in [
-            "",
-            "[]",
-            "{}",
-            r#"{"t": "web"}"#,
-            "not json",
-            &as_string,
-            &unknown,
-            &not_object,
-            &wrong_type,
+        // The JSON record of earlier versions, another format byte, a record cut short or with
+        // bytes after it, a storage that is no object, a type that is none.
+        let json = br#"{"t":"web","st":"active","s":{"n":1}}"#.to_vec();
+        let mut other_format = good.clone();
+        other_format[0] = 2;
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let not_object = encode_with(&s, |r| r.storage = "[1]");
+        let no_type = encode_with(&s, |r| r.kind = "webby");
+        for bytes in [
+            Vec::new(),
+            json,
+            other_format,
+            good[..good.len() - 1].to_vec(),
+            trailing,
+            not_object,
+            no_type,
         ] {
-            let e = decode(SessionId::random(), 1, text, &roles).unwrap_err();
-            assert_eq!(e.kind, ErrorKind::Internal, "{text}");
+            let e = decode(SessionId::random(), 1, &bytes, &roles).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Internal, "{bytes:?}");
         }
+    }
+
+    /// The record of `s`, changed by `change` before it is written.
+    fn encode_with(s: &Session, change: impl FnOnce(&mut Record<'_>)) -> Vec<u8> {
+        let good = encode(s);
+        let (mut record, _): (Record<'_>, _) = postcard::take_from_bytes(&good).unwrap();
+        change(&mut record);
+        postcard::to_allocvec(&record).unwrap()
     }
 }

@@ -34,22 +34,24 @@ use crate::id::SessionId;
 /// Idle connections kept at most (more are closed when returned).
 const MAX_IDLE: usize = 64;
 
-/// A session as Redis has it: version, client number and record text.
+/// A session as Redis has it: version, client number and record (see `record`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     pub version: u64,
     pub client: u64,
-    pub record: String,
+    pub record: Vec<u8>,
 }
 
 impl Stored {
-    /// From the hash's field `d`: `{version}:{client}:{record}`.
-    fn parse(mut data: String) -> Option<Stored> {
-        let (version, rest) = data.split_once(':')?;
-        let (client, record) = rest.split_once(':')?;
-        let at = data.len() - record.len();
-        let (version, client): (u64, u64) = (version.parse().ok()?, client.parse().ok()?);
-        data.drain(..at);
+    /// From the hash's field `d`: `{version}:{client}:{record}`, the two numbers in decimal.
+    fn parse(mut data: Vec<u8>) -> Option<Stored> {
+        let number =
+            |digits: &[u8]| -> Option<u64> { std::str::from_utf8(digits).ok()?.parse().ok() };
+        let first = data.iter().position(|&b| b == b':')?;
+        let second = first + 1 + data[first + 1..].iter().position(|&b| b == b':')?;
+        let version = number(&data[..first])?;
+        let client = number(&data[first + 1..second])?;
+        data.drain(..=second);
         Some(Stored {
             version,
             client,
@@ -59,13 +61,13 @@ impl Stored {
 }
 
 /// The field `d` of a session at `version`, with client number `client`.
-fn data(version: u64, client: u64, record: &str) -> String {
-    let mut out = String::with_capacity(record.len() + 24);
-    out.push_str(&version.to_string());
-    out.push(':');
-    out.push_str(&client.to_string());
-    out.push(':');
-    out.push_str(record);
+fn data(version: u64, client: u64, record: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(record.len() + 24);
+    out.extend_from_slice(version.to_string().as_bytes());
+    out.push(b':');
+    out.extend_from_slice(client.to_string().as_bytes());
+    out.push(b':');
+    out.extend_from_slice(record);
     out
 }
 
@@ -437,7 +439,11 @@ impl RedisStore {
     /// The session's Redis key, and its member in the live sessions' set.
     fn session_key(&self, key: Key) -> (String, String) {
         let member = digest::hex(key);
-        (format!("{}s:{member}", self.prefix), member)
+        let mut name = String::with_capacity(self.prefix.len() + 2 + member.len());
+        name.push_str(&self.prefix);
+        name.push_str("s:");
+        name.push_str(&member);
+        (name, member)
     }
 
     fn clients_key(&self) -> String {
@@ -525,7 +531,7 @@ impl RedisStore {
     /// The session as stored, or `None` if Redis has no such key.
     pub fn load(&self, deadline: Deadline, key: Key) -> Result<Option<Stored>> {
         let (key, _) = self.session_key(key);
-        let data: Option<String> = self.run(deadline, true, |c| {
+        let data: Option<Vec<u8>> = self.run(deadline, true, |c| {
             redis::cmd("HGET").arg(&key).arg("d").query(c)
         })?;
         Ok(data.and_then(Stored::parse))
@@ -535,7 +541,7 @@ impl RedisStore {
     /// key.
     pub fn load_sealed(&self, deadline: Deadline, key: Key) -> Result<Option<(Stored, Seals)>> {
         let (key, _) = self.session_key(key);
-        let (data, seals): (Option<String>, Option<String>) = self.run(deadline, true, |c| {
+        let (data, seals): (Option<Vec<u8>>, Option<String>) = self.run(deadline, true, |c| {
             redis::cmd("HMGET").arg(&key).arg("d").arg("k").query(c)
         })?;
         Ok(data
@@ -562,7 +568,7 @@ impl RedisStore {
         key: Key,
         client: u64,
         version: u64,
-        record: &str,
+        record: &[u8],
         expires_at: Option<Option<Millis>>,
         users: Option<&UserMove>,
         guest: Option<Option<Millis>>,
@@ -608,7 +614,7 @@ impl RedisStore {
         new: Key,
         client: u64,
         version: u64,
-        record: &str,
+        record: &[u8],
         expires_at: Option<Millis>,
         alias: Option<(Millis, String)>,
         seals: &Seals,
@@ -719,7 +725,7 @@ impl RedisStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<Option<String>> = self.run(deadline, true, |c| {
+        let rows: Vec<Option<Vec<u8>>> = self.run(deadline, true, |c| {
             let mut pipe = redis::pipe();
             for &id in &ids {
                 pipe.cmd("HGET").arg(self.session_key(id).0).arg("d");
@@ -742,7 +748,7 @@ impl RedisStore {
         deadline: Deadline,
         key: Key,
         seals: &Seals,
-        record: &str,
+        record: &[u8],
         expires_at: Option<Millis>,
         now: Millis,
         max_sessions: u64,
@@ -753,7 +759,7 @@ impl RedisStore {
             (self.session_key(key), self.clients_key(), self.live_key());
         let guests = self.guests_key();
         let guest = guest.map(|t| t.to_string()).unwrap_or_default();
-        type Reply = (i64, Option<String>, Option<String>);
+        type Reply = (i64, Option<String>, Option<Vec<u8>>);
         let reply: Vec<redis::Value> = self.run(deadline, false, |c| {
             self.insert
                 .key(&key)
@@ -977,20 +983,20 @@ mod tests {
 
     #[test]
     fn a_sessions_field_d_holds_version_client_and_record() {
-        let record = r#"{"t":"web","i":"a:b:c"}"#;
+        let record = b"\x01web:\xff:a";
         let text = data(7, 42, record);
-        assert_eq!(text, format!("7:42:{record}"));
+        assert_eq!(text, [b"7:42:".as_slice(), record].concat());
         assert_eq!(
             Stored::parse(text),
             Some(Stored {
                 version: 7,
                 client: 42,
-                record: record.to_owned(),
+                record: record.to_vec(),
             })
         );
-        for bad in ["", "7", "7:42", "x:42:{}", "7:y:{}", "-1:2:{}"] {
-            assert_eq!(Stored::parse(bad.to_owned()), None, "{bad}");
+        for bad in ["", "7", "7:42", "x:42:{}", "7:y:{}", "-1:2:{}", ":1:{}"] {
+            assert_eq!(Stored::parse(bad.as_bytes().to_vec()), None, "{bad}");
         }
-        assert_eq!(Stored::parse("0:1:".to_owned()).unwrap().record, "");
+        assert!(Stored::parse(b"0:1:".to_vec()).unwrap().record.is_empty());
     }
 }

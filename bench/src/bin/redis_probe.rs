@@ -110,7 +110,7 @@ fn main() {
             .arg(0)
             .query(&mut bare)
             .unwrap();
-        let record: String = redis::cmd("HGET")
+        let record: Vec<u8> = redis::cmd("HGET")
             .arg(format!("probe:s:{}", first[0]))
             .arg("d")
             .query(&mut bare)
