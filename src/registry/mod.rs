@@ -23,7 +23,7 @@ mod storage;
 mod users;
 
 pub use request::RequestAnswer;
-pub(crate) use users::{Member, still_user, user_row};
+pub(crate) use users::{Member, user_row};
 
 pub(crate) use crate::store::site::{Recall, Target};
 

@@ -34,14 +34,39 @@ impl Registry {
         let Some(new) = new_user else {
             return op(&|_| Ok(()));
         };
-        let mut answer = None;
-        let mut run = |check: &dyn Fn(&Session) -> Result<()>| -> Result<()> {
-            answer = Some(op(check)?);
-            Ok(())
-        };
-        self.first_store(|store| store.user_change(self, id, new, &mut run))
-            .unwrap_or_else(|| Err(not_found()))?;
-        answer.ok_or_else(not_found)
+        let _scope = self.scope();
+        loop {
+            let (is_web, old, client) = self.user_of(id)?;
+            // The check `op` is given: the session's user is still the one read here.
+            let raced = Cell::new(false);
+            let unchanged = still_user(&old, &raced);
+            if !is_web || old == new {
+                // No change of user (or op refuses the type), unless one came in between.
+                let outcome = op(&unchanged);
+                if raced.get() {
+                    continue;
+                }
+                return outcome;
+            }
+            // A change of user: the store holding the session moves it under the cap.
+            let mut answer = None;
+            let moved = self
+                .first_store(|store| {
+                    store.move_user(self, id, client, &old, new, &mut || {
+                        answer = Some(op(&unchanged)?);
+                        Ok(())
+                    })
+                })
+                .unwrap_or_else(|| Err(not_found()));
+            if raced.get() {
+                continue;
+            }
+            match moved {
+                Ok(true) => return answer.ok_or_else(not_found),
+                Ok(false) => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Whether the session is a web or rest one, its user, and its client number.
@@ -117,10 +142,7 @@ pub(crate) fn user_row(session: &Session, now: Millis) -> String {
 
 /// The check a change of user gives its operation: the session's user is still `old` (else
 /// `raced` is set, and the change is decided again).
-pub(crate) fn still_user<'a>(
-    old: &'a str,
-    raced: &'a Cell<bool>,
-) -> impl Fn(&Session) -> Result<()> + 'a {
+fn still_user<'a>(old: &'a str, raced: &'a Cell<bool>) -> impl Fn(&Session) -> Result<()> + 'a {
     move |session: &Session| {
         if *session.details.user_name == *old {
             Ok(())

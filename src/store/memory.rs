@@ -8,7 +8,6 @@
 //! passcode holds exactly under any concurrency.
 
 use std::any::Any;
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -20,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::events::{CloseReason, End};
 use crate::id::SessionId;
 use crate::otp::{OtpIndex, key_of};
-use crate::registry::{Access, Member, Recall, Registry, Target, not_found, still_user, user_row};
+use crate::registry::{Access, Member, Recall, Registry, Target, not_found, user_row};
 use crate::session::Session;
 use crate::session_map::SessionMap;
 use crate::user_index::{UserIndex, Users, remove_from};
@@ -204,49 +203,31 @@ impl Store for MemoryStore {
         })
     }
 
-    fn user_change(
+    fn move_user(
         &self,
         r: &Registry,
         id: SessionId,
+        client: u64,
+        old: &str,
         new: &str,
         op: &mut UserChange<'_>,
-    ) -> Option<Result<()>> {
+    ) -> Option<Result<bool>> {
         self.map.with(id, r.now(), |_| ())?;
-        Some(loop {
-            let (is_web, old, client) = match r.user_of(id) {
-                Ok(found) => found,
-                Err(e) => break Err(e),
-            };
-            // The check `op` is given: the session's user is still the one read here.
-            let raced = Cell::new(false);
-            let unchanged = still_user(&old, &raced);
-            if !is_web || old == new {
-                // No change of user (or op refuses the type), unless one came in between.
-                let outcome = op(&unchanged);
-                if raced.get() {
-                    continue;
-                }
-                break outcome;
+        let (mut new_shard, mut old_shard) = self.users.lock_two(new, old);
+        if !new.is_empty()
+            && let Err(e) = self.make_room(r, &mut new_shard, new, client)
+        {
+            return Some(Err(e));
+        }
+        let outcome = op();
+        if outcome.is_ok() {
+            let old_users: &mut Users = old_shard.as_deref_mut().unwrap_or(&mut new_shard);
+            remove_from(old_users, old, client);
+            if !new.is_empty() {
+                new_shard.entry(new.to_owned()).or_default().insert(client);
             }
-            let (mut new_shard, mut old_shard) = self.users.lock_two(new, &old);
-            if !new.is_empty()
-                && let Err(e) = self.make_room(r, &mut new_shard, new, client)
-            {
-                break Err(e);
-            }
-            let outcome = op(&unchanged);
-            if raced.get() {
-                continue;
-            }
-            if outcome.is_ok() {
-                let old_users: &mut Users = old_shard.as_deref_mut().unwrap_or(&mut new_shard);
-                remove_from(old_users, &old, client);
-                if !new.is_empty() {
-                    new_shard.entry(new.to_owned()).or_default().insert(client);
-                }
-            }
-            break outcome;
-        })
+        }
+        Some(outcome.map(|()| true))
     }
 
     fn user_rows(&self, r: &Registry, user: &str) -> Result<Vec<(u64, String)>> {

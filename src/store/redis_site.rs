@@ -26,7 +26,7 @@ use crate::digest::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, End};
 use crate::id::SessionId;
-use crate::registry::{Access, Member, Registry, SessionRef, not_found, still_user, user_row};
+use crate::registry::{Access, Member, Registry, SessionRef, not_found, user_row};
 use crate::session::Session;
 
 /// The registry's Redis store.
@@ -475,51 +475,38 @@ impl RedisSite {
 }
 
 impl RedisSite {
-    /// [`Registry::as_user_change`] for a session of the Redis store: the cap is decided here
-    /// on the joined user's sessions as read, and the write that changes the session's user
-    /// moves it between the two user sets only if the joined one is still as read (otherwise
-    /// all of it is decided again).
-    pub(crate) fn as_user_change_remote<R>(
+    /// [`Store::move_user`] on the Redis store: the cap is decided here on the joined user's
+    /// sessions as read, and the write that changes the session's user moves it between the
+    /// two user sets only if the joined one is still as read (otherwise `Ok(false)`).
+    fn move_user_remote(
         &self,
         r: &Registry,
-        id: SessionId,
+        client: u64,
+        old: &str,
         new: &str,
-        mut op: impl FnMut(&dyn Fn(&Session) -> Result<()>) -> Result<R>,
-    ) -> Result<R> {
-        let _scope = self.store.scope();
-        let deadline = self.store.deadline();
-        loop {
-            self.store.check(deadline)?;
-            let (is_web, old, client) = r.user_of(id)?;
-            let raced = Cell::new(false);
-            let unchanged = still_user(&old, &raced);
-            if !is_web || old == new {
-                let outcome = op(&unchanged);
-                if raced.get() {
-                    continue;
-                }
-                return outcome;
-            }
-            // Without a cap, the joined user's sessions are not read, nor guarded.
-            let expected = if new.is_empty() || !r.user_cap_applies() {
-                None
-            } else {
-                Some(self.make_room_remote(r, new, client)?)
-            };
-            let users = UserMove {
-                from: (!old.is_empty()).then(|| old.clone()),
-                to: (!new.is_empty()).then(|| new.to_owned()),
-                expected,
-            };
-            USER_MOVE.with(|m| *m.borrow_mut() = Some(users));
-            USERS_RACED.with(|r| r.set(false));
-            let outcome = op(&unchanged);
-            USER_MOVE.with(|m| *m.borrow_mut() = None);
-            if raced.get() || USERS_RACED.with(Cell::take) {
-                continue;
-            }
-            return outcome;
+        op: &mut UserChange<'_>,
+    ) -> Result<bool> {
+        // The caller goes round again on a race: the call's deadline ends it.
+        self.store.check(self.store.deadline())?;
+        // Without a cap, the joined user's sessions are not read, nor guarded.
+        let expected = if new.is_empty() || !r.user_cap_applies() {
+            None
+        } else {
+            Some(self.make_room_remote(r, new, client)?)
+        };
+        let users = UserMove {
+            from: (!old.is_empty()).then(|| old.to_owned()),
+            to: (!new.is_empty()).then(|| new.to_owned()),
+            expected,
+        };
+        USER_MOVE.with(|m| *m.borrow_mut() = Some(users));
+        USERS_RACED.with(|r| r.set(false));
+        let outcome = op();
+        USER_MOVE.with(|m| *m.borrow_mut() = None);
+        if USERS_RACED.with(Cell::take) {
+            return Ok(false);
         }
+        outcome.map(|()| true)
     }
 
     /// The live members of `user` in the Redis store, each with its key; those Redis dropped
@@ -673,14 +660,16 @@ impl Store for RedisSite {
         }
     }
 
-    fn user_change(
+    fn move_user(
         &self,
         r: &Registry,
-        id: SessionId,
+        _id: SessionId,
+        client: u64,
+        old: &str,
         new: &str,
         op: &mut UserChange<'_>,
-    ) -> Option<Result<()>> {
-        Some(self.as_user_change_remote(r, id, new, op))
+    ) -> Option<Result<bool>> {
+        Some(self.move_user_remote(r, client, old, new, op))
     }
 
     fn user_rows(&self, r: &Registry, user: &str) -> Result<Vec<(u64, String)>> {

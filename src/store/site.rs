@@ -58,9 +58,8 @@ pub(crate) type Operation<'f> = dyn FnMut(&mut Access<'_>) -> Result<()> + 'f;
 /// A rotation's operation: the session, and its new ID.
 pub(crate) type Rotation<'f> = dyn FnMut(&mut Access<'_>, SessionId) -> Result<()> + 'f;
 
-/// A change that may give a session another user: it calls the check it is given on the
-/// session before changing anything (see `Registry::as_user_change`).
-pub(crate) type UserChange<'f> = dyn FnMut(&dyn Fn(&Session) -> Result<()>) -> Result<()> + 'f;
+/// A change that gives a session another user (see `Registry::as_user_change`).
+pub(crate) type UserChange<'f> = dyn FnMut() -> Result<()> + 'f;
 
 /// One store of sessions. Methods that answer `None` did not find the session in this store
 /// (the registry then asks the next); `Some(Err(NotFound))` means it is nowhere.
@@ -107,16 +106,20 @@ pub(crate) trait Store: Send + Sync {
         secret: Option<u128>,
     ) -> Result<Option<SessionId>>;
 
-    /// Runs `op`, a change that gives the session `id` the user `new` (`""`: none), so that
-    /// the new user's cap (`Registry::over_cap`) holds exactly whatever runs at once, and the
-    /// user indexes follow.
-    fn user_change(
+    /// Runs `op`, a change that moves the session `id` (client number `client`) from the user
+    /// `old` to `new` (`""`: none), so that `new`'s cap (`Registry::over_cap` decides) holds
+    /// exactly whatever runs at once, and the user indexes follow if `op` succeeds. `Ok(false)`:
+    /// `new`'s sessions changed meanwhile, and nothing was done (decide again).
+    #[allow(clippy::too_many_arguments)]
+    fn move_user(
         &self,
         r: &Registry,
         id: SessionId,
+        client: u64,
+        old: &str,
         new: &str,
         op: &mut UserChange<'_>,
-    ) -> Option<Result<()>>;
+    ) -> Option<Result<bool>>;
 
     /// `(creation order, row)` of each live session of `user` (rows by `users::user_row`).
     fn user_rows(&self, r: &Registry, user: &str) -> Result<Vec<(u64, String)>>;
