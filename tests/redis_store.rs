@@ -627,7 +627,12 @@ fn listings_queries_and_statistics_show_every_hosts_sessions() {
     let x = a.create(Some(r#"{"type": "rest"}"#)).unwrap();
     a.set_identifier(x, "Kiosk 1").unwrap();
     b.create(None).unwrap();
-    b.create(Some(r#"{"type": "standalone"}"#)).unwrap();
+    // (A registry in memory in this process takes ten client numbers of the process's own.)
+    let elsewhere = Registry::new();
+    for _ in 0..10 {
+        elsewhere.create(None).unwrap();
+    }
+    let standalone = b.create(Some(r#"{"type": "standalone"}"#)).unwrap();
     let sessions = json_of(&a.sessions_list().unwrap());
     assert_eq!(
         sessions["sessions"].as_array().unwrap().len(),
@@ -652,11 +657,49 @@ fn listings_queries_and_statistics_show_every_hosts_sessions() {
     assert_eq!(page["response"]["total"], 1);
     assert_eq!(page["response"]["clients"][0]["userName"], "Kiosk 1");
     assert!(!b.sessions_query(None).unwrap().contains(&x.to_string()));
+    // A page of the site's clients, oldest first: its rows are read again by client number.
+    let more: Vec<u64> = (0..5)
+        .map(|_| {
+            b.client_id(b.create(Some(r#"{"type": "remote"}"#)).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let page = json_of(
+        &a.clients_query(Some(r#"{"type": "remote", "offset": 1, "limit": 3}"#))
+            .unwrap(),
+    );
+    let numbers: Vec<u64> = page["response"]["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(numbers, more[1..4], "{page}");
+    assert_eq!(page["response"]["total"], 5);
+    // Each host's own sessions have client numbers of the site's: disconnecting the site's
+    // clients (from either host) leaves B's standalone session alone.
+    for client in &more {
+        a.disconnect(*client, None, 0).unwrap();
+        assert_eq!(kind(b.disconnect(*client, None, 0)), ErrorKind::NotFound);
+    }
     let stats = json_of(&b.stats().unwrap());
     assert_eq!(stats["live"]["web"], 1);
     assert_eq!(stats["live"]["rest"], 1);
     assert_eq!(stats["live"]["standalone"], 1);
-    assert_eq!(stats["created"], 2, "counters are this host's");
+    assert_eq!(stats["created"], 7, "counters are this host's");
+    // No session of the site ever gets the number of B's standalone session: the site's
+    // counter is taken past it, and A finds no client of that number.
+    let number = b.client_id(standalone).unwrap();
+    let mut c = server.connection();
+    while redis::cmd("GET")
+        .arg("l:clients")
+        .query::<u64>(&mut c)
+        .unwrap()
+        <= number
+    {
+        a.create(None).unwrap();
+    }
+    assert_eq!(kind(a.send_message(number, "hello")), ErrorKind::NotFound);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! What administrators and the host see and are told: files, listings, events, statistics.
 
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -62,9 +62,9 @@ impl Registry {
     }
 
     /// The rows of one page of the live sessions that `listed` and the query's filters pass,
-    /// oldest first, and how many passed. One scan of every store: a row is written only for
-    /// a match among the first `offset + limit` met so far (in no order, so a few more than
-    /// the page's, not every match's).
+    /// oldest first, and how many passed. The scan keeps only the order of each match; rows
+    /// are written for the page alone, its sessions found again by client number (a session
+    /// gone meanwhile leaves its row out).
     fn page(
         &self,
         query: &ListingQuery,
@@ -72,31 +72,35 @@ impl Registry {
         row: impl Fn(&Session, Millis, &mut String),
     ) -> Result<(Vec<String>, u64)> {
         let now = self.now();
-        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
-        let keep = offset.saturating_add(query.limit as usize);
-        let mut seen = HashSet::new();
-        let mut first: BinaryHeap<(Order, String)> = BinaryHeap::new();
+        let mut matches: Vec<Order> = Vec::new();
         self.for_each_session(now, |session| {
-            let order = order_of(session);
-            if !listed(session) || !query.matches(session) || !seen.insert(order) {
-                return;
-            }
-            if first.len() < keep || first.peek().is_some_and(|(last, _)| order < *last) {
-                let mut out = String::with_capacity(400);
-                row(session, now, &mut out);
-                first.push((order, out));
-                if first.len() > keep {
-                    first.pop();
-                }
+            if listed(session) && query.matches(session) {
+                matches.push(order_of(session));
             }
         })?;
-        let rows = first
-            .into_sorted_vec()
-            .into_iter()
-            .skip(offset)
-            .map(|(_, row)| row)
+        matches.sort_unstable();
+        // A session rotated during the scan moves shards and may be met twice: once is enough.
+        matches.dedup();
+        let page: Vec<Order> = matches
+            .iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit as usize)
+            .copied()
             .collect();
-        Ok((rows, seen.len() as u64))
+        let clients: Vec<u64> = page.iter().map(|&(_, client, _)| client).collect();
+        let mut rows: HashMap<Order, String> = HashMap::with_capacity(page.len());
+        self.each_store(|store| {
+            store.for_clients(self, now, &clients, &mut |session| {
+                let order = order_of(session);
+                if page.binary_search(&order).is_ok() {
+                    let mut out = String::with_capacity(400);
+                    row(session, now, &mut out);
+                    rows.insert(order, out);
+                }
+            })
+        })?;
+        let rows = page.iter().filter_map(|order| rows.remove(order)).collect();
+        Ok((rows, matches.len() as u64))
     }
 
     /// `{"sessions": [info, …]}`, oldest first.

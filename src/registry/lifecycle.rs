@@ -26,14 +26,22 @@ impl Registry {
         let created = if options.kind.is_singleton() {
             let which = usize::from(options.kind == SessionType::Standalone);
             let mut singletons = self.singletons.lock();
-            // They describe this server: kept in this process's store, whatever the site's.
+            // They describe this server: kept in this process's store, whatever the site's, with
+            // a client number of the site's (administrators name clients by it on any host).
             match singletons[which] {
                 Some(id) if self.core.local.map.with(id, self.now(), |_| ()).is_some() => Ok(id),
                 _ => self
-                    .core
-                    .local
-                    .insert(self, self.new_session(options))
-                    .inspect(|id| singletons[which] = Some(*id)),
+                    .with_site(|site| site.new_client_number())
+                    .and_then(|number| {
+                        let mut session = self.new_session(options);
+                        if let Some(number) = number {
+                            session.client_id = number;
+                        }
+                        self.core
+                            .local
+                            .insert(self, session)
+                            .inspect(|id| singletons[which] = Some(*id))
+                    }),
             }
         } else {
             let session = self.new_session(options);

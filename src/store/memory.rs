@@ -187,6 +187,10 @@ impl Store for MemoryStore {
             .map(|rotated| rotated.map(|(new, ())| new))
     }
 
+    fn new_client_number(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     fn client_session(&self, client: u64) -> Result<Option<Target>> {
         Ok(self.map.client_session(client).map(Target::Id))
     }
@@ -294,6 +298,19 @@ impl Store for MemoryStore {
     ) -> Result<()> {
         self.map
             .for_each(now, |slot, is_live| f(&slot.read(), is_live));
+        Ok(())
+    }
+
+    fn for_clients(
+        &self,
+        _r: &Registry,
+        now: Millis,
+        clients: &[u64],
+        f: &mut dyn FnMut(&Session),
+    ) -> Result<()> {
+        for &client in clients {
+            self.map.with_client(client, now, |slot| f(&slot.read()));
+        }
         Ok(())
     }
 

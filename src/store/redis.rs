@@ -666,6 +666,14 @@ impl RedisStore {
         }))
     }
 
+    /// A client number from the site's counter, for a session kept elsewhere (a host's own).
+    pub fn next_client(&self, deadline: Deadline) -> Result<u64> {
+        let counter = self.clients_key();
+        self.run(deadline, false, |c| {
+            redis::cmd("INCR").arg(&counter).query(c)
+        })
+    }
+
     /// The key of the session with client number `client`, if Redis has it.
     pub fn client_session(&self, deadline: Deadline, client: u64) -> Result<Option<Key>> {
         let key = self.client_key(client);
@@ -736,6 +744,40 @@ impl RedisStore {
             .into_iter()
             .zip(rows)
             .filter_map(|(id, data)| Some((id, Stored::parse(data?)?)))
+            .collect())
+    }
+
+    /// The sessions of the client numbers `clients` that Redis has, each as stored, in no
+    /// order. Two round trips, whatever the count.
+    pub fn clients(&self, deadline: Deadline, clients: &[u64]) -> Result<Vec<Stored>> {
+        if clients.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members: Vec<Option<String>> = self.run(deadline, true, |c| {
+            let mut pipe = redis::pipe();
+            for &client in clients {
+                pipe.cmd("GET").arg(self.client_key(client));
+            }
+            pipe.query(c)
+        })?;
+        let keys: Vec<Key> = members
+            .iter()
+            .filter_map(|m| digest::parse_hex(m.as_deref()?))
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Option<Vec<u8>>> = self.run(deadline, true, |c| {
+            let mut pipe = redis::pipe();
+            for &key in &keys {
+                pipe.cmd("HGET").arg(self.session_key(key).0).arg("d");
+            }
+            pipe.query(c)
+        })?;
+        Ok(rows
+            .into_iter()
+            .flatten()
+            .filter_map(Stored::parse)
             .collect())
     }
 

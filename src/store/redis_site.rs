@@ -640,6 +640,10 @@ impl Store for RedisSite {
         Some(self.rotate_remote(r, id, grace, f).map(|(new, ())| new))
     }
 
+    fn new_client_number(&self) -> Result<Option<u64>> {
+        self.store.next_client(self.store.deadline()).map(Some)
+    }
+
     fn client_session(&self, client: u64) -> Result<Option<Target>> {
         Ok(self
             .store
@@ -714,6 +718,22 @@ impl Store for RedisSite {
     fn for_each(&self, r: &Registry, now: Millis, f: &mut dyn FnMut(&Session, bool)) -> Result<()> {
         for session in self.remote_sessions(r, now)? {
             f(&session, true);
+        }
+        Ok(())
+    }
+
+    fn for_clients(
+        &self,
+        r: &Registry,
+        now: Millis,
+        clients: &[u64],
+        f: &mut dyn FnMut(&Session),
+    ) -> Result<()> {
+        for stored in self.store.clients(self.store.deadline(), clients)? {
+            let session = self.decode(r, SessionId::UNKNOWN, &stored)?;
+            if is_live(&session, now) {
+                f(&session);
+            }
         }
         Ok(())
     }

@@ -94,6 +94,11 @@ pub(crate) trait Store: Send + Sync {
         f: &mut Rotation<'_>,
     ) -> Option<Result<SessionId>>;
 
+    /// A client number for a session of this process (a storedProcedure or standalone one)
+    /// that no session of this store has or will have; `None` where this process's own
+    /// numbers are the store's.
+    fn new_client_number(&self) -> Result<Option<u64>>;
+
     /// The live session with client number `client`.
     fn client_session(&self, client: u64) -> Result<Option<Target>>;
 
@@ -146,6 +151,15 @@ pub(crate) trait Store: Send + Sync {
     /// Runs `f` on every session this store holds (`true`: live at `now`; a store that drops
     /// what ended by itself gives only live ones).
     fn for_each(&self, r: &Registry, now: Millis, f: &mut dyn FnMut(&Session, bool)) -> Result<()>;
+
+    /// Runs `f` on each live session of this store whose client number is in `clients`.
+    fn for_clients(
+        &self,
+        r: &Registry,
+        now: Millis,
+        clients: &[u64],
+        f: &mut dyn FnMut(&Session),
+    ) -> Result<()>;
 
     /// The ID every host gives the file name `name`; `None` if `max` names have IDs already.
     fn file_id(&self, name: &str, max: usize) -> Result<Option<u32>>;
