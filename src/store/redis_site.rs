@@ -36,7 +36,7 @@ pub(crate) struct RedisSite {
 
 thread_local! {
     /// The change of user that this thread's next write of a session carries (see
-    /// `as_user_change_remote`), and whether a write found the joined set changed.
+    /// `move_user_remote`), and whether a write found the joined set changed.
     static USER_MOVE: RefCell<Option<UserMove>> = const { RefCell::new(None) };
     static USERS_RACED: Cell<bool> = const { Cell::new(false) };
     static REMEMBERED: RefCell<Option<Remembered>> = const { RefCell::new(None) };
@@ -54,7 +54,7 @@ struct Loaded {
     id: SessionId,
     key: Key,
     stored: Stored,
-    /// When asked for (see [`Registry::load_remote_as`]).
+    /// When asked for (see [`RedisSite::load_remote_as`]).
     seals: Option<Seals>,
 }
 
@@ -259,7 +259,7 @@ impl RedisSite {
         self.load_remote_as(r, deadline, target, false)
     }
 
-    /// As [`Registry::load_remote`], with the session's seals if `sealed`.
+    /// As [`RedisSite::load_remote`], with the session's seals if `sealed`.
     fn load_remote_as(
         &self,
         r: &Registry,
