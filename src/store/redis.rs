@@ -730,20 +730,30 @@ impl RedisStore {
             .iter()
             .filter_map(|m| digest::parse_hex(m))
             .collect();
-        if ids.is_empty() {
+        let rows = self.load_many(deadline, &ids)?;
+        Ok(ids
+            .into_iter()
+            .zip(rows)
+            .filter_map(|(id, stored)| Some((id, stored?)))
+            .collect())
+    }
+
+    /// The sessions `keys`, as stored (`None` for one Redis has not), in their order; one
+    /// round trip (none for no key).
+    fn load_many(&self, deadline: Deadline, keys: &[Key]) -> Result<Vec<Option<Stored>>> {
+        if keys.is_empty() {
             return Ok(Vec::new());
         }
         let rows: Vec<Option<Vec<u8>>> = self.run(deadline, true, |c| {
             let mut pipe = redis::pipe();
-            for &id in &ids {
-                pipe.cmd("HGET").arg(self.session_key(id).0).arg("d");
+            for &key in keys {
+                pipe.cmd("HGET").arg(self.session_key(key).0).arg("d");
             }
             pipe.query(c)
         })?;
-        Ok(ids
+        Ok(rows
             .into_iter()
-            .zip(rows)
-            .filter_map(|(id, data)| Some((id, Stored::parse(data?)?)))
+            .map(|data| data.and_then(Stored::parse))
             .collect())
     }
 
@@ -764,20 +774,10 @@ impl RedisStore {
             .iter()
             .filter_map(|m| digest::parse_hex(m.as_deref()?))
             .collect();
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Option<Vec<u8>>> = self.run(deadline, true, |c| {
-            let mut pipe = redis::pipe();
-            for &key in &keys {
-                pipe.cmd("HGET").arg(self.session_key(key).0).arg("d");
-            }
-            pipe.query(c)
-        })?;
-        Ok(rows
+        Ok(self
+            .load_many(deadline, &keys)?
             .into_iter()
             .flatten()
-            .filter_map(Stored::parse)
             .collect())
     }
 
