@@ -56,7 +56,7 @@ pub fn hex(value: u128) -> String {
 }
 
 /// Appends `bytes` as lowercase hex digits.
-fn push_hex(out: &mut String, bytes: &[u8]) {
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &byte in bytes {
         out.push(char::from(DIGITS[usize::from(byte >> 4)]));

@@ -197,7 +197,8 @@ impl Event {
         let mut out = String::with_capacity(160);
         out.push('{');
         push_field(&mut out, true, "event", self.kind.name());
-        push_field(&mut out, false, "ID", &self.id.text());
+        self.id
+            .with_text(|id| push_field(&mut out, false, "ID", id));
         out.push_str(",\"clientId\":");
         out.push_str(&self.client_id.to_string());
         push_field(&mut out, false, "identifier", &self.identifier);
@@ -246,7 +247,7 @@ impl Event {
                 push_field(&mut out, false, "privsetName", privset_name);
             }
             Detail::Rotated { previous } => {
-                push_field(&mut out, false, "previousID", &previous.text())
+                previous.with_text(|id| push_field(&mut out, false, "previousID", id))
             }
         }
         out.push('}');

@@ -21,13 +21,15 @@ impl SessionId {
         self != SessionId::UNKNOWN
     }
 
-    /// The ID as text: its 32 hex digits, or "" for [`SessionId::UNKNOWN`].
-    pub(crate) fn text(self) -> String {
-        if self.is_known() {
-            self.to_string()
+    /// `f` of the ID as text: its 32 hex digits, or "" for [`SessionId::UNKNOWN`] (no
+    /// allocation).
+    pub(crate) fn with_text<R>(self, f: impl FnOnce(&str) -> R) -> R {
+        let hex = self.to_hex();
+        f(if self.is_known() {
+            std::str::from_utf8(&hex).unwrap_or_default()
         } else {
-            String::new()
-        }
+            ""
+        })
     }
 
     /// From the 128 bits (high word first). Kept as two words, not a `u128`: a `u128` would

@@ -337,7 +337,9 @@ impl Session {
 
     /// 4D's `.info` object: exactly ten fields, in 4D's order.
     pub fn info_json(&self, out: &mut String) {
-        self.info_fields(out, |s, out| push_field(out, false, "ID", &s.id.text()));
+        self.info_fields(out, |s, out| {
+            s.id.with_text(|id| push_field(out, false, "ID", id))
+        });
     }
 
     /// The info object as people may see it (an admin page): the client number, `clientId`,

@@ -537,6 +537,17 @@ impl Registry {
         {
             return result;
         }
+        self.shared_access(target, recall, f)
+    }
+
+    /// As [`Registry::access_as`], in the shared store alone (this process's has no such
+    /// session).
+    fn shared_access<R>(
+        &self,
+        target: Target,
+        recall: Recall,
+        mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
+    ) -> Result<R> {
         let shared = self.shared().ok_or_else(not_found)?;
         let mut answer = None;
         shared
@@ -570,7 +581,7 @@ impl Registry {
         // In memory, straight to the locked session (no `Access` on the request path).
         match self.core.local.map.with(id, now, |slot| f(&slot.read())) {
             Some(result) => result,
-            None => self.access_as(Target::Id(id), Recall::No, |a| f(&a.session)),
+            None => self.shared_access(Target::Id(id), Recall::No, |a| f(&a.session)),
         }
     }
 

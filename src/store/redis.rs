@@ -438,12 +438,16 @@ impl RedisStore {
 
     /// The session's Redis key, and its member in the live sessions' set.
     fn session_key(&self, key: Key) -> (String, String) {
-        let member = digest::hex(key);
-        let mut name = String::with_capacity(self.prefix.len() + 2 + member.len());
+        (self.session_name(key), digest::hex(key))
+    }
+
+    /// The session's Redis key alone (what a read needs).
+    fn session_name(&self, key: Key) -> String {
+        let mut name = String::with_capacity(self.prefix.len() + 34);
         name.push_str(&self.prefix);
         name.push_str("s:");
-        name.push_str(&member);
-        (name, member)
+        digest::push_hex(&mut name, &key.to_be_bytes());
+        name
     }
 
     fn clients_key(&self) -> String {
@@ -530,7 +534,7 @@ impl RedisStore {
 
     /// The session as stored, or `None` if Redis has no such key.
     pub fn load(&self, deadline: Deadline, key: Key) -> Result<Option<Stored>> {
-        let (key, _) = self.session_key(key);
+        let key = self.session_name(key);
         let data: Option<Vec<u8>> = self.run(deadline, true, |c| {
             redis::cmd("HGET").arg(&key).arg("d").query(c)
         })?;
@@ -540,7 +544,7 @@ impl RedisStore {
     /// The session as stored with its seals (for a rotation), or `None` if Redis has no such
     /// key.
     pub fn load_sealed(&self, deadline: Deadline, key: Key) -> Result<Option<(Stored, Seals)>> {
-        let (key, _) = self.session_key(key);
+        let key = self.session_name(key);
         let (data, seals): (Option<Vec<u8>>, Option<String>) = self.run(deadline, true, |c| {
             redis::cmd("HMGET").arg(&key).arg("d").arg("k").query(c)
         })?;
@@ -551,7 +555,7 @@ impl RedisStore {
 
     /// The session's seals, or `None` if Redis has no such key.
     pub fn seals(&self, deadline: Deadline, key: Key) -> Result<Option<Seals>> {
-        let (key, _) = self.session_key(key);
+        let key = self.session_name(key);
         let text: Option<String> = self.run(deadline, true, |c| {
             redis::cmd("HGET").arg(&key).arg("k").query(c)
         })?;
@@ -747,7 +751,7 @@ impl RedisStore {
         let rows: Vec<Option<Vec<u8>>> = self.run(deadline, true, |c| {
             let mut pipe = redis::pipe();
             for &key in keys {
-                pipe.cmd("HGET").arg(self.session_key(key).0).arg("d");
+                pipe.cmd("HGET").arg(self.session_name(key)).arg("d");
             }
             pipe.query(c)
         })?;

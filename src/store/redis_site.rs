@@ -78,27 +78,31 @@ fn remember(store: &RedisStore, asked: Target, loaded: Loaded) {
     });
 }
 
-/// The copy of the session `asked` this thread has of `store`, if recent; taken (`take`), so
-/// that a failed attempt on it is not tried twice, or cloned.
-fn recalled(store: &RedisStore, asked: Target, take: bool) -> Option<Loaded> {
+/// Whether this thread's remembered session is `asked`'s of `store`, and recent.
+fn usable(m: &Remembered, store: &RedisStore, asked: Target) -> bool {
+    m.store == store.serial() && m.asked == asked && m.at.elapsed() < RECALL_FOR
+}
+
+/// The copy of the session `asked` this thread has of `store`, if recent; taken, so that a
+/// failed attempt on it is not tried twice.
+fn recalled(store: &RedisStore, asked: Target) -> Option<Loaded> {
     REMEMBERED.with(|r| {
         let mut r = r.borrow_mut();
-        let usable = r.as_ref().is_some_and(|m| {
-            m.store == store.serial() && m.asked == asked && m.at.elapsed() < RECALL_FOR
-        });
-        if !usable {
-            return None;
-        }
-        if take {
+        if r.as_ref().is_some_and(|m| usable(m, store, asked)) {
             r.take().map(|m| m.loaded)
         } else {
-            r.as_ref().map(|m| Loaded {
-                id: m.loaded.id,
-                key: m.loaded.key,
-                stored: m.loaded.stored.clone(),
-                seals: None,
-            })
+            None
         }
+    })
+}
+
+/// The ID and key of the session `asked` as this thread remembers it, if recent (kept).
+fn recalled_id(store: &RedisStore, asked: Target) -> Option<(SessionId, Key)> {
+    REMEMBERED.with(|r| {
+        r.borrow()
+            .as_ref()
+            .filter(|m| usable(m, store, asked))
+            .map(|m| (m.loaded.id, m.loaded.key))
     })
 }
 
@@ -145,7 +149,7 @@ impl RedisSite {
     ) -> Result<R> {
         let deadline = self.store.deadline();
         if recall == Recall::Yes
-            && let Some(loaded) = recalled(&self.store, asked, true)
+            && let Some(loaded) = recalled(&self.store, asked)
             && let Attempt::Done(result) =
                 self.attempt(r, deadline, asked, &loaded, false, &mut f)?
         {
@@ -307,15 +311,15 @@ impl RedisSite {
     /// thread remembers it (or as read) says which ID is current.
     pub(crate) fn remote_secret(&self, r: &Registry, id: SessionId) -> Result<u128> {
         let deadline = self.store.deadline();
-        let loaded = match recalled(&self.store, Target::Id(id), false) {
-            Some(loaded) => loaded,
-            None => self.load_remote(r, deadline, Target::Id(id))?,
+        let (id, key) = match recalled_id(&self.store, Target::Id(id)) {
+            Some(known) => known,
+            None => {
+                let loaded = self.load_remote(r, deadline, Target::Id(id))?;
+                (loaded.id, loaded.key)
+            }
         };
-        let seals = self
-            .store
-            .seals(deadline, loaded.key)?
-            .ok_or_else(not_found)?;
-        digest::open(Purpose::Secret, loaded.id.value(), &seals.secret).ok_or_else(record::corrupt)
+        let seals = self.store.seals(deadline, key)?.ok_or_else(not_found)?;
+        digest::open(Purpose::Secret, id.value(), &seals.secret).ok_or_else(record::corrupt)
     }
 
     /// The ID of the session `key` of the Redis store, opened with its `secret` (given by a
