@@ -159,6 +159,7 @@ fn host_process() {
             }
             println!("out: {found}");
         }
+        "expire" => expire(&r, &store, &arg),
         other => panic!("no such role {other}"),
     }
 }
@@ -231,4 +232,257 @@ fn sessions_outlive_a_host_killed_mid_load_and_a_restart_of_redis() {
     server.restart();
     let found = finish(spawn("check", &store, &made.join("\n")));
     assert_eq!(found, vec!["300"]);
+}
+
+/// Hosts in the expiry test, the sessions each makes that end, and the minutes over which
+/// their ends are spread (a round of the test per minute).
+const EXPIRING_HOSTS: u64 = 3;
+const EXPIRING_EACH: usize = 1_000;
+const EXPIRY_ROUNDS: usize = 25;
+
+/// One host of the expiry test (`arg`: its number and its access log's path): makes
+/// [`EXPIRING_EACH`] sessions that will end (idle, at their lifetime's end, or disconnected
+/// with a grace time, a third each), each named by its identifier, their ends spread over
+/// [`EXPIRY_ROUNDS`] minutes. Then, round by round with the other hosts, moves its clock one
+/// minute on and, all together (a barrier in Redis), sweeps and closes every host's sessions
+/// that ended this minute (their IDs shared through Redis), in an order of its own; and all
+/// along makes, touches and closes other sessions. Prints each end it told
+/// (`end {identifier} {event} {reason}`) and how many sessions its sweeps claimed and how many
+/// new sessions it left live.
+fn expire(r: &Arc<Registry>, store: &str, arg: &str) {
+    let (host, log) = arg.split_once(' ').unwrap();
+    let host: u64 = host.parse().unwrap();
+    r.configure(
+        &json!({"clock": "manual", "minIdleTimeout": 1,
+                "accessLog": {"path": log, "hostName": format!("h{host}")}})
+        .to_string(),
+    )
+    .unwrap();
+    let told = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let theirs = Arc::clone(&told);
+    r.set_event_handler(Some(Arc::new(move |event: &str| {
+        let event: Value = serde_json::from_str(event).unwrap();
+        if matches!(event["event"].as_str(), Some("expired" | "closed")) {
+            theirs.lock().unwrap().push(event);
+        }
+    })));
+    let mut c = connection(store);
+    // Idle sessions end k + 1 minutes from now, the others 15 s before: round k's clock, 30 s
+    // past that minute, has them all ended, and round k - 1's none, whatever the hosts' clocks
+    // differ by once set alike (under a second).
+    let minute = |k: usize| r.now() + (k as i64 + 1) * 60_000 - 15_000;
+    for n in 0..EXPIRING_EACH {
+        let id = r.create(None).unwrap();
+        r.set_identifier(id, &format!("x{host}-{n}")).unwrap();
+        // Ends within minute k + 1 from now: the test's round k.
+        let k = (n / 3) % EXPIRY_ROUNDS;
+        match n % 3 {
+            0 => r.set_idle_timeout(id, k as i32 + 1).unwrap(),
+            1 => r
+                .set_lifetime_end(id, Some(&sessmgr::iso8601(minute(k))))
+                .unwrap(),
+            _ => {
+                let grace = (minute(k) - r.now()) / 1000;
+                r.disconnect(r.client_id(id).unwrap(), None, grace as u32)
+                    .unwrap()
+            }
+        }
+        redis::cmd("RPUSH")
+            .arg(format!("test:expiring:{k}"))
+            .arg(id.to_string())
+            .query::<()>(&mut c)
+            .unwrap();
+    }
+    // The hosts' manual clocks set alike: each moves on to the latest.
+    redis::cmd("RPUSH")
+        .arg("test:expire:clocks")
+        .arg(r.now())
+        .query::<()>(&mut c)
+        .unwrap();
+    arrive(&mut c, "test:expire:made", EXPIRING_HOSTS);
+    let clocks: Vec<i64> = redis::cmd("LRANGE")
+        .arg("test:expire:clocks")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
+    let behind = clocks.iter().max().unwrap() - r.now();
+    r.advance_clock(behind / 1000 + 30).unwrap();
+    let swept = AtomicUsize::new(0);
+    let left = AtomicUsize::new(0);
+    let rounds_done = std::sync::atomic::AtomicBool::new(false);
+    /// Ends the other sessions' traffic when the rounds end, or fail.
+    struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _done = Done(&rounds_done);
+            let mut c = connection(store);
+            for k in 0..EXPIRY_ROUNDS {
+                let due: Vec<String> = redis::cmd("LRANGE")
+                    .arg(format!("test:expiring:{k}"))
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut c)
+                    .unwrap();
+                r.advance_clock(60).unwrap();
+                // This host's sweeps and closes start with the other hosts'.
+                let go = &format!("test:expire:round{k}");
+                let tried = &AtomicUsize::new(0);
+                std::thread::scope(|round| {
+                    round.spawn(|| {
+                        let mut c = connection(store);
+                        arrive(&mut c, go, 2 * EXPIRING_HOSTS);
+                        // The sweeps start once each host's closes have taken a quarter, so
+                        // that both take sessions while the other runs.
+                        while tried.load(Ordering::Acquire) < due.len() / 4 {
+                            std::thread::yield_now();
+                        }
+                        loop {
+                            let n = r.sweep() as usize;
+                            swept.fetch_add(n, Ordering::Relaxed);
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    });
+                    round.spawn(|| {
+                        let mut c = connection(store);
+                        arrive(&mut c, go, 2 * EXPIRING_HOSTS);
+                        // Each host in an order of its own: rotated by its number.
+                        let start = due.len() * host as usize / EXPIRING_HOSTS as usize;
+                        for id in due[start..].iter().chain(&due[..start]) {
+                            let closed = r.close(SessionId::parse(id).unwrap());
+                            assert_eq!(closed.unwrap_err().kind, ErrorKind::NotFound);
+                            tried.fetch_add(1, Ordering::Release);
+                        }
+                    });
+                });
+            }
+        });
+        // Meanwhile, other sessions come and go (they end after every round), a few a round.
+        scope.spawn(|| {
+            let mut n = 0;
+            while !rounds_done.load(Ordering::Acquire) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                let id = r.create(None).unwrap();
+                r.touch(id).unwrap();
+                r.storage_set(id, "/n", &n.to_string()).unwrap();
+                if n % 2 == 0 {
+                    r.close(id).unwrap();
+                } else {
+                    left.fetch_add(1, Ordering::Relaxed);
+                }
+                n += 1;
+            }
+        });
+    });
+    // A last sweep after every host's rounds: nothing is left to claim.
+    arrive(&mut c, "test:expire:done", EXPIRING_HOSTS);
+    swept.fetch_add(r.sweep() as usize, Ordering::Relaxed);
+    for event in told.lock().unwrap().iter() {
+        println!(
+            "out: end {} {} {}",
+            event["identifier"].as_str().unwrap(),
+            event["event"].as_str().unwrap(),
+            event["reason"].as_str().unwrap()
+        );
+    }
+    println!("out: swept {}", swept.into_inner());
+    println!("out: left {}", left.into_inner());
+}
+
+#[test]
+fn three_hosts_tell_each_end_exactly_once_in_their_events_and_logs() {
+    let server = RedisServer::start();
+    let store = server.store("exp:");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("expire-{}", server.port));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let logs: Vec<_> = (0..EXPIRING_HOSTS)
+        .map(|h| dir.join(format!("h{h}.log")))
+        .collect();
+    let hosts: Vec<Child> = (0..EXPIRING_HOSTS)
+        .map(|h| {
+            spawn(
+                "expire",
+                &store,
+                &format!("{h} {}", logs[h as usize].display()),
+            )
+        })
+        .collect();
+    let outs: Vec<Vec<String>> = hosts.into_iter().map(finish).collect();
+    // Every session that ended, told once in all the hosts' events, with its reason.
+    let mut ends = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut left = 0;
+    let mut swept = Vec::new();
+    for line in outs.iter().flatten() {
+        let words: Vec<&str> = line.split(' ').collect();
+        match words[0] {
+            "end" if words[1].starts_with('x') => ends
+                .entry(words[1].to_owned())
+                .or_default()
+                .push(format!("{} {}", words[2], words[3])),
+            "end" => {}
+            "swept" => swept.push(words[1].parse::<usize>().unwrap()),
+            "left" => left += words[1].parse::<usize>().unwrap(),
+            other => panic!("{other}"),
+        }
+    }
+    let expected = |name: &str| {
+        let n: usize = name.split('-').nth(1).unwrap().parse().unwrap();
+        ["expired idle", "expired lifetime", "closed disconnected"][n % 3]
+    };
+    // The sweeps and the closes raced: every host's sweeps claimed some.
+    assert_eq!(swept.len(), EXPIRING_HOSTS as usize);
+    for h in 0..EXPIRING_HOSTS {
+        for n in 0..EXPIRING_EACH {
+            let name = format!("x{h}-{n}");
+            let told = ends.get(&name).cloned().unwrap_or_default();
+            assert_eq!(told, vec![expected(&name)], "{name}: told {told:?}");
+        }
+    }
+    assert_eq!(ends.len(), EXPIRING_EACH * EXPIRING_HOSTS as usize);
+    // And once in all the hosts' access logs.
+    let mut logged = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for log in &logs {
+        for line in std::fs::read_to_string(log).unwrap().lines().skip(1) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let (code, message) = (fields[2], fields[4]);
+            if let Some(name) = message
+                .strip_prefix("Client \"x")
+                .and_then(|m| m.split('"').next())
+                && matches!(code, "9004" | "9006")
+            {
+                logged
+                    .entry(format!("x{name}"))
+                    .or_default()
+                    .push(code.to_owned());
+            }
+        }
+    }
+    for name in ends.keys() {
+        let code = if expected(name).starts_with("expired") {
+            "9004"
+        } else {
+            "9006"
+        };
+        assert_eq!(logged.get(name), Some(&vec![code.to_owned()]), "{name}");
+    }
+    assert_eq!(logged.len(), ends.len());
+    // Nothing of them is left in Redis: only the new sessions the hosts left live.
+    let mut c = server.connection();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("exp:s:*").query(&mut c).unwrap();
+    assert_eq!(keys.len(), left, "sessions left in Redis");
+    let live: usize = redis::cmd("ZCARD").arg("exp:live").query(&mut c).unwrap();
+    assert_eq!(live, left, "entries left in the live set");
+    eprintln!(
+        "sessions claimed by each host's sweeps: {swept:?}; by closes: {}",
+        EXPIRING_EACH * EXPIRING_HOSTS as usize - swept.iter().sum::<usize>()
+    );
 }

@@ -141,7 +141,7 @@ impl Registry {
     pub(super) fn grant(&self, a: &mut Access<'_>, request: GrantRequest) -> Vec<String> {
         let old_names = self.core.events.listening().then(|| names(&a.session));
         // Read under the session's lock: see install_roles.
-        let table = Arc::clone(&self.roles.read());
+        let table = Arc::clone(&self.core.roles.read());
         let mut ignored = Vec::new();
         let mut grant = Grant::default();
         for name in request.privileges {

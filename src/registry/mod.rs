@@ -69,6 +69,11 @@ pub(crate) struct Core {
     pub counters: Counters,
     /// Sweeper threads alive (a stopped one finishing its delivery among them).
     sweepers: AtomicU64,
+    pub(crate) roles: RwLock<Arc<RolesTable>>,
+    /// The site's store when it is not this process's memory (`shared_on` says whether there
+    /// is one without a lock).
+    shared: RwLock<Option<Arc<dyn Store>>>,
+    shared_on: AtomicBool,
 }
 
 /// Counts a sweeper thread among its core's while the thread lives: made before the thread
@@ -113,15 +118,23 @@ impl Counters {
 impl Core {
     /// Removes the sessions that are no longer live (expired, or disconnected when their
     /// grace time passed), queueing their events (the caller drains them once it holds no
-    /// lock); returns how many.
+    /// lock); returns how many. In the site's shared store, each is claimed by exactly one of
+    /// the hosts sweeping it (see `Store::sweep`); one that does not answer is swept next time.
     pub fn sweep(&self) -> u64 {
         let now = self.clock.now();
-        let mut removed = self.local.map.sweep(now);
-        for slot in &mut removed {
-            let session = slot.session_mut();
-            self.ended(session, now, session.lapsed_end());
+        let mut swept = self.local.sweep(self, now).unwrap_or(0);
+        if let Some(shared) = self.shared() {
+            swept += shared.sweep(self, now).unwrap_or(0);
         }
-        removed.len() as u64
+        swept
+    }
+
+    /// The site's store when it is not this process's memory.
+    pub(crate) fn shared(&self) -> Option<Arc<dyn Store>> {
+        if !self.shared_on.load(Ordering::Acquire) {
+            return None;
+        }
+        self.shared.read().clone()
     }
 
     /// Accounts for a session taken out of the map: forgets it in its user's sessions, counts
@@ -189,15 +202,10 @@ pub struct Registry {
     pub(crate) live: LiveSettings,
     /// The settings as last configured; also serialises `configure` and `reset`.
     settings: Mutex<Settings>,
-    pub(crate) roles: RwLock<Arc<RolesTable>>,
     /// The storedProcedure and standalone sessions, when they exist.
     singletons: Mutex<[Option<SessionId>; 2]>,
     sweeper: Mutex<Option<Sweeper>>,
     next_sequence: AtomicU64,
-    /// The site's store when it is not this process's memory (`shared_on` says whether there
-    /// is one without a lock).
-    shared: RwLock<Option<Arc<dyn Store>>>,
-    shared_on: AtomicBool,
 }
 
 impl Default for Registry {
@@ -325,12 +333,9 @@ impl Registry {
             core: Arc::default(),
             live,
             settings: Mutex::new(settings),
-            roles: RwLock::new(Arc::new(RolesTable::default())),
             singletons: Mutex::new([None, None]),
             sweeper: Mutex::new(None),
             next_sequence: AtomicU64::new(0),
-            shared: RwLock::new(None),
-            shared_on: AtomicBool::new(false),
         }
     }
 
@@ -364,8 +369,10 @@ impl Registry {
             }
             self.core.clock.set_manual(settings.manual_clock);
             if let Some(store) = store {
-                self.shared_on.store(store.is_some(), Ordering::Release);
-                *self.shared.write() = store;
+                self.core
+                    .shared_on
+                    .store(store.is_some(), Ordering::Release);
+                *self.core.shared.write() = store;
             }
             self.live.publish(&settings);
             *current = settings;
@@ -440,7 +447,7 @@ impl Registry {
     /// Publishes a roles file, then re-expands every session's grant under it.
     fn install_roles(&self, table: RolesTable) {
         let table = Arc::new(table);
-        *self.roles.write() = Arc::clone(&table);
+        *self.core.roles.write() = Arc::clone(&table);
         // A set_privileges that read the old table has finished by the time its session's lock
         // is ours; one that starts later reads the new table itself.
         let now = self.core.clock.now();
@@ -486,9 +493,9 @@ impl Registry {
         self.core.local.clear();
         self.core.counters.reset();
         *self.singletons.lock() = [None, None];
-        *self.roles.write() = Arc::new(RolesTable::default());
-        self.shared_on.store(false, Ordering::Release);
-        *self.shared.write() = None;
+        *self.core.roles.write() = Arc::new(RolesTable::default());
+        self.core.shared_on.store(false, Ordering::Release);
+        *self.core.shared.write() = None;
         let defaults = Settings::default();
         self.core.clock.set_manual(false);
         self.live.publish(&defaults);
@@ -587,10 +594,7 @@ impl Registry {
 
     /// The site's store when it is not this process's memory.
     fn shared(&self) -> Option<Arc<dyn Store>> {
-        if !self.shared_on.load(Ordering::Acquire) {
-            return None;
-        }
-        self.shared.read().clone()
+        self.core.shared()
     }
 
     /// The store that keeps the site's sessions (every one but the storedProcedure and

@@ -25,7 +25,7 @@ impl Registry {
     fn with_table<R>(&self, session: &Session, f: impl FnOnce(&RolesTable) -> R) -> R {
         match &session.roles {
             Some(table) => f(table),
-            None => f(&self.roles.read()),
+            None => f(&self.core.roles.read()),
         }
     }
 

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::events::{CloseReason, End};
 use crate::id::SessionId;
 use crate::otp::{OtpIndex, key_of};
-use crate::registry::{Access, Member, Recall, Registry, Target, not_found, user_row};
+use crate::registry::{Access, Core, Member, Recall, Registry, Target, not_found, user_row};
 use crate::session::Session;
 use crate::session_map::SessionMap;
 use crate::user_index::{UserIndex, Users, remove_from};
@@ -325,6 +325,16 @@ impl Store for MemoryStore {
         let id = ids.len() as u32 + 1;
         ids.insert(name.to_owned(), id);
         Ok(Some(id))
+    }
+
+    fn sweep(&self, core: &Core, now: Millis) -> Result<u64> {
+        // A slot leaves the map under its shard's lock, once: whoever takes it tells.
+        let mut removed = self.map.sweep(now);
+        for slot in &mut removed {
+            let session = slot.session_mut();
+            core.ended(session, now, session.lapsed_end());
+        }
+        Ok(removed.len() as u64)
     }
 
     fn count(&self, now: Millis) -> Result<u64> {

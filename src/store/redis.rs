@@ -119,7 +119,7 @@ pub struct RedisStore {
     insert: Script,
     remove: Script,
     rotate: Script,
-    count: Script,
+    claim: Script,
     file_id: Script,
 }
 
@@ -184,6 +184,18 @@ local function guest_file(b, member)
 end
 ";
 
+/// How long after a session's end Redis keeps its keys (their own expiry): the sweep of some
+/// host claims the session before then, and tells of its end (see [`CLAIM`]); Redis' expiry is
+/// only a safety net for a site where no host sweeps.
+pub const KEY_MARGIN_MS: i64 = 10 * 60_000;
+
+/// Sets a key's expiry to a session's end `at` plus [`KEY_MARGIN_MS`].
+fn expire_prelude() -> String {
+    format!(
+        "local function expire_at(key, at) redis.call('PEXPIREAT', key, tonumber(at) + {KEY_MARGIN_MS}) end\n"
+    )
+}
+
 /// The version in a session's field `d`. (Scripts read with `HMGET`, the host with `HGET`: so
 /// Redis' own counts tell the host's round trips apart.)
 const VERSION: &str = r"
@@ -212,8 +224,8 @@ if ARGV[3] == '' then
   redis.call('PERSIST', KEYS[3])
   redis.call('ZADD', KEYS[2], 'XX', 'inf', ARGV[4])
 else
-  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-  redis.call('PEXPIREAT', KEYS[3], ARGV[3])
+  expire_at(KEYS[1], ARGV[3])
+  expire_at(KEYS[3], ARGV[3])
   redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
 end
 return 1
@@ -229,28 +241,37 @@ redis.call('HSET', KEYS[1], 'd', ARGV[2])
 return 1
 ";
 
-/// A new session, unless the ID is in use ({0}) or ARGV[4] sessions are live ({-1}): its client
-/// number from the counter (KEYS[2]) is returned, and it is filed under ARGV[6] .. 'c:' ..
-/// number, in the live sessions by expiry (KEYS[3]), whose entries that ARGV[3] (now) passed
-/// are dropped first, and in the guests' set (KEYS[4]) at ARGV[7] if it is a guest. At the
-/// limit, with ARGV[8] = '1', the least recently active guest makes room: then its key and
-/// its field `d` follow the client number, for the host to tell. ARGV[9]: its seals.
+/// A new session, unless the ID is in use ({0}) or ARGV[4] sessions are live at ARGV[3] (now)
+/// ({-1}): its client number from the counter (KEYS[2]) is returned, and it is filed under
+/// ARGV[6] .. 'c:' .. number, in the live sessions by expiry (KEYS[3]) and in the guests' set
+/// (KEYS[4]) at ARGV[7] if it is a guest. Sessions whose end passed are not counted, and left
+/// for a sweep to claim. At the limit, with ARGV[8] = '1', the least recently active live guest
+/// makes room: then its key and its field `d` follow the client number, for the host to tell.
+/// ARGV[9]: its seals.
 const INSERT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
+local now = tonumber(ARGV[3])
 local evicted = {false, false}
-while redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) do
+local skipped = 0
+while redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[3], '+inf') >= tonumber(ARGV[4]) do
   if ARGV[8] ~= '1' then return {-1} end
-  local oldest = redis.call('ZRANGE', KEYS[4], 0, 0)
+  local oldest = redis.call('ZRANGE', KEYS[4], skipped, skipped)
   if #oldest == 0 then return {-1} end
-  redis.call('ZREM', KEYS[4], oldest[1])
+  local score = redis.call('ZSCORE', KEYS[3], oldest[1])
   local key = ARGV[6] .. 's:' .. oldest[1]
   local found = redis.call('HMGET', key, 'd')[1]
-  if found and redis.call('ZSCORE', KEYS[3], oldest[1]) then
-    redis.call('DEL', key)
-    redis.call('DEL', ARGV[6] .. 'c:' .. string.match(found, '^%d+:(%d+):'))
-    redis.call('ZREM', KEYS[3], oldest[1])
-    evicted = {oldest[1], found}
+  local ends = score and tonumber(score)
+  if ends and ends <= now and found then
+    -- Ended, not yet claimed: a sweep tells of it. The next guest.
+    skipped = skipped + 1
+  else
+    redis.call('ZREM', KEYS[4], oldest[1])
+    if found and score then
+      redis.call('DEL', key)
+      redis.call('DEL', ARGV[6] .. 'c:' .. string.match(found, '^%d+:(%d+):'))
+      redis.call('ZREM', KEYS[3], oldest[1])
+      evicted = {oldest[1], found}
+    end
   end
 end
 local client = redis.call('INCR', KEYS[2])
@@ -260,8 +281,8 @@ redis.call('SET', client_key, ARGV[5])
 if ARGV[2] == '' then
   redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
 else
-  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-  redis.call('PEXPIREAT', client_key, ARGV[2])
+  expire_at(KEYS[1], ARGV[2])
+  expire_at(client_key, ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
 end
 if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5]) end
@@ -303,8 +324,8 @@ redis.call('SET', KEYS[4], ARGV[5])
 if ARGV[3] == '' then
   redis.call('ZADD', KEYS[3], 'inf', ARGV[5])
 else
-  redis.call('PEXPIREAT', KEYS[2], ARGV[3])
-  redis.call('PEXPIREAT', KEYS[4], ARGV[3])
+  expire_at(KEYS[2], ARGV[3])
+  expire_at(KEYS[4], ARGV[3])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
 end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[13], 'PXAT', ARGV[6]) end
@@ -322,10 +343,30 @@ redis.call('HSET', KEYS[1], ARGV[1], count + 1)
 return count + 1
 ";
 
-/// The live sessions: drops the entries that ARGV[1] (now) passed, counts the rest.
-const COUNT: &str = r"
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-return redis.call('ZCARD', KEYS[1])
+/// Claims at most ARGV[2] sessions whose end ARGV[1] (now) has passed, in the live set KEYS[1]:
+/// each is taken out (its hash, its client number's key if still its own, its entries in the
+/// live set and the guests' set KEYS[2]) and its key and field `d` returned, for the host to
+/// tell of its end. One script: a session is claimed by exactly one call, whichever host
+/// makes it, and a write or a close that comes after finds it gone. An entry whose hash Redis
+/// dropped already (no host swept for [`KEY_MARGIN_MS`]) is only forgotten. First element:
+/// how many entries were due (more may be left if it is ARGV[2]).
+const CLAIM: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {#due}
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('ZREM', KEYS[2], member)
+  local key = ARGV[3] .. 's:' .. member
+  local found = redis.call('HMGET', key, 'd')[1]
+  if found then
+    redis.call('DEL', key)
+    local client_key = ARGV[3] .. 'c:' .. string.match(found, '^%d+:(%d+):')
+    if redis.call('GET', client_key) == member then redis.call('DEL', client_key) end
+    table.insert(out, member)
+    table.insert(out, found)
+  end
+end
+return out
 ";
 
 /// A session's key in Redis: the digest of its ID (`digest::Purpose::Session`).
@@ -396,12 +437,12 @@ impl RedisStore {
             prefix: settings.prefix.clone(),
             timeout: Duration::from_millis(settings.timeout_ms),
             idle: Mutex::new(Vec::new()),
-            commit: Script::new(&format!("{VERSION}{USER_TAIL}{COMMIT}")),
+            commit: Script::new(&format!("{}{VERSION}{USER_TAIL}{COMMIT}", expire_prelude())),
             commit_only: Script::new(&format!("{VERSION}{COMMIT_ONLY}")),
-            insert: Script::new(INSERT),
+            insert: Script::new(&format!("{}{INSERT}", expire_prelude())),
             remove: Script::new(&format!("{VERSION}{USER_TAIL}{REMOVE}")),
-            rotate: Script::new(&format!("{VERSION}{USER_TAIL}{ROTATE}")),
-            count: Script::new(COUNT),
+            rotate: Script::new(&format!("{}{VERSION}{USER_TAIL}{ROTATE}", expire_prelude())),
+            claim: Script::new(CLAIM),
             file_id: Script::new(FILE_ID),
         };
         let deadline = store.deadline();
@@ -514,6 +555,23 @@ impl RedisStore {
         let key = self.user_key(user);
         self.run(deadline, true, |c| {
             redis::cmd("SMEMBERS").arg(&key).query(c)
+        })
+    }
+
+    /// Forgets the client numbers of sessions that ended, each under its user: one round trip.
+    pub fn prune_users(&self, deadline: Deadline, gone: &[(String, u64)]) -> Result<()> {
+        if gone.is_empty() {
+            return Ok(());
+        }
+        self.run(deadline, true, |c| {
+            let mut pipe = redis::pipe();
+            for (user, client) in gone {
+                pipe.cmd("SREM")
+                    .arg(self.user_key(user))
+                    .arg(client)
+                    .ignore();
+            }
+            pipe.query::<()>(c)
         })
     }
 
@@ -886,10 +944,55 @@ impl RedisStore {
         Ok(u32::try_from(id).ok())
     }
 
-    /// How many sessions are live in the store at `now`.
+    /// How many sessions are live in the store at `now` (those whose end passed, claimed or
+    /// not, aside).
     pub fn count(&self, deadline: Deadline, now: Millis) -> Result<u64> {
         let live = self.live_key();
-        self.run(deadline, true, |c| self.count.key(&live).arg(now).invoke(c))
+        self.run(deadline, true, |c| {
+            redis::cmd("ZCOUNT")
+                .arg(&live)
+                .arg(format!("({now}"))
+                .arg("+inf")
+                .query(c)
+        })
+    }
+
+    /// Claims at most `limit` sessions whose end `now` has passed (see [`CLAIM`]): each as it
+    /// was stored, with its key; and whether more may be due.
+    pub fn claim(
+        &self,
+        deadline: Deadline,
+        now: Millis,
+        limit: usize,
+    ) -> Result<(Vec<(Key, Stored)>, bool)> {
+        let (live, guests) = (self.live_key(), self.guests_key());
+        let reply: Vec<redis::Value> = self.run(deadline, false, |c| {
+            self.claim
+                .key(&live)
+                .key(&guests)
+                .arg(now)
+                .arg(limit)
+                .arg(&self.prefix)
+                .invoke(c)
+        })?;
+        let mut reply = reply.into_iter();
+        let due: usize = reply
+            .next()
+            .and_then(|v| redis::from_redis_value(v).ok())
+            .unwrap_or(0);
+        let mut claimed = Vec::new();
+        while let (Some(member), Some(data)) = (reply.next(), reply.next()) {
+            let member: Option<String> = redis::from_redis_value(member).ok();
+            let data: Option<Vec<u8>> = redis::from_redis_value(data).ok();
+            if let Some(pair) = member
+                .as_deref()
+                .and_then(digest::parse_hex)
+                .zip(data.and_then(Stored::parse))
+            {
+                claimed.push(pair);
+            }
+        }
+        Ok((claimed, due >= limit))
     }
 
     /// Runs `op` on a connection with what is left of `deadline` as its timeouts. A reused

@@ -26,7 +26,7 @@ use crate::digest::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, End};
 use crate::id::SessionId;
-use crate::registry::{Access, Member, Registry, SessionRef, not_found, user_row};
+use crate::registry::{Access, Core, Member, Registry, SessionRef, not_found, user_row};
 use crate::session::Session;
 
 /// The registry's Redis store.
@@ -253,8 +253,33 @@ impl RedisSite {
 
     /// The session `stored` (`id` if known) decoded under this host's roles file.
     fn decode(&self, r: &Registry, id: SessionId, stored: &Stored) -> Result<Session> {
-        let roles = Arc::clone(&r.roles.read());
-        record::decode(id, stored.client, &stored.record, &roles)
+        decode(&r.core, id, stored)
+    }
+
+    /// [`Store::sweep`] on the Redis store: claims the sessions that ended, a batch at a time,
+    /// and tells of each (its event and access-log line, queued).
+    fn sweep_remote(&self, core: &Core, now: Millis) -> Result<u64> {
+        let mut swept = 0;
+        loop {
+            let (claimed, more) = self.store.claim(self.store.deadline(), now, CLAIM_BATCH)?;
+            let mut users = Vec::new();
+            for (_, stored) in &claimed {
+                swept += 1;
+                // A record this build cannot read is gone all the same, untold.
+                let Ok(session) = decode(core, SessionId::UNKNOWN, stored) else {
+                    continue;
+                };
+                if let Some(user) = session.user() {
+                    users.push((user.to_owned(), session.client_id));
+                }
+                core.ended(&session, now, session.lapsed_end());
+            }
+            // Forgotten at the next read of the user's sessions in any case.
+            self.store.prune_users(self.store.deadline(), &users)?;
+            if !more {
+                return Ok(swept);
+            }
+        }
     }
 
     /// The session `target` as stored; for an ID, the session it names during a rotation's
@@ -601,6 +626,15 @@ impl RedisSite {
     }
 }
 
+/// Sessions claimed by one exchange of a sweep.
+const CLAIM_BATCH: usize = 256;
+
+/// The session `stored` (`id` if known) decoded under the roles file of `core`'s host.
+fn decode(core: &Core, id: SessionId, stored: &Stored) -> Result<Session> {
+    let roles = Arc::clone(&core.roles.read());
+    record::decode(id, stored.client, &stored.record, &roles)
+}
+
 /// A guest's last activity, by which the least recently active guest makes room at
 /// `maxSessions`; `None` for a session that is no guest (never evicted).
 fn guest_activity(session: &Session) -> Option<Millis> {
@@ -748,5 +782,9 @@ impl Store for RedisSite {
 
     fn count(&self, now: Millis) -> Result<u64> {
         self.store.count(self.store.deadline(), now)
+    }
+
+    fn sweep(&self, core: &Core, now: Millis) -> Result<u64> {
+        self.sweep_remote(core, now)
     }
 }

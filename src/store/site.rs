@@ -14,7 +14,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::events::CloseReason;
 use crate::id::SessionId;
-use crate::registry::{Access, Registry};
+use crate::registry::{Access, Core, Registry};
 use crate::session::Session;
 use crate::store::redis::{Key, key_of};
 
@@ -166,4 +166,9 @@ pub(crate) trait Store: Send + Sync {
 
     /// Live sessions at `now`.
     fn count(&self, now: Millis) -> Result<u64>;
+
+    /// Takes out the sessions whose end `now` has passed, each accounted for as it ended
+    /// (`Core::ended`: its event and access-log line queued) by exactly one caller, whichever
+    /// host or thread sweeps; how many this call took.
+    fn sweep(&self, core: &Core, now: Millis) -> Result<u64>;
 }
