@@ -153,6 +153,8 @@ pub struct Event {
     pub hosted: bool,
     pub time: Millis,
     pub detail: Detail,
+    /// An event another host of the site told (see [`Event::relayed`]): its JSON, as given.
+    pub relayed: Option<Box<str>>,
 }
 
 impl Event {
@@ -166,7 +168,43 @@ impl Event {
             hosted: session.kind != crate::session::SessionType::Standalone,
             time,
             detail,
+            relayed: None,
         }
+    }
+
+    /// An event of the site told by another host (`json`, from [`Event::notice`]): handed to
+    /// the handler as it is, never written to this host's access log (the host that made the
+    /// change wrote it in its own).
+    pub fn relayed(json: String) -> Event {
+        Event {
+            kind: EventKind::Closed,
+            id: SessionId::UNKNOWN,
+            client_id: 0,
+            identifier: String::new(),
+            client: String::new(),
+            hosted: false,
+            time: 0,
+            detail: Detail::Closed {
+                reason: CloseReason::Host,
+            },
+            relayed: Some(json.into()),
+        }
+    }
+
+    /// This event as other hosts are told it: without the session's ID (a bearer token, which
+    /// the site's store never holds: `"ID"` and `"previousID"` are `""`), and with `"host"`,
+    /// the host that made the change.
+    pub fn notice(&self, host: &str) -> String {
+        let mut blind = self.clone();
+        blind.id = SessionId::UNKNOWN;
+        if let Detail::Rotated { previous } = &mut blind.detail {
+            *previous = SessionId::UNKNOWN;
+        }
+        let mut json = blind.to_json();
+        json.pop();
+        push_field(&mut json, false, "host", host);
+        json.push('}');
+        json
     }
 
     /// The access log's code: FileMaker's own (638, 94, 98, 22) where FileMaker has the event,
@@ -194,6 +232,9 @@ impl Event {
 
     /// `{"event", "ID", "identifier", "time", …}`.
     pub fn to_json(&self) -> String {
+        if let Some(json) = &self.relayed {
+            return json.to_string();
+        }
         let mut out = String::with_capacity(160);
         out.push('{');
         push_field(&mut out, true, "event", self.kind.name());
@@ -570,6 +611,7 @@ mod tests {
             detail: Detail::Closed {
                 reason: CloseReason::Host,
             },
+            relayed: None,
         }
     }
 

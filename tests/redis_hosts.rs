@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::redis_server::{RedisServer, arrive};
+
 use serde_json::{Value, json};
 use sessmgr::{ErrorKind, Registry, SessionId, UpdateOutcome};
 
@@ -136,7 +137,12 @@ fn host_process() {
             let (new, _) = r
                 .rotate_id(id, Some(r#"{"privileges": ["simple"], "userName": "ann"}"#))
                 .unwrap();
+            r.disconnect(r.client_id(new).unwrap(), Some("closing soon"), 3600)
+                .unwrap();
             println!("out: {new}");
+            // Notices name their host `{machine name}:{process ID}` (docs/redis.md).
+            let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+            println!("out: {}:{}", machine.trim(), std::process::id());
         }
         "count" => hammer(&r, &store, SessionId::parse(&arg).unwrap()),
         "logins" => println!("out: {:?}", logins(&r, &store, &arg)),
@@ -169,12 +175,47 @@ fn two_host_processes_share_their_sessions() {
     let server = RedisServer::start();
     let store = server.store("procs:");
     let r = Arc::new(host(&store));
+    let seen = common::recorder(&r);
     let id = r.create(None).unwrap();
     r.set_identifier(id, "Desk A").unwrap();
+    let client = r.client_id(id).unwrap();
 
-    // Renamed, granted and rotated by the other process.
+    // Renamed, granted, rotated and disconnected (with an hour's grace) by the other process.
     let out = finish(spawn("rename", &store, &id.to_string()));
     let new = SessionId::parse(&out[0]).unwrap();
+    let there = out[1].clone();
+    // Told here, as the other host's notices: the rotation and the disconnection begun.
+    let notices = |kinds: &[&str]| -> Vec<Value> {
+        let started = std::time::Instant::now();
+        loop {
+            let told: Vec<Value> = seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|e| !e["host"].is_null() && e["clientId"] == client)
+                .cloned()
+                .collect();
+            let names: Vec<&str> = told.iter().map(|e| e["event"].as_str().unwrap()).collect();
+            if names == kinds {
+                return told;
+            }
+            // A minute only turns a notice that never comes into a failure.
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "told {names:?}, not {kinds:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    let told = notices(&["idRotated", "stateChanged"]);
+    for notice in &told {
+        assert_eq!(notice["host"], there.as_str());
+        assert_eq!(notice["clientId"], client);
+        assert_eq!(notice["ID"], "");
+        assert_eq!(notice["identifier"], "Desk B");
+    }
+    assert_eq!(told[0]["previousID"], "");
+    assert_eq!(told[1]["new"], "disconnecting");
     assert_eq!(r.identifier(new).unwrap(), "Desk B");
     assert!(r.has_privilege(new, "simple").unwrap());
     assert_eq!(r.user_name(new).unwrap(), "ann");
@@ -203,9 +244,12 @@ fn two_host_processes_share_their_sessions() {
         );
     }
 
-    // Closed there, gone here.
+    // Closed there, gone here, and told here.
     finish(spawn("close", &store, &new.to_string()));
     assert_eq!(r.touch(new).unwrap_err().kind, ErrorKind::NotFound);
+    let told = notices(&["idRotated", "stateChanged", "closed"]);
+    assert_eq!(told[2]["reason"], "host");
+    assert_eq!(told[2]["clientId"], client);
 }
 
 #[test]
@@ -384,14 +428,35 @@ fn expire(r: &Arc<Registry>, store: &str, arg: &str) {
     // A last sweep after every host's rounds: nothing is left to claim.
     arrive(&mut c, "test:expire:done", EXPIRING_HOSTS);
     swept.fetch_add(r.sweep() as usize, Ordering::Relaxed);
+    // Every end is told here: by this host, or by the one that made it (relayed). A minute
+    // only turns a notice that never comes into a failure.
+    let ends = EXPIRING_EACH * EXPIRING_HOSTS as usize;
+    let waited = std::time::Instant::now();
+    let named = |told: &[Value]| {
+        told.iter()
+            .filter(|e| e["identifier"].as_str().is_some_and(|i| i.starts_with('x')))
+            .count()
+    };
+    while named(&told.lock().unwrap()) < ends {
+        assert!(waited.elapsed().as_secs() < 60, "notices missing");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    arrive(&mut c, "test:expire:told", EXPIRING_HOSTS);
     for event in told.lock().unwrap().iter() {
         println!(
-            "out: end {} {} {}",
+            "out: end {} {} {} {}",
             event["identifier"].as_str().unwrap(),
             event["event"].as_str().unwrap(),
-            event["reason"].as_str().unwrap()
+            event["reason"].as_str().unwrap(),
+            event["host"].as_str().unwrap_or("here"),
         );
+        if !event["host"].is_null() {
+            assert_eq!(event["ID"], "", "a notice without the session's ID");
+        }
     }
+    // Notices name their host `{machine name}:{process ID}` (docs/redis.md).
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    println!("out: host {}:{}", machine.trim(), std::process::id());
     println!("out: swept {}", swept.into_inner());
     println!("out: left {}", left.into_inner());
 }
@@ -421,14 +486,31 @@ fn three_hosts_tell_each_end_exactly_once_in_their_events_and_logs() {
     let mut ends = std::collections::BTreeMap::<String, Vec<String>>::new();
     let mut left = 0;
     let mut swept = Vec::new();
-    for line in outs.iter().flatten() {
+    let names: Vec<String> = outs
+        .iter()
+        .map(|out| {
+            let line = out.iter().find(|l| l.starts_with("host ")).unwrap();
+            line["host ".len()..].to_owned()
+        })
+        .collect();
+    // Who told what: (teller, receiver) by session.
+    let mut relayed = std::collections::BTreeMap::<String, Vec<(String, usize)>>::new();
+    for (receiver, line) in outs
+        .iter()
+        .enumerate()
+        .flat_map(|(h, out)| out.iter().map(move |l| (h, l)))
+    {
         let words: Vec<&str> = line.split(' ').collect();
         match words[0] {
-            "end" if words[1].starts_with('x') => ends
+            "end" if words[1].starts_with('x') && words[4] == "here" => ends
                 .entry(words[1].to_owned())
                 .or_default()
                 .push(format!("{} {}", words[2], words[3])),
-            "end" => {}
+            "end" if words[1].starts_with('x') => relayed
+                .entry(words[1].to_owned())
+                .or_default()
+                .push((words[4].to_owned(), receiver)),
+            "end" | "host" => {}
             "swept" => swept.push(words[1].parse::<usize>().unwrap()),
             "left" => left += words[1].parse::<usize>().unwrap(),
             other => panic!("{other}"),
@@ -448,6 +530,21 @@ fn three_hosts_tell_each_end_exactly_once_in_their_events_and_logs() {
         }
     }
     assert_eq!(ends.len(), EXPIRING_EACH * EXPIRING_HOSTS as usize);
+    // Every other host was told each end, named with the host that made it.
+    let mut tellers = vec![0; names.len()];
+    for (name, told) in &relayed {
+        let teller = names.iter().position(|n| *n == told[0].0).unwrap();
+        tellers[teller] += 1;
+        let mut receivers: Vec<usize> = told.iter().map(|(_, r)| *r).collect();
+        receivers.sort();
+        let others: Vec<usize> = (0..names.len()).filter(|h| *h != teller).collect();
+        assert_eq!(receivers, others, "{name}: relayed to {told:?}");
+        assert!(
+            told.iter().all(|(t, _)| *t == told[0].0),
+            "{name}: {told:?}"
+        );
+    }
+    assert_eq!(relayed.len(), ends.len());
     // And once in all the hosts' access logs.
     let mut logged = std::collections::BTreeMap::<String, Vec<String>>::new();
     for log in &logs {

@@ -150,21 +150,11 @@ impl Core {
     /// (whose lock it holds).
     pub fn ended_unindexed(&self, session: &Session, now: Millis, end: End) {
         match end {
-            End::Closed(reason) => {
-                self.counters.closed.fetch_add(1, Ordering::AcqRel);
-                self.emit(EventKind::Closed, session, now, || Detail::Closed {
-                    reason,
-                });
-            }
-            End::Expired(reason) => {
-                self.counters.expired.fetch_add(1, Ordering::AcqRel);
-                self.emit(EventKind::Expired, session, now, || Detail::Expired {
-                    reason,
-                    last_activity: session.last_activity,
-                    idle_timeout: session.idle_timeout,
-                    lifetime_end: session.lifetime_end,
-                });
-            }
+            End::Closed(_) => self.counters.closed.fetch_add(1, Ordering::AcqRel),
+            End::Expired(_) => self.counters.expired.fetch_add(1, Ordering::AcqRel),
+        };
+        if self.events.listening() {
+            self.events.push(end_event(session, now, end));
         }
         for otp in session.extras.iter().flat_map(|e| &e.otps) {
             self.local.otps.take(otp.key);
@@ -404,7 +394,7 @@ impl Registry {
                 ),
             ));
         }
-        wanted.open()
+        wanted.open(&self.core)
     }
 
     /// A sweeper thread for `interval_seconds`, not yet running, or none for 0.
@@ -660,6 +650,27 @@ impl Registry {
 impl Drop for Registry {
     fn drop(&mut self) {
         *self.sweeper.get_mut() = None;
+    }
+}
+
+/// The event of a session's end: `closed` with its reason, or `expired` with its reason and
+/// what it ended by.
+pub(crate) fn end_event(session: &Session, now: Millis, end: End) -> Event {
+    match end {
+        End::Closed(reason) => {
+            Event::new(EventKind::Closed, session, now, Detail::Closed { reason })
+        }
+        End::Expired(reason) => Event::new(
+            EventKind::Expired,
+            session,
+            now,
+            Detail::Expired {
+                reason,
+                last_activity: session.last_activity,
+                idle_timeout: session.idle_timeout,
+                lifetime_end: session.lifetime_end,
+            },
+        ),
     }
 }
 

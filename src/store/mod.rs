@@ -9,6 +9,7 @@
 //! third store is a module here, a variant of [`StoreSettings`] and its `open`.
 
 pub mod memory;
+pub mod notices;
 pub mod record;
 pub mod redis;
 pub mod redis_site;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::registry::Core;
 use site::Store;
 
 /// `configure`'s `store` object.
@@ -46,12 +48,17 @@ pub(crate) const MAX_PREFIX_BYTES: usize = 256;
 impl StoreSettings {
     /// The store these settings name, connected: `None` for memory (every registry has its
     /// own); a store that does not answer is `Unavailable`.
-    pub(crate) fn open(&self) -> Result<Option<Arc<dyn Store>>> {
+    pub(crate) fn open(&self, core: &Arc<Core>) -> Result<Option<Arc<dyn Store>>> {
         match self {
             StoreSettings::Memory => Ok(None),
-            StoreSettings::Redis(settings) => Ok(Some(Arc::new(redis_site::RedisSite {
-                store: redis::RedisStore::open(settings)?,
-            }))),
+            StoreSettings::Redis(settings) => {
+                let store = Arc::new(redis::RedisStore::open(settings)?);
+                let listener = store.listen(core)?;
+                Ok(Some(Arc::new(redis_site::RedisSite {
+                    store,
+                    _listener: listener,
+                })))
+            }
         }
     }
 

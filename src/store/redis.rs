@@ -113,6 +113,11 @@ pub struct RedisStore {
     address: String,
     prefix: String,
     timeout: Duration,
+    /// Random, this store's own: what its notices to the other hosts carry, so that it skips
+    /// its own (see `notices`).
+    instance: String,
+    /// `{machine name}:{process ID}`: the host named in its notices.
+    host: String,
     idle: Mutex<Vec<Kept>>,
     commit: Script,
     commit_only: Script,
@@ -436,6 +441,8 @@ impl RedisStore {
             address,
             prefix: settings.prefix.clone(),
             timeout: Duration::from_millis(settings.timeout_ms),
+            instance: digest::hex(digest::random_secret()),
+            host: format!("{}:{}", crate::os::host_name(), std::process::id()),
             idle: Mutex::new(Vec::new()),
             commit: Script::new(&format!("{}{VERSION}{USER_TAIL}{COMMIT}", expire_prelude())),
             commit_only: Script::new(&format!("{VERSION}{COMMIT_ONLY}")),
@@ -452,6 +459,25 @@ impl RedisStore {
 
     pub fn serial(&self) -> u64 {
         self.serial
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// A connection of its own (not one of the kept ones) whose reads wait up to `wait`.
+    pub fn listening_connection(&self, wait: Duration) -> redis::RedisResult<Connection> {
+        let connection = self.client.get_connection_with_timeout(self.timeout)?;
+        connection.set_read_timeout(Some(wait))?;
+        Ok(connection)
     }
 
     /// When the current call must be done: the deadline of the [`Scope`] this thread is in,
@@ -999,7 +1025,7 @@ impl RedisStore {
     /// connection that fails on an `idempotent` op is replaced and the op tried once more (a
     /// Redis restart leaves every kept connection dead); a write is not sent twice, since the
     /// first may have reached Redis.
-    fn run<R>(
+    pub fn run<R>(
         &self,
         deadline: Deadline,
         idempotent: bool,

@@ -24,14 +24,16 @@ use super::site::{Operation, Recall, Rotation, Store, Target, UserChange};
 use crate::clock::Millis;
 use crate::digest::{self, Purpose};
 use crate::error::{Error, Result};
-use crate::events::{CloseReason, End};
+use crate::events::{CloseReason, Detail, End, Event, EventKind};
 use crate::id::SessionId;
-use crate::registry::{Access, Core, Member, Registry, SessionRef, not_found, user_row};
-use crate::session::Session;
+use crate::registry::{Access, Core, Member, Registry, SessionRef, end_event, not_found, user_row};
+use crate::session::{Session, SessionState};
 
 /// The registry's Redis store.
 pub(crate) struct RedisSite {
-    pub store: RedisStore,
+    pub store: Arc<RedisStore>,
+    /// Reads the other hosts' notices while the store is this registry's.
+    pub _listener: super::notices::Listener,
 }
 
 thread_local! {
@@ -192,6 +194,7 @@ impl RedisSite {
             return Ok(Attempt::Lapsed);
         }
         let (expiry_before, guest_before) = (session.expires_at(), guest_activity(&session));
+        let state_before = session.state;
         let hold = r.core.events.hold();
         let mut access = Access {
             slot: None,
@@ -227,6 +230,16 @@ impl RedisSite {
             )? {
                 Written::Done => {
                     r.counted(hold.commit());
+                    if session.state == SessionState::Disconnecting
+                        && state_before != SessionState::Disconnecting
+                    {
+                        // A disconnection begun: the other hosts are told too.
+                        let detail = Detail::Changed {
+                            old: state_before.name().to_owned(),
+                            new: session.state.name().to_owned(),
+                        };
+                        self.tell(&[Event::new(EventKind::StateChanged, &session, now, detail)]);
+                    }
                     let now_stored = Stored {
                         version: stored.version + 1,
                         client: stored.client,
@@ -262,7 +275,7 @@ impl RedisSite {
         let mut swept = 0;
         loop {
             let (claimed, more) = self.store.claim(self.store.deadline(), now, CLAIM_BATCH)?;
-            let mut users = Vec::new();
+            let (mut users, mut told) = (Vec::new(), Vec::new());
             for (_, stored) in &claimed {
                 swept += 1;
                 // A record this build cannot read is gone all the same, untold.
@@ -273,7 +286,9 @@ impl RedisSite {
                     users.push((user.to_owned(), session.client_id));
                 }
                 core.ended(&session, now, session.lapsed_end());
+                told.push(end_event(&session, now, session.lapsed_end()));
             }
+            self.tell(&told);
             // Forgotten at the next read of the user's sessions in any case.
             self.store.prune_users(self.store.deadline(), &users)?;
             if !more {
@@ -410,6 +425,9 @@ impl RedisSite {
             )? {
                 Some(Written::Done) => {
                     r.counted(hold.commit());
+                    let previous = SessionId::UNKNOWN;
+                    let detail = Detail::Rotated { previous };
+                    self.tell(&[Event::new(EventKind::IdRotated, &session, now, detail)]);
                     return Ok((new, result));
                 }
                 Some(Written::Gone) => return Err(not_found()),
@@ -457,8 +475,9 @@ impl RedisSite {
                     if let Some((_, stored)) = evicted {
                         // The least recently active guest made room, as in memory.
                         let gone = self.decode(r, SessionId::UNKNOWN, &stored)?;
-                        r.core
-                            .ended(&gone, session.created, End::Closed(CloseReason::Evicted));
+                        let end = End::Closed(CloseReason::Evicted);
+                        r.core.ended(&gone, session.created, end);
+                        self.tell(&[end_event(&gone, session.created, end)]);
                     }
                     break;
                 }
@@ -489,12 +508,15 @@ impl RedisSite {
                 .remove(deadline, key, stored.client, stored.version, session.user())?
             {
                 Written::Done => {
-                    if !is_live(&session, now) {
-                        r.core.ended(&session, now, session.lapsed_end());
-                        return Err(not_found());
-                    }
-                    r.core.ended(&session, now, End::Closed(reason));
-                    return Ok(());
+                    let live = is_live(&session, now);
+                    let end = if live {
+                        End::Closed(reason)
+                    } else {
+                        session.lapsed_end()
+                    };
+                    r.core.ended(&session, now, end);
+                    self.tell(&[end_event(&session, now, end)]);
+                    return if live { Ok(()) } else { Err(not_found()) };
                 }
                 Written::Moved | Written::UsersMoved => continue,
                 Written::Gone => return Err(not_found()),
@@ -623,6 +645,14 @@ impl RedisSite {
             }
         }
         Ok(closed)
+    }
+}
+
+impl RedisSite {
+    /// Tells the other hosts of `events` (see `notices`). A notice that does not reach Redis
+    /// is lost: the change it tells of is made, and the others find out at their next call.
+    fn tell(&self, events: &[Event]) {
+        let _ = self.store.publish(self.store.deadline(), events);
     }
 }
 
