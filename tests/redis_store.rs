@@ -421,6 +421,40 @@ fn the_store_setting_is_checked_and_cannot_change_under_live_sessions() {
             r#"{"store": {"kind": "redis", "url": "redis://127.0.0.1:6379", "colour": 1}}"#,
             ErrorKind::InvalidArgument,
         ),
+        // Sentinel: both keys, well formed, and not with a URL.
+        (
+            r#"{"store": {"kind": "redis", "sentinels": ["127.0.0.1:1"]}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "service": "site"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "sentinels": [], "service": "site"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "sentinels": ["127.0.0.1"], "service": "site"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "sentinels": ["127.0.0.1:70000"], "service": "site"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "sentinels": ["127.0.0.1:1"], "service": ""}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            r#"{"store": {"kind": "redis", "url": "redis://127.0.0.1:6379", "sentinels": ["127.0.0.1:1"], "service": "site"}}"#,
+            ErrorKind::InvalidArgument,
+        ),
+        // No Sentinel answers on port 1.
+        (
+            r#"{"store": {"kind": "redis", "sentinels": ["127.0.0.1:1"], "service": "site"}}"#,
+            ErrorKind::Unavailable,
+        ),
     ] {
         let e = r.configure(config).unwrap_err();
         assert_eq!(e.kind, expected, "{config}: {}", e.message);

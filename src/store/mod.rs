@@ -33,7 +33,11 @@ pub enum StoreSettings {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedisSettings {
+    /// The server, or (with `sentinels`) "" and the primary found through Sentinel.
     pub url: String,
+    /// `host:port` of each Sentinel that watches the site's primary, named `service`.
+    pub sentinels: Vec<String>,
+    pub service: String,
     /// Put before every key the library writes.
     pub prefix: String,
     /// No call waits for Redis longer than this.
@@ -44,6 +48,14 @@ pub(crate) const DEFAULT_PREFIX: &str = "sessmgr:";
 pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 2000;
 pub(crate) const TIMEOUT_MS_RANGE: (i64, i64) = (1, 60_000);
 pub(crate) const MAX_PREFIX_BYTES: usize = 256;
+pub(crate) const MAX_SENTINELS: usize = 16;
+
+/// `host:port`, the port a number.
+fn is_address(text: &str) -> bool {
+    text.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty() && host.len() <= 255 && port.parse::<u16>().is_ok_and(|p| p > 0)
+    })
+}
 
 impl StoreSettings {
     /// The store these settings name, connected: `None` for memory (every registry has its
@@ -79,6 +91,7 @@ impl StoreSettings {
             }
         };
         let mut url = None;
+        let (mut sentinels, mut service) = (None, None);
         let mut prefix = DEFAULT_PREFIX.to_owned();
         let mut timeout_ms = DEFAULT_TIMEOUT_MS;
         for (key, value) in fields {
@@ -92,6 +105,36 @@ impl StoreSettings {
                     _ => {
                         return Err(Error::invalid(
                             "\"store\": \"url\" must be a string starting redis:// or unix://",
+                        ));
+                    }
+                },
+                ("redis", "sentinels") => match value.as_array() {
+                    Some(list)
+                        if !list.is_empty()
+                            && list.len() <= MAX_SENTINELS
+                            && list.iter().all(|a| a.as_str().is_some_and(is_address)) =>
+                    {
+                        sentinels = Some(
+                            list.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect(),
+                        )
+                    }
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "\"store\": \"sentinels\" must be an array of 1 to {MAX_SENTINELS} \
+                             \"host:port\" strings"
+                        )));
+                    }
+                },
+                ("redis", "service") => match value.as_str() {
+                    Some(name) if !name.is_empty() && name.len() <= 255 => {
+                        service = Some(name.to_owned())
+                    }
+                    _ => {
+                        return Err(Error::invalid(
+                            "\"store\": \"service\" must be the name Sentinel knows the primary by (1 to 255 bytes)",
                         ));
                     }
                 },
@@ -112,7 +155,7 @@ impl StoreSettings {
                         "\"store\": unknown key \"{}\" for kind {kind} (expected {})",
                         crate::id::truncate_for_message(other),
                         if kind == "redis" {
-                            "kind, url, prefix, timeoutMs"
+                            "kind, url, sentinels, service, prefix, timeoutMs"
                         } else {
                             "kind"
                         }
@@ -123,9 +166,29 @@ impl StoreSettings {
         if kind == "memory" {
             return Ok(StoreSettings::Memory);
         }
-        let url = url.ok_or_else(|| Error::invalid("\"store\": \"url\" is required for redis"))?;
+        let (url, sentinels, service) = match (url, sentinels, service) {
+            (Some(url), None, None) => (url, Vec::new(), String::new()),
+            (None, Some(sentinels), Some(service)) => (String::new(), sentinels, service),
+            (None, None, None) => {
+                return Err(Error::invalid(
+                    "\"store\": \"url\" (or \"sentinels\" and \"service\") is required for redis",
+                ));
+            }
+            (Some(_), _, _) => {
+                return Err(Error::invalid(
+                    "\"store\": \"url\" names one server; with Sentinel, give \"sentinels\" and \"service\" instead",
+                ));
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "\"store\": \"sentinels\" and \"service\" go together",
+                ));
+            }
+        };
         Ok(StoreSettings::Redis(RedisSettings {
             url,
+            sentinels,
+            service,
             prefix,
             timeout_ms,
         }))

@@ -25,7 +25,7 @@ use crate::events::Event;
 use crate::registry::Core;
 
 /// Notices the stream keeps, about (`XADD … MAXLEN ~`).
-pub const KEPT: u64 = 10_000;
+pub(crate) const KEPT: u64 = 10_000;
 
 /// How long one read of the stream waits for a notice before the listener checks whether it
 /// should stop: a store dropped is let go of within this.
@@ -93,7 +93,8 @@ impl RedisStore {
             .next()
             .map_or_else(|| "0-0".to_owned(), |(id, _)| id);
         let stop = Arc::new(AtomicBool::new(false));
-        let (store, core, stopped) = (Arc::clone(self), Arc::clone(core), Arc::clone(&stop));
+        // Not kept alive by this thread: a registry dropped (whose core holds this store) ends it.
+        let (store, core, stopped) = (Arc::clone(self), Arc::downgrade(core), Arc::clone(&stop));
         let read = move || {
             let mut connection = None;
             while !stopped.load(Ordering::Acquire) {
@@ -120,6 +121,9 @@ impl RedisStore {
                     connection = None;
                     std::thread::sleep(RETRY);
                     continue;
+                };
+                let Some(core) = core.upgrade() else {
+                    return;
                 };
                 for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
                     last = entry.id.clone();

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{Client, Connection, RedisError, Script};
 
 use super::RedisSettings;
@@ -107,7 +108,7 @@ pub struct RedisStore {
     /// Distinct for every store opened in this process (what a thread's remembered session
     /// belongs to).
     serial: u64,
-    client: Client,
+    source: Source,
     /// `host:port` (or the socket's path): what messages name. Never the URL, which may hold a
     /// password.
     address: String,
@@ -126,6 +127,65 @@ pub struct RedisStore {
     rotate: Script,
     claim: Script,
     file_id: Script,
+}
+
+/// Where connections go: one server, or the primary that Sentinel names now.
+enum Source {
+    Direct(Client),
+    /// Asked at every new connection (connections are kept, so rarely): after a failover, the
+    /// connections to the old primary fail, and the next ones go to the new.
+    Sentinel(Mutex<SentinelClient>),
+}
+
+impl Source {
+    /// The source `settings` name, and what messages call it; a URL or an address that does
+    /// not parse is `InvalidArgument`.
+    fn open(settings: &RedisSettings) -> Result<(Source, String)> {
+        if settings.sentinels.is_empty() {
+            let client = Client::open(settings.url.as_str()).map_err(|e| {
+                Error::invalid(format!(
+                    "\"store\": \"url\" is not a Redis URL ({})",
+                    e.category()
+                ))
+            })?;
+            let address = client.get_connection_info().addr().to_string();
+            return Ok((Source::Direct(client), address));
+        }
+        let sentinels: Vec<String> = settings
+            .sentinels
+            .iter()
+            .map(|a| format!("redis://{a}"))
+            .collect();
+        let client = SentinelClient::build(
+            sentinels,
+            settings.service.clone(),
+            None,
+            SentinelServerType::Master,
+        )
+        .map_err(|e| {
+            Error::invalid(format!(
+                "\"store\": \"sentinels\" do not parse ({})",
+                e.category()
+            ))
+        })?;
+        let address = format!(
+            "the primary of {} (Sentinel {})",
+            crate::id::truncate_for_message(&settings.service),
+            settings.sentinels.join(", ")
+        );
+        Ok((Source::Sentinel(Mutex::new(client)), address))
+    }
+
+    /// A new connection, made within `timeout` (Sentinel's answers aside: they have their own).
+    fn connect(&self, timeout: Duration) -> redis::RedisResult<Connection> {
+        match self {
+            Source::Direct(client) => client.get_connection_with_timeout(timeout),
+            Source::Sentinel(sentinel) => {
+                let client = sentinel.lock().get_client()?;
+                client.get_connection_with_timeout(timeout)
+            }
+        }
+    }
 }
 
 /// A connection, and the read and write timeouts its socket has.
@@ -192,7 +252,7 @@ end
 /// How long after a session's end Redis keeps its keys (their own expiry): the sweep of some
 /// host claims the session before then, and tells of its end (see [`CLAIM`]); Redis' expiry is
 /// only a safety net for a site where no host sweeps.
-pub const KEY_MARGIN_MS: i64 = 10 * 60_000;
+pub(crate) const KEY_MARGIN_MS: i64 = 10 * 60_000;
 
 /// Sets a key's expiry to a session's end `at` plus [`KEY_MARGIN_MS`].
 fn expire_prelude() -> String {
@@ -427,17 +487,11 @@ impl RedisStore {
     /// Opens the store and checks that Redis answers (`Unavailable` if not); a URL that does
     /// not parse is `InvalidArgument`.
     pub fn open(settings: &RedisSettings) -> Result<RedisStore> {
-        let client = Client::open(settings.url.as_str()).map_err(|e| {
-            Error::invalid(format!(
-                "\"store\": \"url\" is not a Redis URL ({})",
-                e.category()
-            ))
-        })?;
-        let address = client.get_connection_info().addr().to_string();
+        let (source, address) = Source::open(settings)?;
         static OPENED: AtomicU64 = AtomicU64::new(0);
         let store = RedisStore {
             serial: OPENED.fetch_add(1, Ordering::Relaxed),
-            client,
+            source,
             address,
             prefix: settings.prefix.clone(),
             timeout: Duration::from_millis(settings.timeout_ms),
@@ -475,7 +529,7 @@ impl RedisStore {
 
     /// A connection of its own (not one of the kept ones) whose reads wait up to `wait`.
     pub fn listening_connection(&self, wait: Duration) -> redis::RedisResult<Connection> {
-        let connection = self.client.get_connection_with_timeout(self.timeout)?;
+        let connection = self.source.connect(self.timeout)?;
         connection.set_read_timeout(Some(wait))?;
         Ok(connection)
     }
@@ -1072,8 +1126,8 @@ impl RedisStore {
     fn connect(&self, deadline: Deadline) -> Result<Kept> {
         let left = self.left(deadline)?;
         let connection = self
-            .client
-            .get_connection_with_timeout(left)
+            .source
+            .connect(left)
             .map_err(|e| self.unavailable(&e, deadline))?;
         Ok(Kept {
             connection,

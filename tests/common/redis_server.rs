@@ -10,11 +10,37 @@ pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Arguments after the server's own (`--replicaof …`).
+    extra: Vec<String>,
+    /// A Sentinel watching the primary on this port, as `service`.
+    sentinel: Option<(u16, String)>,
 }
 
 impl RedisServer {
     /// A server with the append-only file on (fsync always): a restart finds every write.
     pub fn start() -> RedisServer {
+        RedisServer::start_as(Vec::new(), None)
+    }
+
+    /// A replica of the server on `primary`'s port (append-only file on, as a primary's).
+    #[allow(dead_code)]
+    pub fn replica_of(primary: u16) -> RedisServer {
+        let extra = vec![
+            "--replicaof".into(),
+            "127.0.0.1".into(),
+            primary.to_string(),
+        ];
+        RedisServer::start_as(extra, None)
+    }
+
+    /// A Sentinel watching the primary on `primary`'s port as `service`: it calls it down
+    /// after 1 s without an answer, and two Sentinels must agree.
+    #[allow(dead_code)]
+    pub fn sentinel(primary: u16, service: &str) -> RedisServer {
+        RedisServer::start_as(Vec::new(), Some((primary, service.to_owned())))
+    }
+
+    fn start_as(extra: Vec<String>, sentinel: Option<(u16, String)>) -> RedisServer {
         super::machine::prepare();
         // A port found free may be taken before the server binds it (by a connection's local
         // port, or another test's server): the server then exits, and another port is tried.
@@ -27,6 +53,8 @@ impl RedisServer {
                 port,
                 dir,
                 child: None,
+                extra: extra.clone(),
+                sentinel: sentinel.clone(),
             };
             if server.started() {
                 return server;
@@ -57,18 +85,37 @@ impl RedisServer {
     /// taken).
     fn started(&mut self) -> bool {
         assert!(self.child.is_none(), "already running");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
+        let mut command = Command::new("redis-server");
+        if let Some((primary, service)) = &self.sentinel {
+            // A Sentinel rewrites its configuration file: one of its own.
+            let conf = self.dir.join("sentinel.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "sentinel monitor {service} 127.0.0.1 {primary} 2\n\
+                     sentinel down-after-milliseconds {service} 1000\n\
+                     sentinel failover-timeout {service} 5000\n\
+                     sentinel parallel-syncs {service} 1\n"
+                ),
+            )
+            .unwrap();
+            command.arg(&conf).arg("--sentinel");
+        }
+        command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"]);
+        if self.sentinel.is_none() {
+            command.args([
                 "--save",
                 "",
                 "--appendonly",
                 "yes",
                 "--appendfsync",
                 "always",
-            ])
+            ]);
+        }
+        let child = command
             .arg("--dir")
             .arg(&self.dir)
+            .args(&self.extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
