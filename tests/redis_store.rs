@@ -394,6 +394,28 @@ fn events_are_told_by_the_host_that_made_the_change_once() {
 }
 
 #[test]
+fn a_password_in_the_url_is_used_and_never_repeated() {
+    let server = RedisServer::with_password("s3cret-pw");
+    let r = Registry::new();
+    r.configure(&server.store("pw:")).unwrap();
+    let id = r.create(None).unwrap();
+    r.storage_set(id, "/n", "1").unwrap();
+    assert_eq!(r.storage_get(id, "/n").unwrap(), "1");
+    // Without it, or with another, Redis refuses: the message names neither.
+    for url in [
+        format!("redis://127.0.0.1:{}/0", server.port),
+        format!("redis://:wrong-pw@127.0.0.1:{}/0", server.port),
+    ] {
+        let other = Registry::new();
+        let e = other
+            .configure(&json!({"store": {"kind": "redis", "url": url}}).to_string())
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unavailable, "{}", e.message);
+        assert!(!e.message.contains("pw"), "{}", e.message);
+    }
+}
+
+#[test]
 fn the_store_setting_is_checked_and_cannot_change_under_live_sessions() {
     let server = RedisServer::start();
     let r = Registry::new();

@@ -33,6 +33,12 @@ impl RedisServer {
         RedisServer::start_as(extra, None)
     }
 
+    /// A server that asks for `password` (`requirepass`); [`RedisServer::url`] carries it.
+    #[allow(dead_code)]
+    pub fn with_password(password: &str) -> RedisServer {
+        RedisServer::start_as(vec!["--requirepass".into(), password.into()], None)
+    }
+
     /// A Sentinel watching the primary on `primary`'s port as `service`: it calls it down
     /// after 1 s without an answer, and two Sentinels must agree.
     #[allow(dead_code)]
@@ -64,7 +70,13 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let password = self
+            .extra
+            .iter()
+            .position(|a| a == "--requirepass")
+            .map(|at| format!(":{}@", self.extra[at + 1]))
+            .unwrap_or_default();
+        format!("redis://{password}127.0.0.1:{}/0", self.port)
     }
 
     /// `store` configuration for this server, under `prefix`.
