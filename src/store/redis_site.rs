@@ -289,8 +289,9 @@ impl RedisSite {
                 told.push(end_event(&session, now, session.lapsed_end()));
             }
             self.tell(&told);
-            // Forgotten at the next read of the user's sessions in any case.
-            self.store.prune_users(self.store.deadline(), &users)?;
+            // Forgotten at the next read of the user's sessions in any case: a failure here
+            // loses nothing, and these ends are told and counted.
+            let _ = self.store.prune_users(self.store.deadline(), &users);
             if !more {
                 return Ok(swept);
             }
