@@ -418,6 +418,146 @@ fn a_password_in_the_url_is_used_and_never_repeated() {
     }
 }
 
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {out:?}");
+}
+
+/// `rediss://`: a server with TLS, its certificate signed by a private CA that `caFile`
+/// names. Checked: the server's certificate, not a connection without it.
+#[test]
+fn rediss_reaches_a_tls_server_checked_against_ca_file() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rsa = ["-newkey", "rsa:2048", "-nodes"];
+    openssl(
+        &dir,
+        &[
+            &["req", "-x509"],
+            &rsa[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=sessmgr test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &dir,
+        &[
+            &["req"],
+            &rsa[..],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+    // Another CA, which did not sign the server's certificate.
+    openssl(
+        &dir,
+        &[
+            &["req", "-x509"],
+            &rsa[..],
+            &[
+                "-keyout",
+                "other.key",
+                "-out",
+                "other.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=another CA",
+            ],
+        ]
+        .concat(),
+    );
+    let (server, tls_port) = RedisServer::with_tls(
+        &dir.join("server.crt"),
+        &dir.join("server.key"),
+        &dir.join("ca.crt"),
+    );
+    let store = |ca: &str| {
+        json!({"store": {"kind": "redis", "url": format!("rediss://127.0.0.1:{tls_port}/0"),
+                         "caFile": dir.join(ca), "prefix": "tls:"}})
+        .to_string()
+    };
+    let r = Registry::new();
+    r.configure(&store("ca.crt")).unwrap();
+    let id = r.create(None).unwrap();
+    r.storage_set(id, "/n", "1").unwrap();
+    // The session is in the server (read over its plain port).
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("tls:s:*")
+        .query(&mut server.connection())
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+    // Checked against another CA, the server's certificate is refused: nothing connects.
+    let other = Registry::new();
+    assert_eq!(
+        kind(other.configure(&store("other.crt"))),
+        ErrorKind::Unavailable
+    );
+    // Nor does a plain connection to the TLS port, or a caFile that is not there.
+    let plain = json!({"store": {"kind": "redis", "url": format!("redis://127.0.0.1:{tls_port}/0"), "timeoutMs": 500}});
+    assert_eq!(
+        kind(other.configure(&plain.to_string())),
+        ErrorKind::Unavailable
+    );
+    assert_eq!(
+        kind(other.configure(&store("missing.crt"))),
+        ErrorKind::InvalidArgument
+    );
+    // caFile is for rediss:// alone.
+    let wrong =
+        json!({"store": {"kind": "redis", "url": server.url(), "caFile": dir.join("ca.crt")}});
+    assert_eq!(
+        kind(other.configure(&wrong.to_string())),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(r.storage_get(id, "/n").unwrap(), "1");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_store_setting_is_checked_and_cannot_change_under_live_sessions() {
     let server = RedisServer::start();

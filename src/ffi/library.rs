@@ -50,8 +50,9 @@ pub unsafe extern "C" fn sessmgr_string_free(text: *mut c_char) {
 ///   `overloadPolicy` ("evictGuests" or "refuse");
 /// - `roles` (a roles.json object), `accessLog` (`{"path", "hostName", "maxBytes"}` or null);
 /// - `store`: `{"kind": "memory"}` (the default) or `{"kind": "redis", "url", "prefix",
-///   "timeoutMs"}` (or `"sentinels"` and `"service"` in place of `"url"`: the primary Redis
-///   Sentinel names), sessions shared by every host on that Redis and prefix. Connecting is tried
+///   "timeoutMs"}` (`rediss://` for TLS, with `"caFile"` for a private CA; or `"sentinels"`
+///   and `"service"` in place of `"url"`: the primary Redis Sentinel names), sessions shared by
+///   every host on that Redis and prefix. Connecting is tried
 ///   at once (`SESSMGR_UNAVAILABLE` if Redis does not answer); a change of store while this
 ///   process holds live sessions is `SESSMGR_BAD_STATE`.
 ///

@@ -38,6 +38,9 @@ pub struct RedisSettings {
     /// `host:port` of each Sentinel that watches the site's primary, named `service`.
     pub sentinels: Vec<String>,
     pub service: String,
+    /// A PEM file of the certificates that `rediss://` servers are checked against, in place of
+    /// the system's.
+    pub ca_file: Option<String>,
     /// Put before every key the library writes.
     pub prefix: String,
     /// No call waits for Redis longer than this.
@@ -91,20 +94,24 @@ impl StoreSettings {
             }
         };
         let mut url = None;
-        let (mut sentinels, mut service) = (None, None);
+        let (mut sentinels, mut service, mut ca_file) = (None, None, None);
         let mut prefix = DEFAULT_PREFIX.to_owned();
         let mut timeout_ms = DEFAULT_TIMEOUT_MS;
         for (key, value) in fields {
             match (kind, key.as_str()) {
                 (_, "kind") => {}
                 ("redis", "url") => match value.as_str() {
-                    Some(u) if u.starts_with("redis://") || u.starts_with("unix://") => {
+                    Some(u)
+                        if u.starts_with("redis://")
+                            || u.starts_with("rediss://")
+                            || u.starts_with("unix://") =>
+                    {
                         url = Some(u.to_owned())
                     }
                     // The URL may hold a password: it is not repeated.
                     _ => {
                         return Err(Error::invalid(
-                            "\"store\": \"url\" must be a string starting redis:// or unix://",
+                            "\"store\": \"url\" must be a string starting redis://, rediss:// or unix://",
                         ));
                     }
                 },
@@ -138,6 +145,16 @@ impl StoreSettings {
                         ));
                     }
                 },
+                ("redis", "caFile") => match value.as_str() {
+                    Some(path) if !path.is_empty() && path.len() <= 4096 => {
+                        ca_file = Some(path.to_owned())
+                    }
+                    _ => {
+                        return Err(Error::invalid(
+                            "\"store\": \"caFile\" must be the path of a PEM file (1 to 4,096 bytes)",
+                        ));
+                    }
+                },
                 ("redis", "prefix") => match value.as_str() {
                     Some(p) if p.len() <= MAX_PREFIX_BYTES => prefix = p.to_owned(),
                     _ => {
@@ -155,7 +172,7 @@ impl StoreSettings {
                         "\"store\": unknown key \"{}\" for kind {kind} (expected {})",
                         crate::id::truncate_for_message(other),
                         if kind == "redis" {
-                            "kind, url, sentinels, service, prefix, timeoutMs"
+                            "kind, url, sentinels, service, caFile, prefix, timeoutMs"
                         } else {
                             "kind"
                         }
@@ -185,10 +202,16 @@ impl StoreSettings {
                 ));
             }
         };
+        if ca_file.is_some() && !url.starts_with("rediss://") {
+            return Err(Error::invalid(
+                "\"store\": \"caFile\" is for a rediss:// (TLS) url",
+            ));
+        }
         Ok(StoreSettings::Redis(RedisSettings {
             url,
             sentinels,
             service,
+            ca_file,
             prefix,
             timeout_ms,
         }))

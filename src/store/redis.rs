@@ -142,12 +142,34 @@ impl Source {
     /// not parse is `InvalidArgument`.
     fn open(settings: &RedisSettings) -> Result<(Source, String)> {
         if settings.sentinels.is_empty() {
-            let client = Client::open(settings.url.as_str()).map_err(|e| {
+            let not_url = |e: RedisError| {
                 Error::invalid(format!(
                     "\"store\": \"url\" is not a Redis URL ({})",
                     e.category()
                 ))
-            })?;
+            };
+            let client = match &settings.ca_file {
+                None => Client::open(settings.url.as_str()).map_err(not_url)?,
+                Some(path) => {
+                    // The file is read once, here; its path is the host's, so it is named.
+                    let pem = std::fs::read(path).map_err(|e| {
+                        Error::invalid(format!(
+                            "\"store\": \"caFile\" cannot be read ({}: {e})",
+                            crate::id::truncate_for_message(path)
+                        ))
+                    })?;
+                    let certificates = redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    };
+                    Client::build_with_tls(settings.url.as_str(), certificates).map_err(|e| {
+                        Error::invalid(format!(
+                            "\"store\": \"url\" or the certificates of \"caFile\" cannot be used ({})",
+                            e.category()
+                        ))
+                    })?
+                }
+            };
             let address = client.get_connection_info().addr().to_string();
             return Ok((Source::Direct(client), address));
         }

@@ -1,6 +1,6 @@
 //! What the test suite needs from the machine, set up by the suite itself, so that `cargo test`
 //! works on a fresh Debian machine with only Rust, a C compiler and Python:
-//!   - Debian packages (compilers, make, pkg-config, binutils, redis-server, apache2-utils,
+//!   - Debian packages (compilers, make, pkg-config, binutils, redis-server, openssl, apache2-utils,
 //!     chromium and its driver, Node.js with npm, Go, the headers of libmicrohttpd and libcrypt,
 //!     and valgrind when `SESSMGR_C_CHECK=valgrind`): installed with apt-get when the tests run as root; otherwise
 //!     the tests stop at once with the one command that installs them;
@@ -27,6 +27,8 @@ const TOOLS: &[(&str, &str)] = &[
     ("objdump", "binutils"),
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
+    // The certificates of the Redis store's TLS test.
+    ("openssl", "openssl"),
     // The example HTTP host's load test (bench/run.sh --quick), and its browser test:
     // Debian's Chromium and its WebDriver.
     ("ab", "apache2-utils"),

@@ -39,6 +39,31 @@ impl RedisServer {
         RedisServer::start_as(vec!["--requirepass".into(), password.into()], None)
     }
 
+    /// A server that also listens with TLS (no client certificate asked) with the
+    /// certificate and key `cert`, `key` signed by `ca`: the server, and its TLS port.
+    #[allow(dead_code)]
+    pub fn with_tls(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        ca: &std::path::Path,
+    ) -> (RedisServer, u16) {
+        let tls_port = free_port();
+        let path = |p: &std::path::Path| p.display().to_string();
+        let extra = vec![
+            "--tls-port".into(),
+            tls_port.to_string(),
+            "--tls-cert-file".into(),
+            path(cert),
+            "--tls-key-file".into(),
+            path(key),
+            "--tls-ca-cert-file".into(),
+            path(ca),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ];
+        (RedisServer::start_as(extra, None), tls_port)
+    }
+
     /// A Sentinel watching the primary on `primary`'s port as `service`: it calls it down
     /// after 1 s without an answer, and two Sentinels must agree.
     #[allow(dead_code)]
