@@ -125,6 +125,7 @@ impl RedisStore {
                 let Some(core) = core.upgrade() else {
                     return;
                 };
+                let mut told = false;
                 for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
                     last = entry.id.clone();
                     let from: Option<String> = entry.get("h");
@@ -135,9 +136,14 @@ impl RedisStore {
                         && !stopped.load(Ordering::Acquire)
                     {
                         core.events.push(Event::relayed(json));
+                        told = true;
                     }
                 }
-                core.events.drain();
+                // Only when it brought something: delivering, this thread would deliver the
+                // host's own events of the moment too (whoever drains delivers all queued).
+                if told {
+                    core.events.drain();
+                }
             }
         };
         crate::os::spawn_without_signals(
