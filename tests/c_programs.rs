@@ -165,7 +165,8 @@ fn the_c_programs_on_the_redis_store() {
     }
     programs.push((root.join("tests/cpp/wrapper.cpp"), Language::Cxx17));
     for (n, (source, language)) in programs.iter().enumerate() {
-        let store = server.store(&format!("c{n}:"));
+        // No deadline is under test here: a generous one, for valgrind on a busy machine.
+        let store = server.store_waiting(&format!("c{n}:"), 20_000);
         let stdout = run_on(&compile(source, *language, &[]), &[], Some(&store));
         assert!(
             stdout.contains("all checks passed"),

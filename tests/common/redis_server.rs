@@ -106,8 +106,15 @@ impl RedisServer {
 
     /// `store` configuration for this server, under `prefix`.
     pub fn store(&self, prefix: &str) -> String {
+        self.store_waiting(prefix, 1000)
+    }
+
+    /// As [`RedisServer::store`], with `timeoutMs` at `timeout_ms` (for programs under a
+    /// memory checker, tens of times slower, on a machine that may be busy).
+    #[allow(dead_code)]
+    pub fn store_waiting(&self, prefix: &str, timeout_ms: u64) -> String {
         format!(
-            r#"{{"store": {{"kind": "redis", "url": "{}", "prefix": "{prefix}", "timeoutMs": 1000}}}}"#,
+            r#"{{"store": {{"kind": "redis", "url": "{}", "prefix": "{prefix}", "timeoutMs": {timeout_ms}}}}}"#,
             self.url()
         )
     }
