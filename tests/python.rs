@@ -76,13 +76,14 @@ fn pip_install_gives_a_package_that_works_at_once() {
             .arg("./bindings/python")
             .current_dir(root()),
     );
-    // Stripped, as make install strips it: no debug information, about 2 MB (19 unstripped).
+    // Stripped, as make install strips it: no debug information, about 4 MB (of it, about 2 MB
+    // is the TLS client of rediss://, rustls and ring).
     let packaged = target.join("sessmgr/libsessmgr.so");
     let sections = succeed(Command::new("readelf").arg("-S").arg(&packaged));
     assert!(sections.contains(".dynsym"), "{sections}");
     assert!(!sections.contains(".debug_"), "{sections}");
     let size = std::fs::metadata(&packaged).unwrap().len();
-    assert!(size < 3 << 20, "{size} bytes");
+    assert!(size < 5 << 20, "{size} bytes");
     let stdout = succeed(
         python()
             .args([
