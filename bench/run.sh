@@ -41,13 +41,13 @@ mkdir -p "$results"
 if [ "$quick" = 1 ]; then
     export SESSMGR_BENCH_SIZES=1000 SESSMGR_BENCH_QUICK=1
     memory_sizes="10000"; sweep_sizes="1000 10000"; mix_sizes="1000"; mix_seconds=0.2; repeats=2
-    http_requests=2000; http_repeats=1; probe_sessions=10000; probe_lookups=100000
+    http_requests=2000; http_repeats=1; probe_lookups=100000
     redis_sizes="1000"; export SESSMGR_PROBE_ROUNDS=2 SESSMGR_PROBE_BATCH=300
     report="$results/BENCHMARKS-quick.md"
 else
     export SESSMGR_BENCH_SIZES=1000,100000,1000000
     memory_sizes="100000 1000000"; sweep_sizes="10000 1000000"; mix_sizes="1000 100000 1000000"; mix_seconds=3; repeats=7
-    http_requests=200000; http_repeats=3; probe_sessions=100000; probe_lookups=1000000
+    http_requests=200000; http_repeats=3; probe_lookups=1000000
     redis_sizes="1000 100000"
     report=../BENCHMARKS.md
 fi
@@ -81,10 +81,12 @@ cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -pedantic -I../i
 for n in $mix_sizes; do
     "$results/request_mix" "$n" "$mix_seconds" >> "$results/c_mix.txt"
 done
-# The read path against a C floor, reads on 2 threads, and 64 readers of one session.
+# The read path against the C floors (keyed by the ID's text; by keys parsed in advance), reads on 2 threads, and 64 readers of one session.
 cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -pedantic -I../include \
     ../benches/c/read_probe.c -o "$results/read_probe" -L"$lib" -Wl,-rpath,"$PWD/$lib" -lsessmgr -lpthread
-"$results/read_probe" floor "$probe_sessions" "$probe_lookups" >> "$results/probe.jsonl"
+for n in $mix_sizes; do
+    "$results/read_probe" floor "$n" "$probe_lookups" >> "$results/probe.jsonl"
+done
 for n in $mix_sizes; do
     "$results/read_probe" scaling "$n" "$mix_seconds" >> "$results/probe.jsonl"
 done

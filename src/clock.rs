@@ -22,6 +22,15 @@ impl Clock {
         }
     }
 
+    /// Now, for a call that only compares it with times (is a session live): see [`Moment`].
+    pub fn moment(&self) -> Moment {
+        if self.manual.load(Ordering::Acquire) {
+            Moment::Exact(self.manual_now.load(Ordering::Acquire))
+        } else {
+            Moment::Coarse(crate::os::coarse_realtime_millis().max(0))
+        }
+    }
+
     pub fn is_manual(&self) -> bool {
         self.manual.load(Ordering::Acquire)
     }
@@ -56,6 +65,53 @@ impl Clock {
             })
             .map(|_| ())
             .map_err(|_| Error::invalid(format!("advancing by {seconds} seconds is out of range")))
+    }
+}
+
+/// How far behind the precise clock the coarse one may be, at most, with a wide margin: it is
+/// the precise clock as of the last timer tick, which comes every 1 to 10 ms.
+const COARSE_LAG: Millis = 1000;
+
+/// "Now" for a call that only compares it with times. The precise real-time clock costs a
+/// fenced read of the time-stamp counter (about 40 to 60 ns on a virtual machine, most of a
+/// `has_privilege`); its coarse reading costs a few nanoseconds and settles every comparison
+/// with a time more than [`COARSE_LAG`] away. Only a time closer than that, a session about to
+/// expire, reads the precise clock: the answers are those of the precise clock.
+#[derive(Clone, Copy, Debug)]
+pub enum Moment {
+    /// A manual clock's time, or a precise reading.
+    Exact(Millis),
+    /// The coarse clock's reading.
+    Coarse(Millis),
+}
+
+/// A time that sessions' ends are compared with: an exact one, or a [`Moment`].
+pub trait Now: Copy {
+    /// Whether this time is before `t`.
+    fn is_before(self, t: Millis) -> bool;
+}
+
+impl Now for Millis {
+    fn is_before(self, t: Millis) -> bool {
+        self < t
+    }
+}
+
+impl Now for Moment {
+    fn is_before(self, t: Millis) -> bool {
+        match self {
+            Moment::Exact(now) => now < t,
+            Moment::Coarse(coarse) => {
+                if t > coarse.saturating_add(COARSE_LAG) {
+                    true
+                } else if t <= coarse {
+                    // The precise clock is never behind the coarse one.
+                    false
+                } else {
+                    system_now() < t
+                }
+            }
+        }
     }
 }
 
@@ -143,6 +199,32 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_coarse_moment_answers_as_the_precise_clock() {
+        let coarse = crate::os::coarse_realtime_millis();
+        let precise = system_now();
+        assert!(coarse <= precise, "the coarse clock is never ahead");
+        assert!(precise - coarse < COARSE_LAG, "nor far behind");
+        let moment = Moment::Coarse(coarse);
+        // Far: settled by the coarse reading.
+        assert!(moment.is_before(precise + 5_000));
+        assert!(!moment.is_before(coarse));
+        assert!(!moment.is_before(coarse - 5_000));
+        // Near, after the coarse reading: the precise clock decides. Half a second before
+        // the coarse reading's margin ends, but already past by the precise clock.
+        let lagging = Moment::Coarse(precise - 800);
+        assert!(
+            !lagging.is_before(precise - 100),
+            "passed by the precise clock"
+        );
+        assert!(lagging.is_before(precise + 10_000));
+        assert!(Moment::Exact(5).is_before(6) && !Moment::Exact(6).is_before(6));
+        let manual = Clock::default();
+        manual.set_manual(true);
+        manual.advance(3_600).unwrap();
+        assert!(matches!(manual.moment(), Moment::Exact(t) if t == manual.now()));
+    }
 
     #[test]
     fn matches_chrono_across_the_range() {

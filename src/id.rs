@@ -74,7 +74,7 @@ impl SessionId {
     /// is refused all the same).
     pub fn parse_bytes(bytes: &[u8]) -> Result<SessionId> {
         let parsed = match bytes.len() {
-            32 => hex_u64(&bytes[..16]).zip(hex_u64(&bytes[16..])),
+            32 => bytes.try_into().ok().and_then(hex_u128),
             36 if bytes[8] == b'-'
                 && bytes[13] == b'-'
                 && bytes[18] == b'-'
@@ -86,12 +86,12 @@ impl SessionId {
                 compact[12..16].copy_from_slice(&bytes[14..18]);
                 compact[16..20].copy_from_slice(&bytes[19..23]);
                 compact[20..].copy_from_slice(&bytes[24..]);
-                hex_u64(&compact[..16]).zip(hex_u64(&compact[16..]))
+                hex_u128(&compact)
             }
             _ => None,
         };
         match parsed {
-            Some((high, low)) => Ok(SessionId([high, low])),
+            Some(words) => Ok(SessionId(words)),
             // The text is not repeated: one character off, it may still be most of a bearer token.
             None => Err(Error::invalid(format!(
                 "not a session ID: {} bytes that are not 32 hex digits or the dashed UUID form",
@@ -118,43 +118,39 @@ impl SessionId {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `x` (all below 0x80) set where the byte is in `lo..=hi`.
 #[inline(always)]
-fn bytes_in_range(x: u64, lo: u8, hi: u8) -> u64 {
+pub(crate) fn bytes_in_range(x: u64, lo: u8, hi: u8) -> u64 {
     let at_least_lo = x.wrapping_add(ONES * (0x80 - lo as u64));
     let above_hi = x.wrapping_add(ONES * (0x7F - hi as u64));
     at_least_lo & !above_hi & HIGH
 }
 
-/// Eight hex digits (either case) as 32 bits, all at once; `None` if any byte is not one.
+/// 32 hex digits (either case) as 128 bits, all at once: the four words checked and converted
+/// side by side, with one branch at the end; `None` if any byte is not one.
 #[inline(always)]
-fn hex_u32(digits: &[u8]) -> Option<u32> {
-    let x = u64::from_le_bytes(digits.try_into().ok()?);
-    if x & HIGH != 0 {
-        return None;
+fn hex_u128(digits: &[u8; 32]) -> Option<[u64; 2]> {
+    let mut valid = HIGH;
+    let mut halves = [0u64; 4];
+    for (half, chunk) in halves.iter_mut().zip(digits.chunks_exact(8)) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let digit = bytes_in_range(x, b'0', b'9');
+        let letter = bytes_in_range(x | (ONES * 0x20), b'a', b'f');
+        // A byte of 0x80 or more is refused by `!x` (its neighbours' ranges may be off then,
+        // which changes nothing: the whole is refused).
+        valid &= (digit | letter) & !x;
+        // '0'..'9' have their value in the low nibble; 'a'..'f' and 'A'..'F' have 1..6 there.
+        let nibbles = (x & (ONES * 0x0F)) + (letter >> 7) * 9;
+        // The first character is the most significant nibble: gather pairs, then pairs of
+        // pairs.
+        let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00FF_00FF_00FF_00FF;
+        let quads = ((pairs << 8) | (pairs >> 16)) & 0x0000_FFFF_0000_FFFF;
+        *half = ((quads << 16) | (quads >> 32)) & 0xFFFF_FFFF;
     }
-    let digit = bytes_in_range(x, b'0', b'9');
-    let letter = bytes_in_range(x | (ONES * 0x20), b'a', b'f');
-    if digit | letter != HIGH {
-        return None;
-    }
-    // '0'..'9' have their value in the low nibble; 'a'..'f' and 'A'..'F' have 1..6 there.
-    let nibbles = (x & (ONES * 0x0F)) + (letter >> 7) * 9;
-    // The first character is the most significant nibble: gather pairs, then pairs of pairs.
-    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00FF_00FF_00FF_00FF;
-    let quads = ((pairs << 8) | (pairs >> 16)) & 0x0000_FFFF_0000_FFFF;
-    Some((((quads << 16) | (quads >> 32)) & 0xFFFF_FFFF) as u32)
-}
-
-/// Sixteen hex digits; `None` if any byte is not one.
-#[inline(always)]
-fn hex_u64(digits: &[u8]) -> Option<u64> {
-    let high = hex_u32(&digits[..8])?;
-    let low = hex_u32(&digits[8..16])?;
-    Some(((high as u64) << 32) | low as u64)
+    (valid == HIGH).then(|| [halves[0] << 32 | halves[1], halves[2] << 32 | halves[3]])
 }
 
 /// Cuts hostile input down to a readable size for an error message.

@@ -13,6 +13,56 @@ pub struct NameIndex {
     /// The declared spellings, for the usual case of a name asked for as it was declared:
     /// found with one cheap hash and one comparison, before any case folding.
     exact: HashMap<Box<[u8]>, u32, BuildHasherDefault<WordHasher>>,
+    /// The ASCII names of at most 16 bytes by their lower-cased bytes, in an open-addressing
+    /// table (a power of two long, at least twice as long as the names in it): an ASCII name
+    /// asked in any case is found with two words lower-cased, one multiply and one comparison.
+    short: Vec<Short>,
+    short_names: usize,
+    /// Whether a name is not ASCII: an ASCII name asked may then equal it ignoring case
+    /// (KELVIN SIGN lower-cases to `k`), so a miss in `short` is not the answer.
+    non_ascii: bool,
+}
+
+/// An entry of the short-name table: `len` 0 is an empty place.
+#[derive(Debug, Default, Clone, Copy)]
+struct Short {
+    len: u32,
+    position: u32,
+    words: [u64; 2],
+}
+
+/// ASCII bytes (at most 16) as two lower-cased little-endian words, zero-padded.
+#[inline(always)]
+fn short_words(bytes: &[u8]) -> [u64; 2] {
+    use crate::id::bytes_in_range;
+    let mut padded = [0u8; 16];
+    padded[..bytes.len()].copy_from_slice(bytes);
+    let word = |half: &[u8]| {
+        let w = u64::from_le_bytes(half.try_into().unwrap_or_default());
+        // 'A'..='Z' gain 0x20: the high bit of each upper-case byte, moved to 0x20.
+        w | (bytes_in_range(w, b'A', b'Z') >> 2)
+    };
+    [word(&padded[..8]), word(&padded[8..])]
+}
+
+/// Files an ASCII name of at most 16 bytes in the short-name table (which has room).
+fn file_short(short: &mut [Short], name: &str, position: u32) {
+    let words = short_words(name.as_bytes());
+    let mask = short.len() - 1;
+    let mut at = short_place(words, name.len(), mask);
+    while short[at].len != 0 {
+        at = (at + 1) & mask;
+    }
+    short[at] = Short {
+        len: name.len() as u32,
+        position,
+        words,
+    };
+}
+
+fn short_place(words: [u64; 2], len: usize, mask: usize) -> usize {
+    let h = (words[0] ^ words[1].rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 32) as usize & mask
 }
 
 /// A name to look up: text, or bytes known to be ASCII (and so valid UTF-8 without a check).
@@ -29,6 +79,13 @@ impl<'a> Query<'a> {
             Ok(Query::Ascii(bytes))
         } else {
             std::str::from_utf8(bytes).map(Query::Text)
+        }
+    }
+
+    fn is_ascii(self) -> bool {
+        match self {
+            Query::Ascii(_) => true,
+            Query::Text(text) => text.is_ascii(),
         }
     }
 
@@ -91,6 +148,22 @@ impl NameIndex {
         self.by_hash.insert(at, (hash, position));
         self.exact.insert(name.as_bytes().into(), position);
         self.names.push(name.to_owned());
+        if !name.is_ascii() {
+            self.non_ascii = true;
+        } else if name.len() <= 16 {
+            self.short_names += 1;
+            if 2 * self.short_names > self.short.len() {
+                let size = (4 * self.short_names).next_power_of_two();
+                self.short = vec![Short::default(); size];
+                for (position, name) in self.names.iter().enumerate() {
+                    if name.is_ascii() && name.len() <= 16 {
+                        file_short(&mut self.short, name, position as u32);
+                    }
+                }
+            } else {
+                file_short(&mut self.short, name, position);
+            }
+        }
         Ok(position)
     }
 
@@ -100,7 +173,27 @@ impl NameIndex {
 
     /// The declared spelling is found by one hash of its bytes; any other case by folding.
     pub fn find_query(&self, name: Query<'_>) -> Option<u32> {
-        if let Some(&position) = self.exact.get(name.bytes()) {
+        let bytes = name.bytes();
+        if bytes.len() <= 16 && !self.short.is_empty() && name.is_ascii() {
+            let words = short_words(bytes);
+            let mask = self.short.len() - 1;
+            let mut at = short_place(words, bytes.len(), mask);
+            loop {
+                let entry = &self.short[at];
+                if entry.len == 0 {
+                    break;
+                }
+                if entry.len as usize == bytes.len() && entry.words == words {
+                    return Some(entry.position);
+                }
+                at = (at + 1) & mask;
+            }
+            // Lower-casing keeps an ASCII name's length: no longer name equals it.
+            if !self.non_ascii {
+                return None;
+            }
+        }
+        if let Some(&position) = self.exact.get(bytes) {
             return Some(position);
         }
         let hash = fold_hash(name);
@@ -172,6 +265,56 @@ mod tests {
         );
         assert_eq!(index.find("Report"), None);
         assert_eq!(index.find(""), None);
+    }
+
+    #[test]
+    fn short_ascii_names_are_found_in_any_case_and_only_themselves() {
+        let mut index = NameIndex::default();
+        let names = [
+            "a",
+            "WebAdmin",
+            "WebAdminA",
+            "WebAdminB",
+            "exactly-16-bytes",
+            "exactly-17-bytes!",
+            "Z@[`{",
+        ];
+        for name in names {
+            index.insert(name).unwrap();
+        }
+        for (position, name) in names.iter().enumerate() {
+            let upper = name.to_ascii_uppercase();
+            let lower = name.to_ascii_lowercase();
+            for asked in [*name, &upper, &lower] {
+                assert_eq!(index.find(asked), Some(position as u32), "{asked}");
+                let query = Query::Ascii(asked.as_bytes());
+                assert_eq!(index.find_query(query), Some(position as u32), "{asked}");
+            }
+        }
+        // Not letters: '@' and '`', '[' and '{' differ by 0x20 but are not one another's case.
+        assert_eq!(index.find("z`{@["), None);
+        assert_eq!(index.find("z@[`{"), Some(6));
+        for absent in [
+            "",
+            "b",
+            "WebAdmi",
+            "WebAdminC",
+            "WebAdmin ",
+            "exactly-16-byte",
+            "A\0",
+        ] {
+            assert_eq!(index.find(absent), None, "{absent}");
+        }
+    }
+
+    #[test]
+    fn an_ascii_name_asked_finds_a_declared_name_that_is_not_ascii() {
+        let mut index = NameIndex::default();
+        index.insert("Reports").unwrap();
+        index.insert("\u{212A}ey").unwrap();
+        assert_eq!(index.find_query(Query::Ascii(b"KEY")), Some(1));
+        assert_eq!(index.find_query(Query::Ascii(b"reports")), Some(0));
+        assert_eq!(index.find_query(Query::Ascii(b"kez")), None);
     }
 
     #[test]

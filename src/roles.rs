@@ -1,6 +1,10 @@
 //! A loaded `roles.json`: privileges (with transitive `includes`) and roles, interned once, each
 //! expanded into a bitset so that checking a session's privilege is a bit test.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -9,6 +13,18 @@ use crate::permissions::PermissionTable;
 
 /// The privilege every roles file declares, whether or not it names it.
 pub(crate) const WEB_ADMIN: &str = "WebAdmin";
+
+/// A number for a new table, skipping the reserved ones when the count wraps (after four
+/// billion tables: a number then names two tables only if one loaded four billion tables ago
+/// is still held by a session).
+fn next_table_number() -> u32 {
+    loop {
+        let number = NEXT_TABLE_NUMBER.fetch_add(1, Ordering::Relaxed);
+        if number >= FIRST_TABLE_NUMBER {
+            return number;
+        }
+    }
+}
 
 /// A set of privileges, as bits indexed by their position in a [`RolesTable`]: in place for
 /// the first 64 privileges (no allocation, and no pointer to follow on `has_privilege`), on the
@@ -116,8 +132,35 @@ impl Grant {
     }
 }
 
+/// Values of a session's published roles word (see `session_map::Slot`) that are no table:
+/// the table numbers start above them.
+pub(crate) const FIRST_TABLE_NUMBER: u32 = 3;
+
+static NEXT_TABLE_NUMBER: AtomicU32 = AtomicU32::new(FIRST_TABLE_NUMBER);
+
+thread_local! {
+    /// The table this thread looked a privilege up in last, by its number: what a session's
+    /// published privilege bits are read against without its lock.
+    static RECENT: RefCell<Option<Arc<RolesTable>>> = const { RefCell::new(None) };
+}
+
+/// The position of privilege `name` in the table numbered `number`, if it is the table this
+/// thread keeps ([`RolesTable::keep_for_thread`]); `None` if it is not.
+pub(crate) fn position_in_kept(number: u32, name: Query<'_>) -> Option<Option<u32>> {
+    RECENT
+        .try_with(|recent| {
+            let recent = recent.try_borrow().ok()?;
+            let table = recent.as_ref().filter(|t| t.number == number)?;
+            Some(table.privilege_position(name))
+        })
+        .ok()
+        .flatten()
+}
+
 #[derive(Debug, Clone)]
 pub struct RolesTable {
+    /// Which table this is, among all a process loads (a copy keeps it: same positions).
+    number: u32,
     privileges: NameIndex,
     /// For each privilege, itself and everything it includes, transitively.
     closures: Vec<PrivilegeSet>,
@@ -249,12 +292,29 @@ impl RolesTable {
             })
             .collect();
         Ok(RolesTable {
+            number: next_table_number(),
             privileges,
             closures,
             roles,
             role_sets,
             permissions,
         })
+    }
+
+    /// This table's number (at least [`FIRST_TABLE_NUMBER`]).
+    pub(crate) fn number(&self) -> u32 {
+        self.number
+    }
+
+    /// Keeps `table` as this thread's recent table (the one before is let go).
+    pub(crate) fn keep_for_thread(table: &Arc<RolesTable>) {
+        let _ = RECENT.try_with(|recent| {
+            if let Ok(mut recent) = recent.try_borrow_mut()
+                && !recent.as_ref().is_some_and(|t| Arc::ptr_eq(t, table))
+            {
+                *recent = Some(Arc::clone(table));
+            }
+        });
     }
 
     pub fn privilege_position(&self, name: Query<'_>) -> Option<u32> {

@@ -9,13 +9,15 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::client_index::ClientIndex;
-use crate::clock::Millis;
+use crate::clock::{Millis, Now};
 use crate::id::SessionId;
+use crate::names::Query;
+use crate::roles::{PrivilegeSet, RolesTable};
 use crate::session::Session;
 
 /// Enough shards that two threads rarely meet on one: the IDs spread evenly over them.
@@ -23,11 +25,14 @@ const SHARDS: usize = 64;
 
 /// The client an old ID (in `shard`, its own) reaches during its grace time. A miss on a shard
 /// with no aliases costs one empty-map check.
-fn alias_client(shard: &ShardData, id: SessionId, now: Millis) -> Option<u64> {
+fn alias_client(shard: &ShardData, id: SessionId, now: impl Now) -> Option<u64> {
     if shard.aliases.is_empty() {
         return None;
     }
-    let alias = shard.aliases.get(&id.value()).filter(|a| a.until > now)?;
+    let alias = shard
+        .aliases
+        .get(&id.value())
+        .filter(|a| now.is_before(a.until))?;
     Some(alias.client)
 }
 
@@ -39,38 +44,171 @@ fn second(ms: Millis) -> i64 {
     ms.div_euclid(1000)
 }
 
-/// A session in the map, laid out in declaration order: the expiry, the lock and the session's
-/// first fields (what a request reads) come first, within 64 bytes (not aligned to a cache line:
-/// that would cost a fifth more memory per session).
-#[repr(C)]
+/// A session in the map: what a read needs without the session's lock, in the map's own
+/// table beside the ID (one cache line, no pointer to follow), and the session behind a box.
+///
+/// The privileges a read needs are published from the session whenever its lock is let go
+/// after a change (see [`Locked`]), under a sequence number (a seqlock): a reader that sees
+/// the number odd or moved takes the lock instead. Readers write nothing shared.
 pub struct Slot {
     /// When the session expires (`NEVER` for types without idle timeout). Written under the
     /// session's lock, read without it.
     expires_at: AtomicI64,
+    /// The session's privileges as bits of the table `roles` names.
+    privileges: AtomicU64,
+    /// The number of the roles table the bits are of, or what the session's answer is without
+    /// one: [`ASK_THE_SESSION`], [`NOT_WEB`], [`NO_TABLE`].
+    roles: AtomicU32,
+    /// Odd while the two above change.
+    sequence: AtomicU32,
+    cell: Box<Cell>,
+}
+
+/// A published roles word: the bits cannot answer (more than 64 privileges); take the lock.
+const ASK_THE_SESSION: u32 = 0;
+/// A published roles word: not a web or rest session, which holds every privilege.
+const NOT_WEB: u32 = 1;
+/// A published roles word: a web or rest session without a roles table, which holds none.
+const NO_TABLE: u32 = 2;
+const _: () = assert!(crate::roles::FIRST_TABLE_NUMBER > NO_TABLE);
+
+/// What the published privileges of `session` are.
+fn published(session: &Session) -> (u32, u64) {
+    if !session.kind.is_web() {
+        return (NOT_WEB, 0);
+    }
+    match (&session.roles, &session.privileges) {
+        (None, _) => (NO_TABLE, 0),
+        (Some(table), PrivilegeSet::Small(bits)) => (table.number(), *bits),
+        (Some(_), PrivilegeSet::Large(_)) => (ASK_THE_SESSION, 0),
+    }
+}
+
+/// The boxed part of a slot: the session first (its lock and hot fields on its first line).
+#[repr(C)]
+struct Cell {
     /// Shared by reads (many readers of one session run at once, and a writer waiting is let
     /// in before readers who come after it), exclusive for changes.
     session: RwLock<Session>,
     /// The second under which the expiry index files this session (`NEVER`: not filed).
-    /// Written under the shard's write lock; only sweeps read it, so it comes last.
+    /// Written under the shard's write lock; only sweeps read it.
     filed_at: AtomicI64,
     /// The second of last activity under which the guest index files this session (`NEVER`:
     /// not filed). Written under the shard's write lock; only evictions read it.
     guest_at: AtomicI64,
 }
 
+/// A session locked for a change: when let go, what readers read without the lock is
+/// published again from it.
+pub struct Locked<'a> {
+    guard: RwLockWriteGuard<'a, Session>,
+    slot: &'a Slot,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.guard
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.slot.publish(&self.guard);
+    }
+}
+
 impl Slot {
-    pub fn is_live(&self, now: Millis) -> bool {
-        self.expires_at.load(Ordering::Acquire) > now
+    fn new(session: Session) -> Slot {
+        let (roles, privileges) = published(&session);
+        Slot {
+            expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
+            privileges: AtomicU64::new(privileges),
+            roles: AtomicU32::new(roles),
+            sequence: AtomicU32::new(0),
+            cell: Box::new(Cell {
+                filed_at: AtomicI64::new(NEVER),
+                guest_at: AtomicI64::new(NEVER),
+                session: RwLock::new(session),
+            }),
+        }
+    }
+
+    pub fn is_live(&self, now: impl Now) -> bool {
+        now.is_before(self.expires_at.load(Ordering::Acquire))
     }
 
     /// The session, for a change.
-    pub fn lock(&self) -> RwLockWriteGuard<'_, Session> {
-        self.session.write()
+    pub fn lock(&self) -> Locked<'_> {
+        Locked {
+            guard: self.cell.session.write(),
+            slot: self,
+        }
     }
 
     /// The session, to read (shared with other readers).
     pub fn read(&self) -> RwLockReadGuard<'_, Session> {
-        self.session.read()
+        self.cell.session.read()
+    }
+
+    /// Whether the session holds privilege `name` (as [`Session::has_privilege`]): from the
+    /// published bits, without the session's lock, when they answer and this thread keeps
+    /// their roles table; else from the session, whose table this thread then keeps.
+    pub fn has_privilege(&self, name: Query<'_>) -> bool {
+        if let Some(answer) = self.published_privilege(name) {
+            return answer;
+        }
+        let session = self.read();
+        if let Some(table) = &session.roles {
+            RolesTable::keep_for_thread(table);
+        }
+        session.has_privilege(name)
+    }
+
+    fn published_privilege(&self, name: Query<'_>) -> Option<bool> {
+        let sequence = self.sequence.load(Ordering::Acquire);
+        if sequence & 1 == 1 {
+            return None;
+        }
+        let roles = self.roles.load(Ordering::Relaxed);
+        let bits = self.privileges.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        if self.sequence.load(Ordering::Relaxed) != sequence {
+            return None;
+        }
+        match roles {
+            ASK_THE_SESSION => None,
+            NOT_WEB => Some(true),
+            NO_TABLE => Some(false),
+            table => crate::roles::position_in_kept(table, name)
+                .map(|position| position.is_some_and(|p| p < 64 && bits >> p & 1 == 1)),
+        }
+    }
+
+    /// Publishes what readers read without the lock (under it, for a change).
+    fn publish(&self, session: &Session) {
+        self.publish_expiry(session);
+        let (roles, privileges) = published(session);
+        if roles == self.roles.load(Ordering::Relaxed)
+            && privileges == self.privileges.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        // One writer at a time: the session's lock is held.
+        let sequence = self.sequence.load(Ordering::Relaxed);
+        self.sequence
+            .store(sequence.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.roles.store(roles, Ordering::Relaxed);
+        self.privileges.store(privileges, Ordering::Relaxed);
+        self.sequence
+            .store(sequence.wrapping_add(2), Ordering::Release);
     }
 
     /// Publishes the session's expiry after a change to its activity or idle timeout.
@@ -82,12 +220,16 @@ impl Slot {
     /// Whether the session is a guest the guest index does not have (it became one): then
     /// [`SessionMap::file_if_guest`] should file it.
     pub fn unfiled_guest(&self, session: &Session) -> bool {
-        session.is_guest() && self.guest_at.load(Ordering::Acquire) == NEVER
+        session.is_guest() && self.cell.guest_at.load(Ordering::Acquire) == NEVER
     }
 
     /// The session, for a slot no longer in the map (so nobody else can lock it).
     pub fn session_mut(&mut self) -> &mut Session {
-        self.session.get_mut()
+        self.cell.session.get_mut()
+    }
+
+    fn into_session(self) -> Session {
+        self.cell.session.into_inner()
     }
 
     fn expires_at(&self) -> Millis {
@@ -114,7 +256,7 @@ impl Hasher for IdHasher {
     }
 }
 
-type Slots = HashMap<u128, Box<Slot>, BuildHasherDefault<IdHasher>>;
+type Slots = HashMap<u128, Slot, BuildHasherDefault<IdHasher>>;
 
 /// An old ID that still reaches its session, by client number, until a time.
 #[derive(Clone, Copy)]
@@ -157,7 +299,7 @@ impl ExpiryIndex {
 
     fn file_at(&mut self, id: u128, slot: &Slot, at: i64) {
         self.by_second.entry(at).or_default().push(id);
-        slot.filed_at.store(at, Ordering::Release);
+        slot.cell.filed_at.store(at, Ordering::Release);
         self.entries += 1;
     }
 }
@@ -179,7 +321,7 @@ impl GuestIndex {
         if session.is_guest() {
             let at = second(session.last_activity);
             self.by_second.entry(at).or_default().push_back(id);
-            slot.guest_at.store(at, Ordering::Release);
+            slot.cell.guest_at.store(at, Ordering::Release);
             self.entries += 1;
         }
     }
@@ -199,8 +341,8 @@ impl ShardData {
         if self.guests.entries > limit {
             self.guests = GuestIndex::default();
             for (id, slot) in &self.slots {
-                slot.guest_at.store(NEVER, Ordering::Release);
-                self.guests.file(*id, slot, &slot.session.read());
+                slot.cell.guest_at.store(NEVER, Ordering::Release);
+                self.guests.file(*id, slot, &slot.cell.session.read());
             }
         }
     }
@@ -244,7 +386,7 @@ impl SessionMap {
 
     /// Runs `f` on the live session `id` (or that an old ID in its grace time reaches), with
     /// its shard read-locked; `None` when there is none.
-    pub fn with<R>(&self, id: SessionId, now: Millis, f: impl FnOnce(&Slot) -> R) -> Option<R> {
+    pub fn with<R>(&self, id: SessionId, now: impl Now, f: impl FnOnce(&Slot) -> R) -> Option<R> {
         let client = {
             let shard = self.shard(id).read();
             match shard.slots.get(&id.value()) {
@@ -260,7 +402,7 @@ impl SessionMap {
     pub fn with_client<R>(
         &self,
         client: u64,
-        now: Millis,
+        now: impl Now,
         f: impl FnOnce(&Slot) -> R,
     ) -> Option<R> {
         let mut f = Some(f);
@@ -386,8 +528,9 @@ impl SessionMap {
             }
             let to = to.unwrap_or(from);
             to.expiry.file(new.value(), &slot);
-            slot.guest_at.store(NEVER, Ordering::Release);
-            to.guests.file(new.value(), &slot, &slot.session.read());
+            slot.cell.guest_at.store(NEVER, Ordering::Release);
+            to.guests
+                .file(new.value(), &slot, &slot.cell.session.read());
             to.slots.insert(new.value(), slot);
             self.clients.set(client, new);
             return Some(Ok((new, answer)));
@@ -426,14 +569,11 @@ impl SessionMap {
             }
             inserted(&session);
             self.clients.set(session.client_id, id);
-            let slot = Box::new(Slot {
-                expires_at: AtomicI64::new(session.expires_at().unwrap_or(NEVER)),
-                filed_at: AtomicI64::new(NEVER),
-                guest_at: AtomicI64::new(NEVER),
-                session: RwLock::new(session),
-            });
+            let slot = Slot::new(session);
             shard.expiry.file(id.value(), &slot);
-            shard.guests.file(id.value(), &slot, &slot.session.read());
+            shard
+                .guests
+                .file(id.value(), &slot, &slot.cell.session.read());
             shard.slots.insert(id.value(), slot);
             return id;
         }
@@ -461,13 +601,13 @@ impl SessionMap {
         let slot = {
             let mut shard = self.shard(id).write();
             let slot = shard.slots.remove(&id.value())?;
-            self.clients.remove(slot.session.read().client_id);
+            self.clients.remove(slot.cell.session.read().client_id);
             shard.compact_if_stale();
             slot
         };
         self.entries.fetch_sub(1, Ordering::AcqRel);
         let live = slot.is_live(now);
-        Some((slot.session.into_inner(), live))
+        Some((slot.into_session(), live))
     }
 
     /// Files a session again if its expiry moved earlier than where the index has it (a
@@ -478,7 +618,9 @@ impl SessionMap {
         let ShardData { slots, expiry, .. } = &mut *shard;
         if let Some(slot) = slots.get(&id.value()) {
             let expires_at = slot.expires_at();
-            if expires_at != NEVER && second(expires_at) < slot.filed_at.load(Ordering::Acquire) {
+            if expires_at != NEVER
+                && second(expires_at) < slot.cell.filed_at.load(Ordering::Acquire)
+            {
                 // The older entry goes stale: its second no longer matches `filed_at`.
                 expiry.file_at(id.value(), slot, second(expires_at));
             }
@@ -487,9 +629,8 @@ impl SessionMap {
 
     /// Removes every session whose expiry has passed; returns their slots. Only the index
     /// entries of the seconds gone by are read: live sessions among them are filed again,
-    /// stale entries dropped. (The slots stay boxed as the map held them: no copy.)
-    #[allow(clippy::vec_box)]
-    pub fn sweep(&self, now: Millis) -> Vec<Box<Slot>> {
+    /// stale entries dropped. (The sessions stay boxed as the map held them: no copy.)
+    pub fn sweep(&self, now: Millis) -> Vec<Slot> {
         let mut removed = Vec::new();
         let due_until = second(now);
         for shard in self.shards.iter() {
@@ -522,7 +663,7 @@ impl SessionMap {
                         continue; // closed since it was filed
                     };
                     let slot = entry.get();
-                    if slot.filed_at.load(Ordering::Acquire) != at {
+                    if slot.cell.filed_at.load(Ordering::Acquire) != at {
                         continue; // filed again elsewhere since
                     }
                     if slot.is_live(now) {
@@ -537,8 +678,11 @@ impl SessionMap {
         }
         // Out of the client index too (each of its shards locked once): no session can take a
         // client number again, so doing it after the shards is safe.
-        self.clients
-            .remove_all(removed.iter().map(|slot| slot.session.read().client_id));
+        self.clients.remove_all(
+            removed
+                .iter()
+                .map(|slot| slot.cell.session.read().client_id),
+        );
         self.entries
             .fetch_sub(removed.len() as u64, Ordering::AcqRel);
         removed
@@ -570,9 +714,9 @@ impl SessionMap {
         let mut shard = self.shard(id).write();
         let ShardData { slots, guests, .. } = &mut *shard;
         if let Some(slot) = slots.get(&id.value())
-            && slot.guest_at.load(Ordering::Acquire) == NEVER
+            && slot.cell.guest_at.load(Ordering::Acquire) == NEVER
         {
-            guests.file(id.value(), slot, &slot.session.read());
+            guests.file(id.value(), slot, &slot.cell.session.read());
         }
     }
 
@@ -582,8 +726,8 @@ impl SessionMap {
             let mut shard = shard.write();
             let ShardData { slots, guests, .. } = &mut *shard;
             for (id, slot) in slots.iter() {
-                if slot.guest_at.load(Ordering::Acquire) == NEVER {
-                    guests.file(*id, slot, &slot.session.read());
+                if slot.cell.guest_at.load(Ordering::Acquire) == NEVER {
+                    guests.file(*id, slot, &slot.cell.session.read());
                 }
             }
         }
@@ -626,27 +770,27 @@ impl SessionMap {
             let Some(slot) = slots.get(&id) else {
                 continue; // closed since it was filed
             };
-            if slot.guest_at.load(Ordering::Acquire) != at {
+            if slot.cell.guest_at.load(Ordering::Acquire) != at {
                 continue; // filed again elsewhere since
             }
             let (guest, active_at) = {
-                let session = slot.session.read();
+                let session = slot.cell.session.read();
                 (session.is_guest(), second(session.last_activity))
             };
             if !guest || !slot.is_live(now) {
                 // A grant since, or lapsed (left to the sweep): not a guest to evict.
-                slot.guest_at.store(NEVER, Ordering::Release);
+                slot.cell.guest_at.store(NEVER, Ordering::Release);
                 continue;
             }
             if active_at > at {
-                let session = slot.session.read();
+                let session = slot.cell.session.read();
                 guests.file(id, slot, &session);
                 continue;
             }
             // Its expiry entry goes stale, as for a close.
             let slot = slots.remove(&id).expect("looked up above");
             self.entries.fetch_sub(1, Ordering::AcqRel);
-            let session = slot.session.into_inner();
+            let session = slot.into_session();
             self.clients.remove(session.client_id);
             return Some(session);
         }
@@ -762,24 +906,99 @@ mod tests {
 }
 
 #[cfg(test)]
+mod published {
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+    use crate::roles::Grant;
+    use crate::session::SessionType;
+
+    fn table(names: &[&str]) -> Arc<RolesTable> {
+        let privileges: Vec<String> = names
+            .iter()
+            .map(|n| format!(r#"{{"privilege": "{n}", "includes": []}}"#))
+            .collect();
+        let text = format!(r#"{{"privileges": [{}]}}"#, privileges.join(","));
+        Arc::new(RolesTable::from_json(&text, 64).unwrap())
+    }
+
+    #[test]
+    fn readers_without_the_lock_never_see_bits_of_one_table_under_another() {
+        // "A" is bit 0 of one table and bit 1 of the other: bits read against the wrong
+        // table answer "A" wrong.
+        let first = table(&["A", "B"]);
+        let second = table(&["B", "A"]);
+        let mut session = Session::for_tests(SessionType::Web, 0);
+        session.grant = Some(Box::new(Grant {
+            privileges: vec!["A".to_owned()],
+            roles: vec![],
+        }));
+        session.expand_under(&first);
+        let slot = Slot::new(session);
+        let a = Query::Text("A");
+        assert!(slot.has_privilege(a));
+        const SWAPS: usize = 100_000;
+        let start = Barrier::new(3);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                start.wait();
+                for i in 0..SWAPS {
+                    let table = if i % 2 == 0 { &second } else { &first };
+                    slot.lock().expand_under(table);
+                }
+                done.store(true, Ordering::Release);
+            });
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    start.wait();
+                    let (mut published, mut reads) = (0u64, 0u64);
+                    // Until the swaps end, and at least 200,000 reads.
+                    while !done.load(Ordering::Acquire) || reads < 200_000 {
+                        match slot.published_privilege(a) {
+                            Some(answer) => {
+                                assert!(answer, "bits read against the wrong table");
+                                published += 1;
+                            }
+                            // Keeps the session's table of the moment for this thread.
+                            None => assert!(slot.has_privilege(a)),
+                        }
+                        reads += 1;
+                    }
+                    assert!(published > 0, "no read was answered from the bits");
+                });
+            }
+        });
+        // Published again on every change: a session that lost the grant says so at once.
+        slot.lock().grant = None;
+        slot.lock().expand_under(&first);
+        assert_eq!(slot.published_privilege(a), Some(false));
+        assert!(!slot.has_privilege(a));
+        let remote = Slot::new(Session::for_tests(SessionType::Remote, 0));
+        assert_eq!(
+            remote.published_privilege(Query::Text("anything")),
+            Some(true)
+        );
+    }
+}
+
+#[cfg(test)]
 mod layout {
     use super::*;
     use crate::session::SessionType;
 
     #[test]
     fn what_a_request_reads_is_in_the_first_cache_line() {
-        let slot = Slot {
-            expires_at: AtomicI64::new(0),
-            filed_at: AtomicI64::new(0),
-            guest_at: AtomicI64::new(0),
-            session: RwLock::new(Session::for_tests(SessionType::Web, 0)),
-        };
-        let base = &slot as *const Slot as usize;
-        let session = slot.session.read();
+        // In the map's table: the ID and what a privilege check reads, 48 bytes.
+        assert_eq!(std::mem::size_of::<(u128, Slot)>(), 48);
+        // Behind the box: the lock and the session's first fields.
+        let slot = Slot::new(Session::for_tests(SessionType::Web, 0));
+        let base = &*slot.cell as *const Cell as usize;
+        let session = slot.read();
         let privileges = &session.privileges as *const _ as usize;
         let end = privileges + std::mem::size_of::<crate::roles::PrivilegeSet>() - base;
         assert!(end <= 64, "the hot fields end at byte {end}");
-        let lock = &slot.session as *const _ as usize - base;
+        let lock = &slot.cell.session as *const _ as usize - base;
         assert!(lock < 64, "the lock is at byte {lock}");
     }
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 
 use crate::access_log::AccessLog;
@@ -218,7 +218,7 @@ pub(crate) struct Access<'a> {
 /// (written back afterwards if the operation changed it: `touched` says whether it was reached
 /// mutably at all, so that a read need not be written out to learn that it changed nothing).
 pub(crate) enum SessionRef<'a> {
-    Locked(RwLockWriteGuard<'a, Session>),
+    Locked(crate::session_map::Locked<'a>),
     Copy {
         session: &'a mut Session,
         touched: bool,
@@ -574,8 +574,9 @@ impl Registry {
 
     /// Runs `f` on a read-only view of the live session `id`.
     fn read<R>(&self, id: SessionId, mut f: impl FnMut(&Session) -> Result<R>) -> Result<R> {
-        let now = self.now();
-        // In memory, straight to the locked session (no `Access` on the request path).
+        // In memory, straight to the locked session (no `Access` on the request path); a read
+        // only compares now with the session's end, so the coarse clock mostly does.
+        let now = self.core.clock.moment();
         match self.core.local.map.with(id, now, |slot| f(&slot.read())) {
             Some(result) => result,
             None => self.shared_access(Target::Id(id), Recall::No, |a| f(&a.session)),
