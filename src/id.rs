@@ -129,10 +129,65 @@ pub(crate) fn bytes_in_range(x: u64, lo: u8, hi: u8) -> u64 {
     at_least_lo & !above_hi & HIGH
 }
 
-/// 32 hex digits (either case) as 128 bits, all at once: the four words checked and converted
-/// side by side, with one branch at the end; `None` if any byte is not one.
+/// 32 hex digits (either case) as 128 bits; `None` if any byte is not one. On x86-64, with
+/// the SSE2 every such processor has: sixteen digits at a time, about 45 instructions for the
+/// whole; elsewhere, eight at a time in general-purpose registers (about 140).
 #[inline(always)]
 fn hex_u128(digits: &[u8; 32]) -> Option<[u64; 2]> {
+    // SAFETY: SSE2 is part of x86-64 itself: every processor that runs this build has it.
+    #[cfg(target_arch = "x86_64")]
+    return unsafe { hex_u128_sse2(digits) };
+    #[cfg(not(target_arch = "x86_64"))]
+    return hex_u128_words(digits);
+}
+
+/// [`hex_u128`] in 128-bit vectors: each of two halves of 16 digits checked (digits and
+/// letters by signed compares: bytes of 0x80 and more are negative, so never in range) and
+/// turned into 16 nibbles, pairs of nibbles shifted into bytes, the two halves' 8 bytes packed
+/// into one vector in the text's order (big-endian), one branch at the end.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn hex_u128_sse2(digits: &[u8; 32]) -> Option<[u64; 2]> {
+    use std::arch::x86_64::*;
+    let word = |at: usize| i64::from_le_bytes(digits[at..at + 8].try_into().unwrap_or_default());
+    let bytes = |b: u8| _mm_set1_epi8(b as i8);
+    let half = |v: __m128i| {
+        let lower = _mm_or_si128(v, bytes(0x20));
+        let digit = _mm_and_si128(
+            _mm_cmpgt_epi8(v, bytes(b'0' - 1)),
+            _mm_cmplt_epi8(v, bytes(b'9' + 1)),
+        );
+        let letter = _mm_and_si128(
+            _mm_cmpgt_epi8(lower, bytes(b'a' - 1)),
+            _mm_cmplt_epi8(lower, bytes(b'f' + 1)),
+        );
+        // '0'..'9' have their value in the low nibble; 'a'..'f' and 'A'..'F' have 1..6 there.
+        let nibbles = _mm_add_epi8(
+            _mm_and_si128(v, bytes(0x0F)),
+            _mm_and_si128(letter, bytes(9)),
+        );
+        // Each 16-bit lane holds two digits, the first in its low byte: (first << 4) | second.
+        let pairs = _mm_or_si128(
+            _mm_and_si128(_mm_slli_epi16::<4>(nibbles), _mm_set1_epi16(0xF0)),
+            _mm_srli_epi16::<8>(nibbles),
+        );
+        (_mm_or_si128(digit, letter), pairs)
+    };
+    let (valid_a, a) = half(_mm_set_epi64x(word(8), word(0)));
+    let (valid_b, b) = half(_mm_set_epi64x(word(24), word(16)));
+    let valid = _mm_movemask_epi8(_mm_and_si128(valid_a, valid_b));
+    let packed = _mm_packus_epi16(a, b);
+    let high = _mm_cvtsi128_si64(packed) as u64;
+    let low = _mm_cvtsi128_si64(_mm_unpackhi_epi64(packed, packed)) as u64;
+    (valid == 0xFFFF).then(|| [high.swap_bytes(), low.swap_bytes()])
+}
+
+/// [`hex_u128`] in 64-bit words: the four words checked and converted side by side, with one
+/// branch at the end.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn hex_u128_words(digits: &[u8; 32]) -> Option<[u64; 2]> {
     let mut valid = HIGH;
     let mut halves = [0u64; 4];
     for (half, chunk) in halves.iter_mut().zip(digits.chunks_exact(8)) {
@@ -229,12 +284,17 @@ mod tests {
                 let mut text = base;
                 text[position] = byte;
                 let parsed = SessionId::parse_bytes(&text);
+                // Both ways of converting, whichever this processor uses.
+                let words = hex_u128_words(&text);
                 if valid.contains(&byte) {
                     let expected =
                         u128::from_str_radix(std::str::from_utf8(&text).unwrap(), 16).unwrap();
                     assert_eq!(parsed.unwrap().value(), expected, "{position} {byte}");
+                    let words = words.unwrap();
+                    assert_eq!((words[0] as u128) << 64 | words[1] as u128, expected);
                 } else {
                     assert!(parsed.is_err(), "byte {byte:#x} at {position} accepted");
+                    assert!(words.is_none(), "byte {byte:#x} at {position} accepted");
                 }
             }
         }

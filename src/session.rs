@@ -148,11 +148,12 @@ pub struct ClientDetails {
 pub struct Session {
     pub kind: SessionType,
     pub state: SessionState,
+    /// Minutes; meaningful for web and REST sessions only. Beside the two bytes above, in
+    /// what would be padding.
+    pub idle_timeout: i32,
     /// The roles file `privileges` was expanded under; `None` while the grant is empty.
     pub roles: Option<Arc<RolesTable>>,
     pub privileges: PrivilegeSet,
-    /// Minutes; meaningful for web and REST sessions only.
-    pub idle_timeout: i32,
     pub last_activity: Millis,
     pub id: SessionId,
     pub details: ClientDetails,
@@ -168,16 +169,73 @@ pub struct Session {
     pub storage_version: u64,
     /// FileMaker's application details, when the host gave any.
     pub app: Option<Box<AppDetails>>,
-    /// The files (apps) the client has open, in the order it opened them. A boxed slice, not
-    /// a `Vec`: attaching is rare, and 8 bytes less per session puts the slot in a smaller
-    /// allocation.
-    pub files: Box<[AttachedFile]>,
+    /// The files (apps) the client has open, in the order it opened them.
+    pub files: Files,
     /// The number administrators name this client by (see `client_index`).
     pub client_id: u64,
     /// A web or REST session's absolute end, whatever its activity (`maxLifetime`, or set).
-    pub lifetime_end: Option<Millis>,
+    pub lifetime_end: Deadline,
     /// What few sessions have; `None` for most.
     pub extras: Option<Box<Extras>>,
+}
+
+/// The files a client has open: one pointer in the session (a boxed slice would take two
+/// words), nothing allocated while there are none (most sessions). Attaching and detaching are
+/// rare; reads see a slice.
+#[derive(Debug, Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "the box is the point: one word in every session, a second allocation in few"
+)]
+pub struct Files(Option<Box<Vec<AttachedFile>>>);
+
+impl Files {
+    pub fn push(&mut self, file: AttachedFile) {
+        self.0.get_or_insert_with(Box::default).push(file);
+    }
+
+    /// Takes out the file at `at` (which must be one of them).
+    pub fn remove(&mut self, at: usize) -> AttachedFile {
+        let files = self.0.as_mut().expect("a file at the place given");
+        let file = files.remove(at);
+        if files.is_empty() {
+            self.0 = None;
+        }
+        file
+    }
+}
+
+impl FromIterator<AttachedFile> for Files {
+    fn from_iter<I: IntoIterator<Item = AttachedFile>>(files: I) -> Files {
+        let files: Vec<AttachedFile> = files.into_iter().collect();
+        Files((!files.is_empty()).then(|| Box::new(files)))
+    }
+}
+
+impl std::ops::Deref for Files {
+    type Target = [AttachedFile];
+    fn deref(&self) -> &[AttachedFile] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A moment or none, in one word (`Option<Millis>` takes two): none is a moment no date can
+/// name (dates end in year 9999).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Deadline(Millis);
+
+impl Deadline {
+    pub(crate) const NONE: Deadline = Deadline(Millis::MAX);
+
+    pub fn get(self) -> Option<Millis> {
+        (self != Deadline::NONE).then_some(self.0)
+    }
+}
+
+impl From<Option<Millis>> for Deadline {
+    fn from(at: Option<Millis>) -> Deadline {
+        at.map_or(Deadline::NONE, |at| Deadline(at.min(Millis::MAX - 1)))
+    }
 }
 
 /// The parts of a session that few sessions use, kept out of line.
@@ -211,9 +269,9 @@ impl Session {
             storage: Storage::default(),
             storage_version: 0,
             app: None,
-            files: Box::default(),
+            files: Files::default(),
             client_id: crate::client_index::next_client_id(),
-            lifetime_end: None,
+            lifetime_end: Deadline::NONE,
             extras: None,
         }
     }
@@ -242,7 +300,7 @@ impl Session {
             self.last_activity
                 .saturating_add(self.idle_timeout as i64 * 60_000)
         });
-        let lifetime = self.lifetime_end.filter(|_| self.kind.is_web());
+        let lifetime = self.lifetime_end.get().filter(|_| self.kind.is_web());
         (idle, lifetime, self.disconnect_at())
     }
 

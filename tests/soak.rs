@@ -62,6 +62,18 @@ struct EventLog {
     rotations: u64,
 }
 
+/// The roles file, in two orders: the same rules, with `a` and `b` at each other's positions,
+/// so that privilege bits read against the wrong file answer wrong. Threads load one or the
+/// other now and then, while others check `has_privilege`.
+const ROLES: [&str; 2] = [
+    r#"{"privileges": [{"privilege": "a"}, {"privilege": "b", "includes": ["a"]}],
+        "permissions": {"allowed": [{"applyTo": "Doc", "type": "dataclass", "read": ["a"]}]},
+        "restrictedByDefault": true}"#,
+    r#"{"privileges": [{"privilege": "b", "includes": ["a"]}, {"privilege": "a"}],
+        "permissions": {"allowed": [{"applyTo": "Doc", "type": "dataclass", "read": ["a"]}]},
+        "restrictedByDefault": true}"#,
+];
+
 fn soak_seconds() -> f64 {
     std::env::var("SESSMGR_SOAK_SECONDS")
         .ok()
@@ -77,12 +89,7 @@ fn soak_keeps_every_invariant() {
             "sessionLimitPolicy": "closeOldest", "maxSessions": 40}"#,
     )
     .unwrap();
-    r.load_roles(
-        r#"{"privileges": [{"privilege": "a"}, {"privilege": "b", "includes": ["a"]}],
-            "permissions": {"allowed": [{"applyTo": "Doc", "type": "dataclass", "read": ["a"]}]},
-            "restrictedByDefault": true}"#,
-    )
-    .unwrap();
+    r.load_roles(ROLES[0]).unwrap();
     let events = Arc::new(Mutex::new(EventLog::default()));
     let log = Arc::clone(&events);
     let registry: Weak<Registry> = Arc::downgrade(&r);
@@ -372,6 +379,9 @@ fn work(
                 }
                 9 => {
                     r.sweep();
+                    if rng.below(16) == 0 {
+                        r.load_roles(ROLES[rng.below(2)]).unwrap();
+                    }
                 }
                 10 => {
                     let list: Value = serde_json::from_str(&r.sessions_list().unwrap()).unwrap();

@@ -203,9 +203,7 @@ impl Registry {
                 .emit(EventKind::FileAttached, &a.session, a.now, || {
                     file_detail(&file)
                 });
-            let mut files = std::mem::take(&mut a.session.files).into_vec();
-            files.push(file);
-            a.session.files = files.into_boxed_slice();
+            a.session.files.push(file);
             a.activity();
             Ok(())
         })
@@ -236,9 +234,7 @@ impl Registry {
                     ),
                 ));
             };
-            let mut files = std::mem::take(&mut a.session.files).into_vec();
-            let file = files.remove(at);
-            a.session.files = files.into_boxed_slice();
+            let file = a.session.files.remove(at);
             self.core
                 .emit(EventKind::FileDetached, &a.session, a.now, || {
                     file_detail(&file)

@@ -91,9 +91,9 @@ impl Registry {
             storage: Storage::default(),
             storage_version: 0,
             app: options.app,
-            files: Box::default(),
+            files: Default::default(),
             client_id: crate::client_index::next_client_id(),
-            lifetime_end,
+            lifetime_end: lifetime_end.into(),
             extras: None,
         }
     }
@@ -212,6 +212,7 @@ impl Registry {
         self.read(id, |s| {
             require_web(s, "lifetime")?;
             s.lifetime_end
+                .get()
                 .map(iso8601)
                 .ok_or_else(|| Error::new(ErrorKind::NoValue, "the session has no absolute end"))
         })
@@ -224,7 +225,7 @@ impl Registry {
         let end = end.map(parse_iso8601).transpose()?;
         self.change(id, |a| {
             require_web(&a.session, "lifetime")?;
-            a.session.lifetime_end = end;
+            a.session.lifetime_end = end.into();
             a.activity();
             Ok(())
         })?;

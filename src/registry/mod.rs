@@ -669,7 +669,7 @@ pub(crate) fn end_event(session: &Session, now: Millis, end: End) -> Event {
                 reason,
                 last_activity: session.last_activity,
                 idle_timeout: session.idle_timeout,
-                lifetime_end: session.lifetime_end,
+                lifetime_end: session.lifetime_end.get(),
             },
         ),
     }

@@ -92,7 +92,7 @@ pub fn encode(session: &Session) -> Vec<u8> {
             .grant
             .as_deref()
             .map(|g| (names(&g.privileges), names(&g.roles))),
-        lifetime_end: session.lifetime_end,
+        lifetime_end: session.lifetime_end.get(),
         app: session.app.as_deref().map(|a| AppRecord {
             version: &a.app_version,
             language: &a.app_language,
@@ -200,7 +200,7 @@ pub fn decode(
             )
             .collect(),
         client_id: client,
-        lifetime_end: r.lifetime_end,
+        lifetime_end: r.lifetime_end.into(),
         extras: r.extras.map(|x| {
             Box::new(Extras {
                 messages: x
@@ -260,7 +260,7 @@ mod tests {
         s.identifier = "Kiosk 7".into();
         s.idle_timeout = 90;
         s.last_activity += 5_000;
-        s.lifetime_end = Some(1_700_000_999_000);
+        s.lifetime_end = Some(1_700_000_999_000).into();
         s.grant = Some(Box::new(Grant {
             privileges: vec![],
             roles: vec!["R".into()],
@@ -278,7 +278,8 @@ mod tests {
             account_name: "ann".into(),
             privset_name: "[Full Access]".into(),
         }]
-        .into_boxed_slice();
+        .into_iter()
+        .collect();
         let extras = s.extras_mut();
         extras.disconnect_at = Some(1_700_000_100_000);
         extras.messages = VecDeque::from([
