@@ -808,6 +808,30 @@ fn a_users_sessions_and_their_cap_hold_across_hosts() {
     }
 }
 
+/// A user's session that has ended (idle) but that no sweep has claimed yet goes with the
+/// user's logout, as in memory: not counted as closed, and no sweep finds it after (the model
+/// test found the Redis store leaving it for the next sweep).
+#[test]
+fn a_logout_takes_the_users_ended_sessions_as_memory_does() {
+    let server = RedisServer::start();
+    let on_redis = host(&server, "e:");
+    let in_memory = Registry::new();
+    in_memory.load_roles(ROLES).unwrap();
+    for r in [&on_redis, &in_memory] {
+        r.configure(r#"{"clock": "manual"}"#).unwrap();
+        let ended = r.create(None).unwrap();
+        r.set_privileges(ended, r#"{"privileges": ["simple"], "userName": "eve"}"#)
+            .unwrap();
+        r.advance_clock(61 * 60).unwrap();
+        let live = r.create(None).unwrap();
+        r.set_privileges(live, r#"{"privileges": ["simple"], "userName": "eve"}"#)
+            .unwrap();
+        assert_eq!(r.user_close_sessions("eve").unwrap(), 1, "the live one");
+        assert_eq!(r.sweep(), 0, "the ended one went with the logout");
+        assert_eq!(kind(r.info(live)), ErrorKind::NotFound);
+    }
+}
+
 /// 4 threads on each of two hosts log one user in at once under a cap of three: 20 rounds, a
 /// new user each, in which all 8 logins start together (a barrier): 3 admitted each time.
 #[test]

@@ -564,9 +564,20 @@ impl RedisSite {
     /// The live members of `user` in the Redis store, each with its key; those Redis dropped
     /// are forgotten.
     fn remote_members(&self, r: &Registry, user: &str) -> Result<Vec<(Key, Session)>> {
+        Ok(self.remote_members_and_ended(r, user)?.0)
+    }
+
+    /// As [`RedisSite::remote_members`], with the keys of the user's sessions that have ended
+    /// by this host's clock but are still stored (no sweep has claimed them yet); the user's
+    /// set forgets them too.
+    fn remote_members_and_ended(
+        &self,
+        r: &Registry,
+        user: &str,
+    ) -> Result<(Vec<(Key, Session)>, Vec<Key>)> {
         let deadline = self.store.deadline();
         let now = r.now();
-        let (mut live, mut gone) = (Vec::new(), Vec::new());
+        let (mut live, mut ended, mut gone) = (Vec::new(), Vec::new(), Vec::new());
         for client in self.store.user_members(deadline, user)? {
             let stored = match self.store.client_session(deadline, client)? {
                 Some(key) => self.store.load(deadline, key)?.map(|stored| (key, stored)),
@@ -575,10 +586,13 @@ impl RedisSite {
             match stored {
                 Some((key, stored)) => {
                     let session = self.decode(r, SessionId::UNKNOWN, &stored)?;
-                    if is_live(&session, now) && session.user() == Some(user) {
+                    if session.user() != Some(user) {
+                        gone.push(client);
+                    } else if is_live(&session, now) {
                         live.push((key, session));
                     } else {
-                        // Ended by this host's clock, though Redis has not dropped it yet.
+                        // Ended by this host's clock, though no sweep has claimed it yet.
+                        ended.push(key);
                         gone.push(client);
                     }
                 }
@@ -586,7 +600,7 @@ impl RedisSite {
             }
         }
         self.store.prune_user(deadline, user, &gone)?;
-        Ok(live)
+        Ok((live, ended))
     }
 
     /// Under `maxSessionsPerUser`, makes room in the Redis store for one more session of
@@ -638,7 +652,11 @@ impl RedisSite {
     pub(crate) fn user_close_remote(&self, r: &Registry, user: &str) -> Result<u64> {
         let _scope = self.store.scope();
         let mut closed = 0;
-        for (key, _) in self.remote_members(r, user)? {
+        let (live, ended) = self.remote_members_and_ended(r, user)?;
+        // The user's sessions that have ended and wait for a sweep go too, as the memory store
+        // does: each with its own end (`expired`), not counted as closed.
+        let keys = live.into_iter().map(|(key, _)| key).chain(ended);
+        for key in keys {
             match self.end_remote(r, Target::Key(key), CloseReason::UserLogout) {
                 Ok(()) => closed += 1,
                 Err(e) if e.kind == crate::error::ErrorKind::NotFound => {}
