@@ -563,7 +563,7 @@ impl RedisSite {
 
     /// The live members of `user` in the Redis store, each with its key; those Redis dropped
     /// are forgotten.
-    fn remote_members(&self, r: &Registry, user: &str) -> Result<Vec<(Key, Session)>> {
+    fn remote_members(&self, r: &Registry, user: &str) -> Result<Vec<UserSession>> {
         Ok(self.remote_members_and_ended(r, user)?.0)
     }
 
@@ -574,7 +574,7 @@ impl RedisSite {
         &self,
         r: &Registry,
         user: &str,
-    ) -> Result<(Vec<(Key, Session)>, Vec<Key>)> {
+    ) -> Result<(Vec<UserSession>, Vec<Key>)> {
         let deadline = self.store.deadline();
         let now = r.now();
         let (mut live, mut ended, mut gone) = (Vec::new(), Vec::new(), Vec::new());
@@ -674,6 +674,9 @@ impl RedisSite {
         let _ = self.store.publish(self.store.deadline(), events);
     }
 }
+
+/// A live session of a user in the Redis store, with its key.
+type UserSession = (Key, Session);
 
 /// Sessions claimed by one exchange of a sweep.
 const CLAIM_BATCH: usize = 256;
