@@ -211,8 +211,8 @@ impl Slot {
             .store(sequence.wrapping_add(2), Ordering::Release);
     }
 
-    /// Publishes the session's expiry after a change to its activity or idle timeout.
-    pub fn publish_expiry(&self, session: &Session) {
+    /// Publishes the session's expiry (its activity, idle timeout or ends may have changed).
+    fn publish_expiry(&self, session: &Session) {
         self.expires_at
             .store(session.expires_at().unwrap_or(NEVER), Ordering::Release);
     }

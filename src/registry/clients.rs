@@ -130,7 +130,6 @@ impl Registry {
                             }
                         });
                 }
-                a.publish_expiry();
                 Ok(())
             })?;
             // The end may now come before where the sweep's index has the session.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{Access, Registry, names, require_web};
+use super::{Access, Recall, Registry, Target, names, require_web};
 use crate::create_options::check_detail;
 use crate::error::{Error, Result};
 use crate::events::{Detail, EventKind};
@@ -208,7 +208,8 @@ impl Registry {
     }
 
     /// In memory, from what the session publishes for readers (see `session_map::Slot`):
-    /// mostly no lock of the session's and no pointer to it followed.
+    /// mostly no lock of the session's and no pointer to it followed. As [`Registry::read`]
+    /// otherwise.
     fn privilege_of(&self, id: SessionId, name: Query<'_>) -> Result<bool> {
         let now = self.core.clock.moment();
         match self
@@ -218,7 +219,9 @@ impl Registry {
             .with(id, now, |slot| slot.has_privilege(name))
         {
             Some(answer) => Ok(answer),
-            None => self.read(id, |s| Ok(s.has_privilege(name))),
+            None => self.shared_access(Target::Id(id), Recall::No, |a| {
+                Ok(a.session.has_privilege(name))
+            }),
         }
     }
 

@@ -274,20 +274,12 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// Records activity: the session's last activity is now and its expiry moves accordingly,
-    /// if the activity last recorded is older than the resolution (see [`activity_due`]).
+    /// Records activity: the session's last activity is now and its expiry moves accordingly
+    /// (published to lock-free readers when the session's lock is let go), if the activity
+    /// last recorded is older than the resolution (see [`activity_due`]).
     fn activity(&mut self) {
         if activity_due(&self.session, self.now, self.resolution) {
             self.session.last_activity = self.now;
-        }
-        self.publish_expiry();
-    }
-
-    /// Makes the session's expiry (after a change of its ends) visible to lock-free readers;
-    /// in the Redis store, the write that follows moves the key's expiry.
-    fn publish_expiry(&self) {
-        if let Some(slot) = self.slot {
-            slot.publish_expiry(&self.session);
         }
     }
 
