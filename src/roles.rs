@@ -144,17 +144,32 @@ thread_local! {
     static RECENT: RefCell<Option<Arc<RolesTable>>> = const { RefCell::new(None) };
 }
 
-/// The position of privilege `name` in the table numbered `number`, if it is the table this
-/// thread keeps ([`RolesTable::keep_for_thread`]); `None` if it is not.
-pub(crate) fn position_in_kept(number: u32, name: Query<'_>) -> Option<Option<u32>> {
-    RECENT
-        .try_with(|recent| {
-            let recent = recent.try_borrow().ok()?;
-            let table = recent.as_ref().filter(|t| t.number == number)?;
-            Some(table.privilege_position(name))
-        })
-        .ok()
-        .flatten()
+/// Privilege `name` looked up in the roles table this thread keeps
+/// ([`RolesTable::keep_for_thread`]): before the session is found, so that what follows the
+/// session's (likely uncached) entry in the map is a comparison and a bit test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeptPosition {
+    /// The number of the table kept.
+    pub table: u32,
+    /// The privilege's position in it (`None`: the table has no such privilege).
+    pub position: Option<u32>,
+}
+
+impl KeptPosition {
+    /// `name` in this thread's kept table; `None` if the thread keeps none.
+    pub(crate) fn of(name: Query<'_>) -> Option<KeptPosition> {
+        RECENT
+            .try_with(|recent| {
+                let recent = recent.try_borrow().ok()?;
+                let table = recent.as_ref()?;
+                Some(KeptPosition {
+                    table: table.number,
+                    position: table.privilege_position(name),
+                })
+            })
+            .ok()
+            .flatten()
+    }
 }
 
 #[derive(Debug, Clone)]

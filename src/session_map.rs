@@ -17,7 +17,7 @@ use crate::client_index::ClientIndex;
 use crate::clock::{Millis, Now};
 use crate::id::SessionId;
 use crate::names::Query;
-use crate::roles::{PrivilegeSet, RolesTable};
+use crate::roles::{KeptPosition, PrivilegeSet, RolesTable};
 use crate::session::Session;
 
 /// Enough shards that two threads rarely meet on one: the IDs spread evenly over them.
@@ -158,10 +158,11 @@ impl Slot {
     }
 
     /// Whether the session holds privilege `name` (as [`Session::has_privilege`]): from the
-    /// published bits, without the session's lock, when they answer and this thread keeps
-    /// their roles table; else from the session, whose table this thread then keeps.
-    pub fn has_privilege(&self, name: Query<'_>) -> bool {
-        if let Some(answer) = self.published_privilege(name) {
+    /// published bits, without the session's lock, when they answer and are bits of the table
+    /// `kept` (`name` looked up in this thread's kept table); else from the session, whose
+    /// table this thread then keeps.
+    pub fn has_privilege(&self, name: Query<'_>, kept: Option<KeptPosition>) -> bool {
+        if let Some(answer) = self.published_privilege(kept) {
             return answer;
         }
         let session = self.read();
@@ -171,7 +172,7 @@ impl Slot {
         session.has_privilege(name)
     }
 
-    fn published_privilege(&self, name: Query<'_>) -> Option<bool> {
+    fn published_privilege(&self, kept: Option<KeptPosition>) -> Option<bool> {
         let sequence = self.sequence.load(Ordering::Acquire);
         if sequence & 1 == 1 {
             return None;
@@ -186,8 +187,9 @@ impl Slot {
             ASK_THE_SESSION => None,
             NOT_WEB => Some(true),
             NO_TABLE => Some(false),
-            table => crate::roles::position_in_kept(table, name)
-                .map(|position| position.is_some_and(|p| p < 64 && bits >> p & 1 == 1)),
+            table => kept
+                .filter(|kept| kept.table == table)
+                .map(|kept| kept.position.is_some_and(|p| p < 64 && bits >> p & 1 == 1)),
         }
     }
 
@@ -936,7 +938,7 @@ mod published {
         session.expand_under(&first);
         let slot = Slot::new(session);
         let a = Query::Text("A");
-        assert!(slot.has_privilege(a));
+        assert!(slot.has_privilege(a, KeptPosition::of(a)));
         const SWAPS: usize = 100_000;
         let start = Barrier::new(3);
         let done = std::sync::atomic::AtomicBool::new(false);
@@ -955,13 +957,13 @@ mod published {
                     let (mut published, mut reads) = (0u64, 0u64);
                     // Until the swaps end, and at least 200,000 reads.
                     while !done.load(Ordering::Acquire) || reads < 200_000 {
-                        match slot.published_privilege(a) {
+                        match slot.published_privilege(KeptPosition::of(a)) {
                             Some(answer) => {
                                 assert!(answer, "bits read against the wrong table");
                                 published += 1;
                             }
                             // Keeps the session's table of the moment for this thread.
-                            None => assert!(slot.has_privilege(a)),
+                            None => assert!(slot.has_privilege(a, KeptPosition::of(a))),
                         }
                         reads += 1;
                     }
@@ -972,11 +974,11 @@ mod published {
         // Published again on every change: a session that lost the grant says so at once.
         slot.lock().grant = None;
         slot.lock().expand_under(&first);
-        assert_eq!(slot.published_privilege(a), Some(false));
-        assert!(!slot.has_privilege(a));
+        assert_eq!(slot.published_privilege(KeptPosition::of(a)), Some(false));
+        assert!(!slot.has_privilege(a, KeptPosition::of(a)));
         let remote = Slot::new(Session::for_tests(SessionType::Remote, 0));
         assert_eq!(
-            remote.published_privilege(Query::Text("anything")),
+            remote.published_privilege(KeptPosition::of(Query::Text("anything"))),
             Some(true)
         );
     }

@@ -10,7 +10,7 @@ use crate::events::{Detail, EventKind};
 use crate::grant_request::GrantRequest;
 use crate::id::SessionId;
 use crate::names::Query;
-use crate::roles::{Grant, MAX_NAME_BYTES};
+use crate::roles::{Grant, KeptPosition, MAX_NAME_BYTES};
 use crate::session::SessionType;
 
 impl Registry {
@@ -212,11 +212,12 @@ impl Registry {
     /// otherwise.
     fn privilege_of(&self, id: SessionId, name: Query<'_>) -> Result<bool> {
         let now = self.core.clock.moment();
+        let kept = KeptPosition::of(name);
         match self
             .core
             .local
             .map
-            .with(id, now, |slot| slot.has_privilege(name))
+            .with(id, now, |slot| slot.has_privilege(name, kept))
         {
             Some(answer) => Ok(answer),
             None => self.shared_access(Target::Id(id), Recall::No, |a| {
