@@ -85,6 +85,26 @@ pub enum Moment {
     Coarse(Millis),
 }
 
+impl Moment {
+    /// The time read: exact, or the coarse clock's (behind the precise clock by at most a
+    /// tick, 1 to 10 ms). Activity is recorded at it: no fenced read of the time-stamp counter
+    /// on a request, which would also stop the processor from reaching the next request's
+    /// reads before this one's have come back.
+    pub fn reading(self) -> Millis {
+        match self {
+            Moment::Exact(t) | Moment::Coarse(t) => t,
+        }
+    }
+
+    /// The exact time: this moment's own, or the precise clock read now.
+    pub fn exact(self) -> Millis {
+        match self {
+            Moment::Exact(t) => t,
+            Moment::Coarse(_) => system_now(),
+        }
+    }
+}
+
 /// A time that sessions' ends are compared with: an exact one, or a [`Moment`].
 pub trait Now: Copy {
     /// Whether this time is before `t`.

@@ -141,8 +141,9 @@ pub struct ClientDetails {
     pub persistent_id: Box<str>,
 }
 
-/// One session. Laid out in declaration order, with what every request reads first, so that
-/// with its slot's expiry and lock they share the slot's first cache line.
+/// One session. Laid out in declaration order, with what every request reads first (its
+/// activity, idle timeout and storage), so that with the slot's lock they share the slot's
+/// first cache line.
 #[derive(Debug)]
 #[repr(C)]
 pub struct Session {
@@ -151,10 +152,13 @@ pub struct Session {
     /// Minutes; meaningful for web and REST sessions only. Beside the two bytes above, in
     /// what would be padding.
     pub idle_timeout: i32,
+    pub last_activity: Millis,
+    pub storage: Storage,
+    /// A web or REST session's absolute end, whatever its activity (`maxLifetime`, or set).
+    pub lifetime_end: Deadline,
     /// The roles file `privileges` was expanded under; `None` while the grant is empty.
     pub roles: Option<Arc<RolesTable>>,
     pub privileges: PrivilegeSet,
-    pub last_activity: Millis,
     pub id: SessionId,
     pub details: ClientDetails,
     /// As set by `set_identifier`; "" means "the user name".
@@ -164,7 +168,6 @@ pub struct Session {
     pub sequence: u64,
     /// What `set_privileges` granted; `None` for nothing (most sessions: guests).
     pub grant: Option<Box<Grant>>,
-    pub storage: Storage,
     /// Bumped by every storage write, so that an update callback can tell it raced one.
     pub storage_version: u64,
     /// FileMaker's application details, when the host gave any.
@@ -173,8 +176,6 @@ pub struct Session {
     pub files: Files,
     /// The number administrators name this client by (see `client_index`).
     pub client_id: u64,
-    /// A web or REST session's absolute end, whatever its activity (`maxLifetime`, or set).
-    pub lifetime_end: Deadline,
     /// What few sessions have; `None` for most.
     pub extras: Option<Box<Extras>>,
 }

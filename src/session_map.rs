@@ -165,7 +165,20 @@ impl Slot {
         if let Some(answer) = self.published_privilege(kept) {
             return answer;
         }
-        let session = self.read();
+        self.has_privilege_locked(&self.read(), name, kept)
+    }
+
+    /// As [`Slot::has_privilege`], with the session already read-locked (`session`, this
+    /// slot's).
+    pub fn has_privilege_locked(
+        &self,
+        session: &Session,
+        name: Query<'_>,
+        kept: Option<KeptPosition>,
+    ) -> bool {
+        if let Some(answer) = self.published_privilege(kept) {
+            return answer;
+        }
         if let Some(table) = &session.roles {
             RolesTable::keep_for_thread(table);
         }
@@ -1000,13 +1013,17 @@ mod layout {
             "{}",
             std::mem::size_of::<Cell>()
         );
-        // Behind the box: the lock and the session's first fields.
+        // Behind the box: the lock and what a request reads under it (its activity, idle
+        // timeout and storage; the privileges are in the map's table), in its first 64 bytes.
         let slot = Slot::new(Session::for_tests(SessionType::Web, 0));
         let base = &*slot.cell as *const Cell as usize;
         let session = slot.read();
-        let privileges = &session.privileges as *const _ as usize;
-        let end = privileges + std::mem::size_of::<crate::roles::PrivilegeSet>() - base;
+        let storage = &session.storage as *const _ as usize;
+        let end = storage + std::mem::size_of::<crate::storage::Storage>() - base;
         assert!(end <= 64, "the hot fields end at byte {end}");
+        let idle = &session.idle_timeout as *const _ as usize - base;
+        let activity = &session.last_activity as *const _ as usize - base;
+        assert!(idle < 64 && activity < 64, "{idle}, {activity}");
         let lock = &slot.cell.session as *const _ as usize - base;
         assert!(lock < 64, "the lock is at byte {lock}");
     }

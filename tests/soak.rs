@@ -375,6 +375,11 @@ fn work(
                             if let Ok(held) = r.has_privilege(id, "b") {
                                 assert_eq!(held, !only_a, "b granted: {}", !only_a);
                             }
+                            // The same through a request (read-locked while no activity is
+                            // due, its privilege from what the session publishes).
+                            if let Ok(answer) = r.request(id, Some(b"b"), Some("/k")) {
+                                assert_eq!(answer.granted, Some(!only_a), "request: b");
+                            }
                         }
                         if let Ok(allowed) = r.has_permission(id, b"Doc.title", b"read") {
                             assert!(allowed, "a reads Doc, and b includes a");

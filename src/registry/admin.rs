@@ -200,7 +200,7 @@ impl Registry {
                 privset_name: request.privset_name.clone(),
             };
             self.core
-                .emit(EventKind::FileAttached, &a.session, a.now, || {
+                .emit(EventKind::FileAttached, &a.session, a.now(), || {
                     file_detail(&file)
                 });
             a.session.files.push(file);
@@ -236,7 +236,7 @@ impl Registry {
             };
             let file = a.session.files.remove(at);
             self.core
-                .emit(EventKind::FileDetached, &a.session, a.now, || {
+                .emit(EventKind::FileDetached, &a.session, a.now(), || {
                     file_detail(&file)
                 });
             a.activity();

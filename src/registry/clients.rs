@@ -53,6 +53,7 @@ impl Registry {
         check_message(text)?;
         self.on_client(client, |target| {
             self.access_as(target, Recall::No, |a| {
+                let time = a.now();
                 let messages = &mut a.session.extras_mut().messages;
                 if messages.len() >= MAX_MESSAGES {
                     return Err(Error::limit(format!(
@@ -61,7 +62,7 @@ impl Registry {
                     )));
                 }
                 messages.push_back(Message {
-                    time: a.now,
+                    time,
                     text: text.to_owned(),
                     disconnect_at: None,
                 });
@@ -104,7 +105,8 @@ impl Registry {
                 return self.end_at(target, CloseReason::Disconnected);
             }
             self.change_at(target, |a| {
-                let due = a.now.saturating_add(i64::from(grace_seconds) * 1000);
+                let time = a.now();
+                let due = time.saturating_add(i64::from(grace_seconds) * 1000);
                 let due = a.session.disconnect_at().map_or(due, |at| at.min(due));
                 let extras = a.session.extras_mut();
                 extras.disconnect_at = Some(due);
@@ -114,7 +116,7 @@ impl Registry {
                         extras.messages.pop_front();
                     }
                     extras.messages.push_back(Message {
-                        time: a.now,
+                        time,
                         text: text.to_owned(),
                         disconnect_at: Some(due),
                     });
@@ -123,7 +125,7 @@ impl Registry {
                 a.session.state = SessionState::Disconnecting;
                 if old != SessionState::Disconnecting {
                     self.core
-                        .emit(EventKind::StateChanged, &a.session, a.now, || {
+                        .emit(EventKind::StateChanged, &a.session, a.now(), || {
                             Detail::Changed {
                                 old: old.name().to_owned(),
                                 new: SessionState::Disconnecting.name().to_owned(),

@@ -23,7 +23,7 @@ impl Registry {
                 .fetch_add(1, Ordering::AcqRel);
         }
         self.core
-            .emit(EventKind::IdentifierChanged, &a.session, a.now, || {
+            .emit(EventKind::IdentifierChanged, &a.session, a.now(), || {
                 Detail::Changed {
                     old,
                     new: a.session.effective_identifier().to_owned(),
@@ -38,7 +38,7 @@ impl Registry {
             let new = names(&a.session);
             if old != new {
                 self.core
-                    .emit(EventKind::PrivilegesChanged, &a.session, a.now, || {
+                    .emit(EventKind::PrivilegesChanged, &a.session, a.now(), || {
                         Detail::Privileges { old, new }
                     });
             }

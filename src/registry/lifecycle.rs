@@ -129,6 +129,9 @@ impl Registry {
 
     /// Marks activity: the idle timeout starts again.
     pub fn touch(&self, id: SessionId) -> Result<()> {
+        if self.read_unless_activity_due(id, |_, _| ()).is_some() {
+            return Ok(());
+        }
         self.access(id, |a| {
             a.activity();
             Ok(())
@@ -158,7 +161,7 @@ impl Registry {
             a.activity();
             if old != state {
                 self.core
-                    .emit(EventKind::StateChanged, &a.session, a.now, || {
+                    .emit(EventKind::StateChanged, &a.session, a.now(), || {
                         Detail::Changed {
                             old: old.name().to_owned(),
                             new: state.name().to_owned(),

@@ -35,7 +35,7 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 
 use crate::access_log::AccessLog;
-use crate::clock::{Clock, Millis};
+use crate::clock::{Clock, Millis, Moment};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Detail, Dispatcher, End, Event, EventKind};
 use crate::id::SessionId;
@@ -209,7 +209,10 @@ pub(crate) struct Access<'a> {
     /// Where the session is in memory; `None` for a copy from a store that keeps copies.
     pub slot: Option<&'a Slot>,
     pub session: SessionRef<'a>,
-    pub now: Millis,
+    /// When the operation runs: activity is recorded at its reading.
+    moment: Moment,
+    /// The exact time (for events, passcodes, grace times), read once, when first needed.
+    exact: std::cell::Cell<Option<Millis>>,
     /// `activityResolutionSeconds`, in milliseconds.
     pub resolution: Millis,
 }
@@ -265,12 +268,36 @@ impl std::ops::DerefMut for SessionRef<'_> {
 }
 
 impl<'a> Access<'a> {
-    pub fn locked(slot: &'a Slot, now: Millis, resolution: Millis) -> Access<'a> {
+    pub fn locked(slot: &'a Slot, moment: Moment, resolution: Millis) -> Access<'a> {
         Access {
             slot: Some(slot),
             session: SessionRef::Locked(slot.lock()),
-            now,
+            moment,
+            exact: std::cell::Cell::new(None),
             resolution,
+        }
+    }
+
+    /// A copy from a store that keeps copies, at time `now`.
+    pub fn copy(session: &'a mut Session, now: Millis, resolution: Millis) -> Access<'a> {
+        Access {
+            slot: None,
+            session: SessionRef::copy(session),
+            moment: Moment::Exact(now),
+            exact: std::cell::Cell::new(Some(now)),
+            resolution,
+        }
+    }
+
+    /// The exact time of the operation (the same for all of it).
+    pub fn now(&self) -> Millis {
+        match self.exact.get() {
+            Some(now) => now,
+            None => {
+                let now = self.moment.exact();
+                self.exact.set(Some(now));
+                now
+            }
         }
     }
 
@@ -278,8 +305,10 @@ impl<'a> Access<'a> {
     /// (published to lock-free readers when the session's lock is let go), if the activity
     /// last recorded is older than the resolution (see [`activity_due`]).
     fn activity(&mut self) {
-        if activity_due(&self.session, self.now, self.resolution) {
-            self.session.last_activity = self.now;
+        let at = self.moment.reading();
+        if activity_due(&self.session, at, self.resolution) {
+            // The coarse clock may read a little before an activity recorded exactly.
+            self.session.last_activity = at.max(self.session.last_activity);
         }
     }
 
@@ -493,10 +522,37 @@ impl Registry {
         self.core.clock.now()
     }
 
+    /// Now, for an access (see [`Moment`]).
+    pub(crate) fn moment(&self) -> Moment {
+        self.core.clock.moment()
+    }
+
     /// Runs `f` on the live session `id`, locked (or on the Redis store's copy of it, where
     /// `f` may run again: see `store::redis_site`).
     fn access<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
         self.access_as(Target::Id(id), Recall::No, f)
+    }
+
+    /// Runs `f` on the live session `id` in this process's memory under its read lock, for an
+    /// operation whose one change would be the activity, when none is due (the usual case, see
+    /// [`activity_due`]): no exclusive lock, nothing to publish when it is let go. `None` when
+    /// the session is not in memory or its activity is due: then the caller takes
+    /// [`Registry::access`], which also finds a session in the shared store.
+    fn read_unless_activity_due<R>(
+        &self,
+        id: SessionId,
+        f: impl FnOnce(&Slot, &Session) -> R,
+    ) -> Option<R> {
+        let now = self.core.clock.moment();
+        let resolution = self.live.activity_resolution();
+        self.core
+            .local
+            .map
+            .with(id, now, |slot| {
+                let session = slot.read();
+                (!activity_due(&session, now.reading(), resolution)).then(|| f(slot, &session))
+            })
+            .flatten()
     }
 
     /// As [`Registry::access`], for a change that writes whenever it succeeds (a storage
@@ -513,7 +569,7 @@ impl Registry {
         recall: Recall,
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
-        let now = self.now();
+        let now = self.core.clock.moment();
         // This process's sessions first, straight (no dynamic call on the request path).
         if let Target::Id(id) = target
             && let Some(result) = self.core.local.map.with(id, now, |slot| {

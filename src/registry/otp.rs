@@ -43,7 +43,7 @@ impl Registry {
                 given => given,
             }
             .max(MIN_LIFESPAN_SECONDS);
-            let now = a.now;
+            let now = a.now();
             let otps = &mut a.session.extras_mut().otps;
             // Spent ones are gone already; expired ones make room.
             let lapsed: Vec<u128> = otps

@@ -5,6 +5,8 @@ use super::Registry;
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
 use crate::names::Query;
+use crate::roles::KeptPosition;
+use crate::session::Session;
 
 /// What [`Registry::request`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +42,26 @@ impl Registry {
         if pointer.is_some() {
             self.refuse_reentry(id)?;
         }
+        let kept = privilege.and_then(KeptPosition::of);
+        let value = |session: &Session| match pointer.map(|p| session.storage.get(p)) {
+            None => Ok(None),
+            Some(Ok(text)) => Ok(Some(text)),
+            Some(Err(e)) if e.kind == ErrorKind::NoValue => Ok(None),
+            Some(Err(e)) => Err(e),
+        };
+        // Mostly no activity is due: the session read-locked, its privilege from what it
+        // publishes.
+        let read = self.read_unless_activity_due(id, |slot, session| {
+            Ok(RequestAnswer {
+                value: value(session)?,
+                granted: privilege.map(|name| slot.has_privilege_locked(session, name, kept)),
+            })
+        });
+        if let Some(answer) = read {
+            return answer;
+        }
         self.access(id, |a| {
-            let value = match pointer.map(|p| a.session.storage.get(p)) {
-                None => None,
-                Some(Ok(text)) => Some(text),
-                Some(Err(e)) if e.kind == ErrorKind::NoValue => None,
-                Some(Err(e)) => return Err(e),
-            };
+            let value = value(&a.session)?;
             let granted = privilege.map(|name| a.session.has_privilege(name));
             a.activity();
             Ok(RequestAnswer { granted, value })

@@ -39,9 +39,10 @@ impl Registry {
                         Vec::new()
                     }
                 };
-                self.core.emit(EventKind::IdRotated, &a.session, a.now, || {
-                    Detail::Rotated { previous }
-                });
+                self.core
+                    .emit(EventKind::IdRotated, &a.session, a.now(), || {
+                        Detail::Rotated { previous }
+                    });
                 ignored = Some(names);
                 Ok(())
             };

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use parking_lot::Mutex;
 
 use super::site::{Operation, Rotation, Store, UserChange};
-use crate::clock::Millis;
+use crate::clock::{Millis, Moment};
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, End};
 use crate::id::SessionId;
@@ -121,7 +121,7 @@ impl Store for MemoryStore {
         let Target::Id(id) = target else {
             return None;
         };
-        let now = r.now();
+        let now = r.moment();
         let resolution = r.live.activity_resolution();
         self.map.with(id, now, |slot| {
             f(&mut Access::locked(slot, now, resolution))
@@ -182,7 +182,10 @@ impl Store for MemoryStore {
         let resolution = r.live.activity_resolution();
         self.map
             .rekey(id, now, now + grace, |slot, new| {
-                f(&mut Access::locked(slot, now, resolution), new)
+                f(
+                    &mut Access::locked(slot, Moment::Exact(now), resolution),
+                    new,
+                )
             })
             .map(|rotated| rotated.map(|(new, ())| new))
     }

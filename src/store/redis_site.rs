@@ -26,7 +26,7 @@ use crate::digest::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, Detail, End, Event, EventKind};
 use crate::id::SessionId;
-use crate::registry::{Access, Core, Member, Registry, SessionRef, end_event, not_found, user_row};
+use crate::registry::{Access, Core, Member, Registry, end_event, not_found, user_row};
 use crate::session::{Session, SessionState};
 
 /// The registry's Redis store.
@@ -196,12 +196,7 @@ impl RedisSite {
         let (expiry_before, guest_before) = (session.expires_at(), guest_activity(&session));
         let state_before = session.state;
         let hold = r.core.events.hold();
-        let mut access = Access {
-            slot: None,
-            session: SessionRef::copy(&mut session),
-            now,
-            resolution: r.live.activity_resolution(),
-        };
+        let mut access = Access::copy(&mut session, now, r.live.activity_resolution());
         let result = f(&mut access);
         let touched = access.session.touched();
         drop(access);
@@ -397,12 +392,7 @@ impl RedisSite {
             let new = SessionId::random();
             let hold = r.core.events.hold();
             let result = rotate(
-                &mut Access {
-                    slot: None,
-                    session: SessionRef::copy(&mut session),
-                    now,
-                    resolution: r.live.activity_resolution(),
-                },
+                &mut Access::copy(&mut session, now, r.live.activity_resolution()),
                 new,
             )?;
             let written = record::encode(&session);
