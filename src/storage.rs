@@ -212,24 +212,36 @@ impl Storage {
     /// The value at `pointer`, as JSON text; `NoValue` when nothing is there (a stored `null`
     /// is `"null"`).
     pub fn get(&self, pointer: &str) -> Result<String> {
+        self.get_if_any(pointer)?.ok_or_else(|| no_value(pointer))
+    }
+
+    /// As [`Storage::get`], with nothing at `pointer` as `None` (no error built to be dropped:
+    /// a request often finds nothing yet).
+    #[inline]
+    pub fn get_if_any(&self, pointer: &str) -> Result<Option<String>> {
         // The usual case, one plain key ("/cart"), without building a token list.
         if let Some(key) = plain_key(pointer) {
-            let index = self.find(key).map_err(|_| no_value(pointer))?;
-            return Ok(owned(self.value_text(self.members[index])));
+            return Ok(self
+                .find(key)
+                .ok()
+                .map(|index| owned(self.value_text(self.members[index]))));
         }
         let tokens = parse_pointer(pointer)?;
         let Some((first, rest)) = tokens.split_first() else {
-            return Ok(self.to_json());
+            return Ok(Some(self.to_json()));
         };
-        let index = self.find(first).map_err(|_| no_value(pointer))?;
+        let Ok(index) = self.find(first) else {
+            return Ok(None);
+        };
         if rest.is_empty() {
-            return Ok(owned(self.value_text(self.members[index])));
+            return Ok(Some(owned(self.value_text(self.members[index]))));
         }
         let member = self.parse_member(index)?;
-        let value = find_in(&member, rest).ok_or_else(|| no_value(pointer))?;
-        let mut out = String::new();
-        push_value(&mut out, value);
-        Ok(out)
+        Ok(find_in(&member, rest).map(|value| {
+            let mut out = String::new();
+            push_value(&mut out, value);
+            out
+        }))
     }
 
     /// The top-level member a plain one-key pointer (`"/n"`) names, and its value, when that

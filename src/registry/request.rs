@@ -2,7 +2,7 @@
 //! `has_privilege` and a `storage_get`, with the ID parsed and the session found once.
 
 use super::Registry;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::names::Query;
 use crate::roles::KeptPosition;
@@ -43,11 +43,9 @@ impl Registry {
             self.refuse_reentry(id)?;
         }
         let kept = privilege.and_then(KeptPosition::of);
-        let value = |session: &Session| match pointer.map(|p| session.storage.get(p)) {
+        let value = |session: &Session| match pointer {
             None => Ok(None),
-            Some(Ok(text)) => Ok(Some(text)),
-            Some(Err(e)) if e.kind == ErrorKind::NoValue => Ok(None),
-            Some(Err(e)) => Err(e),
+            Some(p) => session.storage.get_if_any(p),
         };
         // Mostly no activity is due: the session read-locked, its privilege from what it
         // publishes.
