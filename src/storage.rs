@@ -212,36 +212,50 @@ impl Storage {
     /// The value at `pointer`, as JSON text; `NoValue` when nothing is there (a stored `null`
     /// is `"null"`).
     pub fn get(&self, pointer: &str) -> Result<String> {
-        self.get_if_any(pointer)?.ok_or_else(|| no_value(pointer))
+        self.lookup(pointer, |text| text, || Err(no_value(pointer)))
     }
 
     /// As [`Storage::get`], with nothing at `pointer` as `None` (no error built to be dropped:
     /// a request often finds nothing yet).
-    #[inline]
     pub fn get_if_any(&self, pointer: &str) -> Result<Option<String>> {
+        self.lookup(pointer, Some, || Ok(None))
+    }
+
+    /// The value at `pointer` through `found`, or `missing()` when nothing is there: each
+    /// caller's own copy, so that neither pays for the other's answer.
+    #[inline(always)]
+    fn lookup<T>(
+        &self,
+        pointer: &str,
+        found: impl FnOnce(String) -> T,
+        missing: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
         // The usual case, one plain key ("/cart"), without building a token list.
         if let Some(key) = plain_key(pointer) {
-            return Ok(self
-                .find(key)
-                .ok()
-                .map(|index| owned(self.value_text(self.members[index]))));
+            return match self.find(key) {
+                Ok(index) => Ok(found(owned(self.value_text(self.members[index])))),
+                Err(_) => missing(),
+            };
         }
         let tokens = parse_pointer(pointer)?;
         let Some((first, rest)) = tokens.split_first() else {
-            return Ok(Some(self.to_json()));
+            return Ok(found(self.to_json()));
         };
         let Ok(index) = self.find(first) else {
-            return Ok(None);
+            return missing();
         };
         if rest.is_empty() {
-            return Ok(Some(owned(self.value_text(self.members[index]))));
+            return Ok(found(owned(self.value_text(self.members[index]))));
         }
         let member = self.parse_member(index)?;
-        Ok(find_in(&member, rest).map(|value| {
-            let mut out = String::new();
-            push_value(&mut out, value);
-            out
-        }))
+        match find_in(&member, rest) {
+            Some(value) => {
+                let mut out = String::new();
+                push_value(&mut out, value);
+                Ok(found(out))
+            }
+            None => missing(),
+        }
     }
 
     /// The top-level member a plain one-key pointer (`"/n"`) names, and its value, when that
