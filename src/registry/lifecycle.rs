@@ -129,13 +129,13 @@ impl Registry {
 
     /// Marks activity: the idle timeout starts again.
     pub fn touch(&self, id: SessionId) -> Result<()> {
-        if self.read_unless_activity_due(id, |_, _| ()).is_some() {
-            return Ok(());
+        match self.read_unless_activity_due(id, |_, _| ()) {
+            Ok(()) => Ok(()),
+            Err(unread) => self.access_unread(id, unread, |a| {
+                a.activity();
+                Ok(())
+            }),
         }
-        self.access(id, |a| {
-            a.activity();
-            Ok(())
-        })
     }
 
     /// 4D's `.info` object.

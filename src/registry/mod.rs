@@ -204,6 +204,15 @@ impl Default for Registry {
     }
 }
 
+/// Why [`Registry::read_unless_activity_due`] did not answer.
+#[derive(Clone, Copy, Debug)]
+enum Unread {
+    /// The session is in memory and its activity is due: it must be locked for the change.
+    ActivityDue,
+    /// This process's memory has no such live session.
+    NotInMemory,
+}
+
 /// A session locked for one operation, and the time the operation sees.
 pub(crate) struct Access<'a> {
     /// Where the session is in memory; `None` for a copy from a store that keeps copies.
@@ -535,14 +544,13 @@ impl Registry {
 
     /// Runs `f` on the live session `id` in this process's memory under its read lock, for an
     /// operation whose one change would be the activity, when none is due (the usual case, see
-    /// [`activity_due`]): no exclusive lock, nothing to publish when it is let go. `None` when
-    /// the session is not in memory or its activity is due: then the caller takes
-    /// [`Registry::access`], which also finds a session in the shared store.
+    /// [`activity_due`]): no exclusive lock, nothing to publish when it is let go. Otherwise
+    /// says why not, for [`Registry::access_unread`].
     fn read_unless_activity_due<R>(
         &self,
         id: SessionId,
         f: impl FnOnce(&Slot, &Session) -> R,
-    ) -> Option<R> {
+    ) -> std::result::Result<R, Unread> {
         let now = self.core.clock.moment();
         let resolution = self.live.activity_resolution();
         self.core
@@ -550,9 +558,27 @@ impl Registry {
             .map
             .with(id, now, |slot| {
                 let session = slot.read();
-                (!activity_due(&session, now.reading(), resolution)).then(|| f(slot, &session))
+                if activity_due(&session, now.reading(), resolution) {
+                    Err(Unread::ActivityDue)
+                } else {
+                    Ok(f(slot, &session))
+                }
             })
-            .flatten()
+            .unwrap_or(Err(Unread::NotInMemory))
+    }
+
+    /// As [`Registry::access`], after [`Registry::read_unless_activity_due`] did not answer:
+    /// a session not in memory is looked for in the shared store alone, not in memory again.
+    fn access_unread<R>(
+        &self,
+        id: SessionId,
+        unread: Unread,
+        f: impl FnMut(&mut Access<'_>) -> Result<R>,
+    ) -> Result<R> {
+        match unread {
+            Unread::ActivityDue => self.access(id, f),
+            Unread::NotInMemory => self.shared_access(Target::Id(id), Recall::No, f),
+        }
     }
 
     /// As [`Registry::access`], for a change that writes whenever it succeeds (a storage

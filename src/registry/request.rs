@@ -55,14 +55,14 @@ impl Registry {
                 granted: privilege.map(|name| slot.has_privilege_locked(session, name, kept)),
             })
         });
-        if let Some(answer) = read {
-            return answer;
+        match read {
+            Ok(answer) => answer,
+            Err(unread) => self.access_unread(id, unread, |a| {
+                let value = value(&a.session)?;
+                let granted = privilege.map(|name| a.session.has_privilege(name));
+                a.activity();
+                Ok(RequestAnswer { granted, value })
+            }),
         }
-        self.access(id, |a| {
-            let value = value(&a.session)?;
-            let granted = privilege.map(|name| a.session.has_privilege(name));
-            a.activity();
-            Ok(RequestAnswer { granted, value })
-        })
     }
 }
