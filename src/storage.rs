@@ -139,11 +139,16 @@ impl Storage {
 
     /// The whole object as compact JSON text.
     pub fn to_json(&self) -> String {
-        owned(if self.text.is_empty() {
+        owned(self.json_text())
+    }
+
+    /// The object's JSON text (`{}` when empty).
+    fn json_text(&self) -> &str {
+        if self.text.is_empty() {
             "{}"
         } else {
             &self.text
-        })
+        }
     }
 
     /// The raw key of a member (its JSON text unescaped).
@@ -212,13 +217,20 @@ impl Storage {
     /// The value at `pointer`, as JSON text; `NoValue` when nothing is there (a stored `null`
     /// is `"null"`).
     pub fn get(&self, pointer: &str) -> Result<String> {
-        self.lookup(pointer, |text| text, || Err(no_value(pointer)))
+        self.get_with(pointer, owned)
     }
 
-    /// As [`Storage::get`], with nothing at `pointer` as `None` (no error built to be dropped:
-    /// a request often finds nothing yet).
-    pub fn get_if_any(&self, pointer: &str) -> Result<Option<String>> {
-        self.lookup(pointer, Some, || Ok(None))
+    /// As [`Storage::get`], the text handed to `copy` instead of copied into a `String`: the
+    /// caller copies it where its answer goes (the C boundary, straight into the string it
+    /// returns), once.
+    pub fn get_with<T>(&self, pointer: &str, copy: impl FnOnce(&str) -> T) -> Result<T> {
+        self.lookup(pointer, copy, || Err(no_value(pointer)))
+    }
+
+    /// As [`Storage::get_with`], with nothing at `pointer` as `None` (no error built to be
+    /// dropped: a request often finds nothing yet).
+    pub fn get_if_any<T>(&self, pointer: &str, copy: impl FnOnce(&str) -> T) -> Result<Option<T>> {
+        self.lookup(pointer, |text| Some(copy(text)), || Ok(None))
     }
 
     /// The value at `pointer` through `found`, or `missing()` when nothing is there: each
@@ -227,32 +239,32 @@ impl Storage {
     fn lookup<T>(
         &self,
         pointer: &str,
-        found: impl FnOnce(String) -> T,
+        found: impl FnOnce(&str) -> T,
         missing: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
         // The usual case, one plain key ("/cart"), without building a token list.
         if let Some(key) = plain_key(pointer) {
             return match self.find(key) {
-                Ok(index) => Ok(found(owned(self.value_text(self.members[index])))),
+                Ok(index) => Ok(found(self.value_text(self.members[index]))),
                 Err(_) => missing(),
             };
         }
         let tokens = parse_pointer(pointer)?;
         let Some((first, rest)) = tokens.split_first() else {
-            return Ok(found(self.to_json()));
+            return Ok(found(self.json_text()));
         };
         let Ok(index) = self.find(first) else {
             return missing();
         };
         if rest.is_empty() {
-            return Ok(found(owned(self.value_text(self.members[index]))));
+            return Ok(found(self.value_text(self.members[index])));
         }
         let member = self.parse_member(index)?;
         match find_in(&member, rest) {
             Some(value) => {
                 let mut out = String::new();
                 push_value(&mut out, value);
-                Ok(found(out))
+                Ok(found(&out))
             }
             None => missing(),
         }

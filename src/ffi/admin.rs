@@ -4,9 +4,10 @@
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
 
-use super::boundary::{call, optional_text, out, owned_string, session_id, text};
+use super::boundary::{call, optional_text, out, session_id, text};
 use super::registry;
 use super::status::sessmgr_status;
+use super::strings::owned_string;
 
 /// `*json` receives FileMaker's Admin API *List Clients* object:
 /// `{"response": {"clients": [{"id", "status", "userName", "computerName", "ipaddress",

@@ -4,9 +4,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, optional_text, out, owned_string, session_id, text};
+use super::boundary::{call, optional_text, out, session_id, text};
 use super::registry;
 use super::status::sessmgr_status;
+use super::strings::owned_string;
 
 /// `*client_id` receives the session's client number: a positive integer, never reused while
 /// the library is loaded, the `id` administrators see in `sessmgr_clients_list` and use to

@@ -2,9 +2,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, guard, last_error, optional_out, out, owned_string, text};
+use super::boundary::{call, guard, last_error, optional_out, out, text};
 use super::registry;
 use super::status::sessmgr_status;
+use super::strings::owned_string;
 
 static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
@@ -30,7 +31,7 @@ pub extern "C" fn sessmgr_last_error() -> *const c_char {
 pub unsafe extern "C" fn sessmgr_string_free(text: *mut c_char) {
     // SAFETY: as this function's contract.
     guard("sessmgr_string_free", (), || unsafe {
-        super::boundary::free_string(text)
+        super::strings::free_string(text)
     })
 }
 

@@ -19,6 +19,7 @@ pub mod privileges;
 pub mod sessions;
 pub mod status;
 pub mod storage;
+mod strings;
 pub mod users;
 
 /// The registry that every exported function works on.

@@ -3,9 +3,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, out, owned_string, passcode, session_id};
+use super::boundary::{call, out, passcode, session_id};
 use super::registry;
 use super::status::sessmgr_status;
+use super::strings::owned_string;
 
 /// `*token` receives a new one-time passcode for a web session (32 uppercase hex digits, random
 /// like a session ID, and as secret): usable once, for `lifespan_seconds` (0: the session's idle

@@ -2,9 +2,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, optional_out, out, owned_string, session_id, text, text_bytes};
+use super::boundary::{call, optional_out, out, session_id, text, text_bytes};
 use super::registry;
 use super::status::sessmgr_status;
+use super::strings::owned_string;
 
 /// Replaces a web or rest session's privileges. `privileges` is comma-separated names
 /// ("WebAdmin, simple") or JSON: a string, an array of strings, or an object

@@ -7,9 +7,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, optional_text, out, owned_string, session_id, text, text_bytes};
+use super::boundary::{call, optional_text, out, session_id, text, text_bytes};
 use super::registry;
 use super::status::sessmgr_status;
+use super::strings::{copy_out, owned_string};
 
 /// Creates a session. `options_json` is NULL (a web guest) or a JSON object with any of
 /// `type` ("web", "rest", "remote", "storedProcedure", "standalone"), `userName` (not for web
@@ -137,17 +138,18 @@ pub unsafe extern "C" fn sessmgr_session_request(
             // SAFETY: as this function's contract.
             Some(unsafe { (text(pointer, "pointer")?, out(json, "json")?) })
         };
-        let answer = registry().request(
+        let answer = registry().request_with(
             id,
             privilege.as_ref().map(|p| p.0),
             pointer.as_ref().map(|p| p.0),
+            copy_out,
         )?;
         if let (Some((_, granted)), Some(held)) = (privilege, answer.granted) {
             *granted = held;
         }
         if let Some((_, json)) = pointer {
             *json = match answer.value {
-                Some(value) => owned_string(value)?,
+                Some(value) => value?.into_raw(),
                 None => std::ptr::null_mut(),
             };
         }

@@ -6,9 +6,10 @@ use std::ffi::{CString, c_char, c_void};
 
 use serde_json::Value;
 
-use super::boundary::{call, optional_out, optional_text, out, owned_string, session_id, text};
+use super::boundary::{call, optional_out, optional_text, out, session_id, text};
 use super::registry;
 use super::status::{SESSMGR_UPDATE_ABORT, SESSMGR_UPDATE_COMMIT, sessmgr_status};
+use super::strings::copy_out;
 use crate::error::{Error, ErrorKind};
 use crate::registry::UpdateOutcome;
 
@@ -32,7 +33,9 @@ pub unsafe extern "C" fn sessmgr_storage_get(
                 out(json, "json")?,
             )
         };
-        *json = owned_string(registry().storage_get(id, pointer)?)?;
+        *json = registry()
+            .storage_get_with(id, pointer, copy_out)??
+            .into_raw();
         Ok(())
     })
 }

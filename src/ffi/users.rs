@@ -3,9 +3,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{call, optional_out, out, owned_string, text};
+use super::boundary::{call, optional_out, out, text};
 use super::registry;
 use super::status::sessmgr_status;
+use super::strings::owned_string;
 
 /// `*json` receives `{"clients": [row, …]}`: the live web and rest sessions whose `userName` is
 /// `user_name` (exact bytes, case-sensitive), oldest first, each row as in

@@ -8,14 +8,15 @@ use crate::names::Query;
 use crate::roles::KeptPosition;
 use crate::session::Session;
 
-/// What [`Registry::request`] found.
+/// What [`Registry::request`] found; `V` is the storage value's copy (a `String` of JSON, or
+/// what [`Registry::request_with`]'s `copy` made of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestAnswer {
+pub struct RequestAnswer<V = String> {
     /// Whether the session holds the privilege asked (`None` when none was asked).
     pub granted: Option<bool>,
     /// The storage value at the pointer asked, as JSON (`None` when none was asked, or nothing
     /// is stored there).
-    pub value: Option<String>,
+    pub value: Option<V>,
 }
 
 impl Registry {
@@ -29,6 +30,19 @@ impl Registry {
         privilege: Option<&[u8]>,
         pointer: Option<&str>,
     ) -> Result<RequestAnswer> {
+        self.request_with(id, privilege, pointer, str::to_owned)
+    }
+
+    /// As [`Registry::request`], the storage value's JSON text handed to `copy` while the
+    /// session is read (the C boundary copies it straight into the string it returns: one
+    /// copy, no `String` between).
+    pub fn request_with<V>(
+        &self,
+        id: SessionId,
+        privilege: Option<&[u8]>,
+        pointer: Option<&str>,
+        copy: impl Fn(&str) -> V,
+    ) -> Result<RequestAnswer<V>> {
         let privilege = privilege
             .map(|name| {
                 Query::from_bytes(name).map_err(|e| {
@@ -45,7 +59,7 @@ impl Registry {
         let kept = privilege.and_then(KeptPosition::of);
         let value = |session: &Session| match pointer {
             None => Ok(None),
-            Some(p) => session.storage.get_if_any(p),
+            Some(p) => session.storage.get_if_any(p, &copy),
         };
         // Mostly no activity is due: the session read-locked, its privilege from what it
         // publishes.

@@ -14,8 +14,19 @@ impl Registry {
 
     /// The JSON text at `pointer` (`""`: the whole object).
     pub fn storage_get(&self, id: SessionId, pointer: &str) -> Result<String> {
+        self.storage_get_with(id, pointer, str::to_owned)
+    }
+
+    /// As [`Registry::storage_get`], the JSON text handed to `copy` while the session is read
+    /// (see [`Registry::request_with`]).
+    pub fn storage_get_with<V>(
+        &self,
+        id: SessionId,
+        pointer: &str,
+        copy: impl Fn(&str) -> V,
+    ) -> Result<V> {
         self.refuse_reentry(id)?;
-        self.read(id, |s| s.storage.get(pointer))
+        self.read(id, |s| s.storage.get_with(pointer, &copy))
     }
 
     pub fn storage_set(&self, id: SessionId, pointer: &str, value_json: &str) -> Result<()> {
