@@ -8,7 +8,7 @@
 //! were a third of a request's time at 100,000 sessions: see bench/analysis.md.)
 
 use std::cell::Cell;
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CString, c_char};
 use std::ptr::NonNull;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -83,6 +83,17 @@ fn nul_inside() -> Error {
     Error::new(ErrorKind::Internal, "output text holds a NUL byte")
 }
 
+/// Whether the string at `ptr` is shorter than [`SMALL`] bytes: its bytes read one at a time up
+/// to its terminator or the [`SMALL`]th (a short answer's few bytes cost less so than a call
+/// to `strlen`).
+///
+/// # Safety
+/// `ptr` points to a NUL-terminated string.
+unsafe fn shorter_than_small(ptr: *const c_char) -> bool {
+    // SAFETY: read up to the terminator, which comes first if the string is shorter.
+    (0..SMALL).any(|i| unsafe { *ptr.add(i) } == 0)
+}
+
 /// Frees a string made by [`owned_string`] or [`copy_out`].
 ///
 /// # Safety
@@ -92,7 +103,7 @@ pub(crate) unsafe fn free_string(ptr: *mut c_char) {
         return;
     }
     // SAFETY: a string of this module's, by this function's contract.
-    if unsafe { CStr::from_ptr(ptr) }.count_bytes() >= SMALL {
+    if !unsafe { shorter_than_small(ptr) } {
         // SAFETY: a long string is a CString's, by this module's rule.
         drop(unsafe { CString::from_raw(ptr) });
         return;
@@ -109,6 +120,8 @@ pub(crate) unsafe fn free_string(ptr: *mut c_char) {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::CStr;
+
     use super::*;
 
     fn text_of(ptr: *mut c_char) -> String {
@@ -160,7 +173,10 @@ mod tests {
             free_string(long);
         }
         let after = copy_out("6").unwrap().into_raw();
-        assert_eq!(after, fresh, "a long string is not kept in the short strings' place");
+        assert_eq!(
+            after, fresh,
+            "a long string is not kept in the short strings' place"
+        );
         // SAFETY: made above, freed once.
         unsafe { free_string(after) };
     }
