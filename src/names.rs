@@ -35,14 +35,37 @@ struct Short {
 #[inline(always)]
 fn short_words(bytes: &[u8]) -> [u64; 2] {
     use crate::id::bytes_in_range;
-    let mut padded = [0u8; 16];
-    padded[..bytes.len()].copy_from_slice(bytes);
-    let word = |half: &[u8]| {
-        let w = u64::from_le_bytes(half.try_into().unwrap_or_default());
+    let lower = |w: u64| {
         // 'A'..='Z' gain 0x20: the high bit of each upper-case byte, moved to 0x20.
         w | (bytes_in_range(w, b'A', b'Z') >> 2)
     };
-    [word(&padded[..8]), word(&padded[8..])]
+    let [low, high] = padded_words(bytes);
+    [lower(low), lower(high)]
+}
+
+/// At most 16 bytes as two little-endian words, zero-padded: read as two loads that may
+/// overlap (the bytes they share are the same, so or-ing them changes nothing), not copied
+/// into a buffer first (a `memcpy` call, and a load waiting on its stores).
+#[inline(always)]
+fn padded_words(bytes: &[u8]) -> [u64; 2] {
+    let len = bytes.len();
+    debug_assert!(len <= 16);
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+    let u32_at = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            bytes[at..at + 4].try_into().unwrap_or_default(),
+        ))
+    };
+    match len {
+        9..=16 => [u64_at(0), u64_at(len - 8) >> (8 * (16 - len))],
+        8 => [u64_at(0), 0],
+        4..=7 => [u32_at(0) | u32_at(len - 4) << (8 * (len - 4)), 0],
+        1..=3 => {
+            let byte = |at: usize| u64::from(bytes[at]) << (8 * at);
+            [byte(0) | byte(len / 2) | byte(len - 1), 0]
+        }
+        _ => [0, 0],
+    }
 }
 
 /// Files an ASCII name of at most 16 bytes in the short-name table (which has room).
@@ -235,6 +258,20 @@ fn fold_eq(declared: &str, name: Query<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_words_are_the_bytes_zero_padded_at_every_length() {
+        let source: Vec<u8> = (1..=16).map(|i| i as u8 * 7 + 0x20).collect();
+        for len in 0..=16 {
+            let mut padded = [0u8; 16];
+            padded[..len].copy_from_slice(&source[..len]);
+            let expected = [
+                u64::from_le_bytes(padded[..8].try_into().unwrap()),
+                u64::from_le_bytes(padded[8..].try_into().unwrap()),
+            ];
+            assert_eq!(padded_words(&source[..len]), expected, "{len} bytes");
+        }
+    }
 
     #[test]
     fn finds_in_any_case_and_refuses_duplicates() {
