@@ -7,7 +7,9 @@
 # Installs what it needs (redis-server, apache2-utils, libmicrohttpd-dev, libcrypt-dev) when
 # run as root, and starts redis-server.
 #   ./run.sh           the full run (about five minutes)
-#   ./run.sh --quick   small sizes, short runs; writes results/BENCHMARKS-quick.md instead
+#   ./run.sh --quick   small sizes, short runs; writes results-quick/BENCHMARKS-quick.md instead,
+#                      with criterion's data in target/criterion-quick: a full run's results and
+#                      data are left as they are, so its report can still be made again from them
 set -euo pipefail
 cd "$(dirname "$0")"
 quick=0
@@ -36,7 +38,13 @@ for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep
 export REDIS_URL="redis://127.0.0.1:$port/"
 
 results=results
-rm -rf "$results" target/criterion
+criterion=target/criterion
+if [ "$quick" = 1 ]; then
+    results=results-quick
+    criterion=target/criterion-quick
+fi
+export CRITERION_HOME="$PWD/$criterion"
+rm -rf "$results" "$criterion"
 mkdir -p "$results"
 if [ "$quick" = 1 ]; then
     export SESSMGR_BENCH_SIZES=1000 SESSMGR_BENCH_QUICK=1
@@ -98,4 +106,4 @@ cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -I../include $(pkg-config --cfla
     $(pkg-config --libs libmicrohttpd) -lcrypt -pthread
 ./http_load.sh "$results/http_host" "$http_requests" "$http_repeats" "$results/http.jsonl"
 
-target/release/report "$results" target/criterion "$report"
+target/release/report "$results" "$criterion" "$report"

@@ -30,7 +30,7 @@ fn benchmark_quick_mode_runs() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let report = std::fs::read_to_string(bench.join("results/BENCHMARKS-quick.md"))
+    let report = std::fs::read_to_string(bench.join("results-quick/BENCHMARKS-quick.md"))
         .expect("the quick report");
     for section in [
         "## 1000 live sessions",
