@@ -25,6 +25,16 @@ fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Sets `stop` when dropped: if the main thread panics (an `until` that timed out), the workers
+/// end too, so that the scope ends and the test fails with its messages instead of hanging.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 fn info(server: &RedisServer, section: &str) -> String {
     redis::cmd("INFO")
         .arg(section)
@@ -140,11 +150,18 @@ fn hosts_follow_a_failover_answering_unavailable_meanwhile() {
                 })
             })
             .collect();
+        let _stop_on_panic = StopOnDrop(&stop);
         // Some load first, then the primary killed; once both hosts carried on, a little more.
         std::thread::sleep(Duration::from_millis(500));
         primary.stop();
         after_kill.store(true, Ordering::Release);
         until("both hosts carry on with the promoted replica", || {
+            // A worker ends only when told to, or by a failed assertion (its message is in
+            // the test's output): then the test fails now, not after `until`'s minute.
+            assert!(
+                !workers.iter().any(|w| w.is_finished()),
+                "a worker stopped early: see its panic above"
+            );
             carried_on.load(Ordering::Acquire) == 2
         });
         std::thread::sleep(Duration::from_millis(500));
