@@ -117,18 +117,27 @@ fn hosts_follow_a_failover_answering_unavailable_meanwhile() {
                 let (stop, after_kill, carried_on) = (&stop, &after_kill, &carried_on);
                 scope.spawn(move || {
                     // Acknowledged increments, the last value acknowledged, the longest run of
-                    // failures, failed calls.
+                    // failures, failed calls (and those since the last acknowledged one).
                     let (mut acked, mut last, mut failed) = (0u64, 0i64, 0u64);
+                    let mut failed_since_ack = 0i64;
                     let (mut longest, mut failing_since, mut counted) =
                         (Duration::ZERO, None::<Instant>, false);
                     while !stop.load(Ordering::Acquire) {
                         match r.storage_increment(id, "/count", 1) {
                             Ok(value) => {
-                                // Never ahead of what was acknowledged: a value from nowhere
-                                // would be a wrong answer. Behind it: writes lost.
-                                assert!(value <= last + 1, "{value} after {last}");
+                                // Never ahead of what was acknowledged, but for the failed
+                                // calls in between: a write whose answer was lost happened
+                                // whole or not at all (docs/redis.md; here, an increment the
+                                // primary applied and passed to the replica just before it
+                                // died). Further ahead, a value from nowhere: a wrong answer.
+                                // Behind: writes lost.
+                                assert!(
+                                    value <= last + 1 + failed_since_ack,
+                                    "{value} after {last} and {failed_since_ack} failed calls"
+                                );
                                 acked += 1;
                                 last = value;
+                                failed_since_ack = 0;
                                 if let Some(since) = failing_since.take() {
                                     longest = longest.max(since.elapsed());
                                 }
@@ -141,6 +150,7 @@ fn hosts_follow_a_failover_answering_unavailable_meanwhile() {
                                 assert_eq!(e.kind, ErrorKind::Unavailable, "{}", e.message);
                                 assert!(!e.message.contains(&id.to_string()));
                                 failed += 1;
+                                failed_since_ack += 1;
                                 failing_since.get_or_insert_with(Instant::now);
                                 std::thread::sleep(Duration::from_millis(5));
                             }
@@ -176,8 +186,12 @@ fn hosts_follow_a_failover_answering_unavailable_meanwhile() {
     for ((r, &id), (acked, _, _, failed)) in hosts.iter().zip(&counters).zip(&results) {
         assert!(*failed > 0, "the kill was felt");
         let count: u64 = r.storage_get(id, "/count").unwrap().parse().unwrap();
-        assert!(count <= *acked);
-        lost += acked - count;
+        // Each failed call may have happened (above).
+        assert!(
+            count <= acked + failed,
+            "{count} after {acked} acknowledged, {failed} failed"
+        );
+        lost += acked.saturating_sub(count);
     }
     for (n, (h, id)) in before.iter().enumerate() {
         assert_eq!(hosts[*h].storage_get(*id, "/n").unwrap(), n.to_string());
@@ -185,7 +199,7 @@ fn hosts_follow_a_failover_answering_unavailable_meanwhile() {
     let longest = results.iter().map(|r| r.2).max().unwrap();
     let acked: u64 = results.iter().map(|r| r.0).sum();
     eprintln!(
-        "failover: longest unavailability {longest:?}; {acked} increments acknowledged, {lost} of them lost"
+        "failover: longest unavailability {longest:?}; {acked} increments acknowledged, at least {lost} of them lost"
     );
 }
 
