@@ -64,6 +64,15 @@ pub struct Slot {
     cell: Box<Cell>,
 }
 
+/// Whether `session` holds privilege `name`, read from it when its published bits could not
+/// answer; its roles table becomes the one this thread keeps, so that they can next time.
+fn privilege_from_session(session: &Session, name: Query<'_>) -> bool {
+    if let Some(table) = &session.roles {
+        RolesTable::keep_for_thread(table);
+    }
+    session.has_privilege(name)
+}
+
 /// A published roles word: the bits cannot answer (more than 64 privileges); take the lock.
 const ASK_THE_SESSION: u32 = 0;
 /// A published roles word: not a web or rest session, which holds every privilege.
@@ -162,10 +171,8 @@ impl Slot {
     /// `kept` (`name` looked up in this thread's kept table); else from the session, whose
     /// table this thread then keeps.
     pub fn has_privilege(&self, name: Query<'_>, kept: Option<KeptPosition>) -> bool {
-        if let Some(answer) = self.published_privilege(kept) {
-            return answer;
-        }
-        self.has_privilege_locked(&self.read(), name, kept)
+        self.published_privilege(kept)
+            .unwrap_or_else(|| privilege_from_session(&self.read(), name))
     }
 
     /// As [`Slot::has_privilege`], with the session already read-locked (`session`, this
@@ -176,13 +183,8 @@ impl Slot {
         name: Query<'_>,
         kept: Option<KeptPosition>,
     ) -> bool {
-        if let Some(answer) = self.published_privilege(kept) {
-            return answer;
-        }
-        if let Some(table) = &session.roles {
-            RolesTable::keep_for_thread(table);
-        }
-        session.has_privilege(name)
+        self.published_privilege(kept)
+            .unwrap_or_else(|| privilege_from_session(session, name))
     }
 
     fn published_privilege(&self, kept: Option<KeptPosition>) -> Option<bool> {

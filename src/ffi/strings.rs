@@ -59,7 +59,7 @@ pub(crate) fn copy_out(text: &str) -> Result<Out> {
     // `memcpy` calls.
     for (to, &byte) in block.iter_mut().zip(text.as_bytes()) {
         if byte == 0 {
-            let _ = SPARE.try_with(move |spare| spare.set(Some(block)));
+            keep(block);
             return Err(nul_inside());
         }
         *to = byte;
@@ -114,13 +114,14 @@ pub(crate) unsafe fn free_string(ptr: *mut c_char) {
         return;
     }
     // SAFETY: a short string is a block's, by this module's rule.
-    let block = unsafe { Box::from_raw(ptr.cast::<Block>()) };
-    // Kept for this thread's next short string; the block kept before (a host freeing several
-    // at once) goes back to the allocator, as does this one if the thread's storage is gone (a
-    // string freed by a thread-local destructor).
-    if let Ok(Some(before)) = SPARE.try_with(move |spare| spare.replace(Some(block))) {
-        drop(before);
-    }
+    keep(unsafe { Box::from_raw(ptr.cast::<Block>()) });
+}
+
+/// Keeps `block` for this thread's next short string; the block kept before (a host freeing
+/// several at once) goes back to the allocator, as does this one if the thread's storage is
+/// gone (a string freed by a thread-local destructor).
+fn keep(block: Box<Block>) {
+    let _ = SPARE.try_with(move |spare| spare.set(Some(block)));
 }
 
 #[cfg(test)]

@@ -221,7 +221,7 @@ pub(crate) struct Access<'a> {
     /// When the operation runs: activity is recorded at its reading.
     moment: Moment,
     /// The exact time (for events, passcodes, grace times), read once, when first needed.
-    exact: std::cell::Cell<Option<Millis>>,
+    exact: std::cell::OnceCell<Millis>,
     /// `activityResolutionSeconds`, in milliseconds.
     pub resolution: Millis,
 }
@@ -282,7 +282,7 @@ impl<'a> Access<'a> {
             slot: Some(slot),
             session: SessionRef::Locked(slot.lock()),
             moment,
-            exact: std::cell::Cell::new(None),
+            exact: std::cell::OnceCell::new(),
             resolution,
         }
     }
@@ -293,21 +293,14 @@ impl<'a> Access<'a> {
             slot: None,
             session: SessionRef::copy(session),
             moment: Moment::Exact(now),
-            exact: std::cell::Cell::new(Some(now)),
+            exact: std::cell::OnceCell::from(now),
             resolution,
         }
     }
 
     /// The exact time of the operation (the same for all of it).
     pub fn now(&self) -> Millis {
-        match self.exact.get() {
-            Some(now) => now,
-            None => {
-                let now = self.moment.exact();
-                self.exact.set(Some(now));
-                now
-            }
-        }
+        *self.exact.get_or_init(|| self.moment.exact())
     }
 
     /// Records activity: the session's last activity is now and its expiry moves accordingly
