@@ -156,19 +156,17 @@ impl SessionType {
 
 impl Session {
     fn app_field(&self, field: impl Fn(&AppDetails) -> &str) -> &str {
-        self.app.as_deref().map(field).unwrap_or("")
+        self.app().map(field).unwrap_or("")
     }
 
     pub fn extended_privilege(&self) -> &str {
-        self.app
-            .as_deref()
+        self.app()
             .and_then(|a| a.extended_privilege.as_deref())
             .unwrap_or(self.kind.default_extended_privilege())
     }
 
     pub fn app_type(&self) -> &str {
-        self.app
-            .as_deref()
+        self.app()
             .and_then(|a| a.app_type.as_deref())
             .unwrap_or(self.kind.default_app_type())
     }
@@ -246,7 +244,7 @@ impl Session {
             &duration_hms(now - self.created),
         );
         out.push_str(",\"guestFiles\":[");
-        for (i, file) in self.files.iter().enumerate() {
+        for (i, file) in self.files().iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }

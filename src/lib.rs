@@ -22,6 +22,7 @@ mod names;
 mod os;
 mod otp;
 mod permissions;
+mod prefetch;
 mod registry;
 mod roles;
 mod session;

@@ -170,54 +170,10 @@ pub struct Session {
     pub grant: Option<Box<Grant>>,
     /// Bumped by every storage write, so that an update callback can tell it raced one.
     pub storage_version: u64,
-    /// FileMaker's application details, when the host gave any.
-    pub app: Option<Box<AppDetails>>,
-    /// The files (apps) the client has open, in the order it opened them.
-    pub files: Files,
     /// The number administrators name this client by (see `client_index`).
     pub client_id: u64,
     /// What few sessions have; `None` for most.
     pub extras: Option<Box<Extras>>,
-}
-
-/// The files a client has open: one pointer in the session (a boxed slice would take two
-/// words), nothing allocated while there are none (most sessions). Attaching and detaching are
-/// rare; reads see a slice.
-#[derive(Debug, Default)]
-#[expect(
-    clippy::box_collection,
-    reason = "the box is the point: one word in every session, a second allocation in few"
-)]
-pub struct Files(Option<Box<Vec<AttachedFile>>>);
-
-impl Files {
-    pub fn push(&mut self, file: AttachedFile) {
-        self.0.get_or_insert_with(Box::default).push(file);
-    }
-
-    /// Takes out the file at `at` (which must be one of them).
-    pub fn remove(&mut self, at: usize) -> AttachedFile {
-        let files = self.0.as_mut().expect("a file at the place given");
-        let file = files.remove(at);
-        if files.is_empty() {
-            self.0 = None;
-        }
-        file
-    }
-}
-
-impl FromIterator<AttachedFile> for Files {
-    fn from_iter<I: IntoIterator<Item = AttachedFile>>(files: I) -> Files {
-        let files: Vec<AttachedFile> = files.into_iter().collect();
-        Files((!files.is_empty()).then(|| Box::new(files)))
-    }
-}
-
-impl std::ops::Deref for Files {
-    type Target = [AttachedFile];
-    fn deref(&self) -> &[AttachedFile] {
-        self.0.as_deref().map_or(&[], Vec::as_slice)
-    }
 }
 
 /// A moment or none, in one word (`Option<Millis>` takes two): none is a moment no date can
@@ -242,6 +198,10 @@ impl From<Option<Millis>> for Deadline {
 /// The parts of a session that few sessions use, kept out of line.
 #[derive(Debug, Default)]
 pub struct Extras {
+    /// FileMaker's application details, when the host gave any.
+    pub app: Option<Box<AppDetails>>,
+    /// The files (apps) the client has open, in the order it opened them.
+    pub files: Vec<AttachedFile>,
     /// Messages for the client from administrators, oldest first, until the host takes them.
     pub messages: VecDeque<Message>,
     /// When an administrator's disconnection closes the session.
@@ -269,8 +229,6 @@ impl Session {
             privileges: PrivilegeSet::default(),
             storage: Storage::default(),
             storage_version: 0,
-            app: None,
-            files: Files::default(),
             client_id: crate::client_index::next_client_id(),
             lifetime_end: Deadline::NONE,
             extras: None,
@@ -307,6 +265,16 @@ impl Session {
 
     pub fn disconnect_at(&self) -> Option<Millis> {
         self.extras.as_ref().and_then(|e| e.disconnect_at)
+    }
+
+    /// FileMaker's application details, when the host gave any.
+    pub fn app(&self) -> Option<&AppDetails> {
+        self.extras.as_deref()?.app.as_deref()
+    }
+
+    /// The files (apps) the client has open, in the order it opened them.
+    pub fn files(&self) -> &[AttachedFile] {
+        self.extras.as_deref().map_or(&[], |e| &e.files)
     }
 
     /// The session's extras, made when first needed.

@@ -61,6 +61,10 @@ pub struct Slot {
     roles: AtomicU32,
     /// Odd while the two above change.
     sequence: AtomicU32,
+    /// Where the session's storage is ([`crate::storage::Storage::address_hint`]), so that a
+    /// storage read starts bringing it in while it waits for the session: a hint, never
+    /// followed (a reader may see it stale). Written under the session's lock.
+    storage_hint: AtomicU64,
     cell: Box<Cell>,
 }
 
@@ -141,6 +145,7 @@ impl Slot {
             privileges: AtomicU64::new(privileges),
             roles: AtomicU32::new(roles),
             sequence: AtomicU32::new(0),
+            storage_hint: AtomicU64::new(session.storage.address_hint()),
             cell: Box::new(Cell {
                 filed_at: AtomicI64::new(NEVER),
                 guest_at: AtomicI64::new(NEVER),
@@ -159,6 +164,13 @@ impl Slot {
             guard: self.cell.session.write(),
             slot: self,
         }
+    }
+
+    /// Starts bringing in the session's storage, for a read of it that is about to wait for
+    /// the session itself: the two waits overlap.
+    #[inline(always)]
+    pub fn prefetch_storage(&self) {
+        crate::storage::Storage::prefetch(self.storage_hint.load(Ordering::Relaxed));
     }
 
     /// The session, to read (shared with other readers).
@@ -211,6 +223,8 @@ impl Slot {
     /// Publishes what readers read without the lock (under it, for a change).
     fn publish(&self, session: &Session) {
         self.publish_expiry(session);
+        self.storage_hint
+            .store(session.storage.address_hint(), Ordering::Relaxed);
         let (roles, privileges) = published(session);
         if roles == self.roles.load(Ordering::Relaxed)
             && privileges == self.privileges.load(Ordering::Relaxed)
@@ -273,7 +287,64 @@ impl Hasher for IdHasher {
     }
 }
 
-type Slots = HashMap<u128, Slot, BuildHasherDefault<IdHasher>>;
+/// An ID as the table's key: its 128 bits as two words, so 8-byte aligned (a `u128` is
+/// 16-byte aligned, which would round the table's 56-byte entries up to 64).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key([u64; 2]);
+
+impl Key {
+    fn of(id: u128) -> Key {
+        Key([id as u64, (id >> 64) as u64])
+    }
+
+    fn id(self) -> u128 {
+        u128::from(self.0[0]) | u128::from(self.0[1]) << 64
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(self.id());
+    }
+}
+
+/// The sessions of one shard by ID.
+#[derive(Default)]
+struct Slots(HashMap<Key, Slot, BuildHasherDefault<IdHasher>>);
+
+impl Slots {
+    fn get(&self, id: &u128) -> Option<&Slot> {
+        self.0.get(&Key::of(*id))
+    }
+
+    fn contains_key(&self, id: &u128) -> bool {
+        self.0.contains_key(&Key::of(*id))
+    }
+
+    fn insert(&mut self, id: u128, slot: Slot) -> Option<Slot> {
+        self.0.insert(Key::of(id), slot)
+    }
+
+    fn remove(&mut self, id: &u128) -> Option<Slot> {
+        self.0.remove(&Key::of(*id))
+    }
+
+    fn entry(&mut self, id: u128) -> Entry<'_, Key, Slot> {
+        self.0.entry(Key::of(id))
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Slot> {
+        self.0.values()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u128, &Slot)> {
+        self.0.iter().map(|(key, slot)| (key.id(), slot))
+    }
+}
 
 /// An old ID that still reaches its session, by client number, until a time.
 #[derive(Clone, Copy)]
@@ -351,15 +422,15 @@ impl ShardData {
         let limit = 2 * self.slots.len() + 1024;
         if self.expiry.entries > limit {
             self.expiry = ExpiryIndex::default();
-            for (id, slot) in &self.slots {
-                self.expiry.file(*id, slot);
+            for (id, slot) in self.slots.iter() {
+                self.expiry.file(id, slot);
             }
         }
         if self.guests.entries > limit {
             self.guests = GuestIndex::default();
-            for (id, slot) in &self.slots {
+            for (id, slot) in self.slots.iter() {
                 slot.cell.guest_at.store(NEVER, Ordering::Release);
-                self.guests.file(*id, slot, &slot.cell.session.read());
+                self.guests.file(id, slot, &slot.cell.session.read());
             }
         }
     }
@@ -744,7 +815,7 @@ impl SessionMap {
             let ShardData { slots, guests, .. } = &mut *shard;
             for (id, slot) in slots.iter() {
                 if slot.cell.guest_at.load(Ordering::Acquire) == NEVER {
-                    guests.file(*id, slot, &slot.cell.session.read());
+                    guests.file(id, slot, &slot.cell.session.read());
                 }
             }
         }
@@ -835,6 +906,25 @@ mod tests {
         let mut session = Session::for_tests(SessionType::Web, now);
         session.idle_timeout = minutes;
         session
+    }
+
+    #[test]
+    fn a_change_publishes_where_the_storage_is() {
+        let hint = |slot: &Slot| slot.storage_hint.load(Ordering::Relaxed);
+        let slot = Slot::new(web_session(0, 10));
+        assert_eq!(hint(&slot), 0, "an empty storage is nowhere");
+        slot.lock().storage =
+            crate::storage::from_root(&serde_json::json!({"n": 1}), 1 << 20).unwrap();
+        let at = slot.read().storage.address_hint();
+        assert_ne!(at, 0);
+        assert_eq!(hint(&slot), at);
+        slot.prefetch_storage();
+        slot.lock().storage = crate::storage::Storage::default();
+        assert_eq!(hint(&slot), 0);
+        let mut stored = web_session(0, 10);
+        stored.storage = crate::storage::from_root(&serde_json::json!({"a": []}), 1 << 20).unwrap();
+        let at = stored.storage.address_hint();
+        assert_eq!(hint(&Slot::new(stored)), at, "a new slot has it at once");
     }
 
     fn filed(map: &SessionMap) -> usize {
@@ -1006,12 +1096,15 @@ mod layout {
 
     #[test]
     fn what_a_request_reads_is_in_the_first_cache_line() {
-        // In the map's table: the ID and what a privilege check reads, 48 bytes.
-        assert_eq!(std::mem::size_of::<(u128, Slot)>(), 48);
-        // Behind the box, at most 296 bytes: with malloc's 8-byte header, a 304-byte chunk
-        // (the memory target of 512 bytes per empty session at 1,000,000 counts on it).
+        // In the map's table: the ID, what a privilege check reads and where the storage is,
+        // 56 bytes.
+        assert_eq!(std::mem::size_of::<(Key, Slot)>(), 56);
+        // Behind the box, at most 280 bytes: with malloc's 8-byte header, a 288-byte chunk
+        // (the memory target of 512 bytes per empty session at 1,000,000 counts on it: the
+        // table's 8 more bytes per entry are ~16 per session at that size, as its buckets are
+        // twice the sessions there).
         assert!(
-            std::mem::size_of::<Cell>() <= 296,
+            std::mem::size_of::<Cell>() <= 280,
             "{}",
             std::mem::size_of::<Cell>()
         );

@@ -137,6 +137,35 @@ impl Storage {
         self.text.len().max(2)
     }
 
+    /// Where its member table and its text are in memory, packed in one word for
+    /// [`Storage::prefetch`]: read through a session's slot before the session is, so that the
+    /// waits for the session and for its storage overlap. Never followed as a pointer: `0`
+    /// when the storage is empty (or the addresses do not pack: see [`Storage::prefetch`]).
+    pub fn address_hint(&self) -> u64 {
+        if self.text.is_empty() {
+            return 0;
+        }
+        let text = self.text.as_ptr() as u64;
+        let members = self.members.as_ptr() as u64;
+        // The text's address in the upper 48 bits (user-space addresses are below 2^47), the
+        // member table's distance from it in the lower 16: both are allocated one after the
+        // other, so usually a few hundred bytes apart. Farther: only the text is hinted.
+        let distance = i16::try_from(members.wrapping_sub(text) as i64).unwrap_or(0);
+        if text >> 48 != 0 {
+            return 0;
+        }
+        text << 16 | u64::from(distance as u16)
+    }
+
+    /// Starts bringing in the member table and the text of the storage whose
+    /// [`Storage::address_hint`] is `hint` (a hint only: a stale one costs a wasted prefetch).
+    #[inline(always)]
+    pub fn prefetch(hint: u64) {
+        for address in hinted_addresses(hint).into_iter().flatten() {
+            crate::prefetch::prefetch(address);
+        }
+    }
+
     /// The whole object as compact JSON text.
     pub fn to_json(&self) -> String {
         owned(self.json_text())
@@ -500,6 +529,18 @@ impl Storage {
     }
 }
 
+/// The text's and the member table's addresses that [`Storage::address_hint`] packed.
+#[inline(always)]
+fn hinted_addresses(hint: u64) -> [Option<usize>; 2] {
+    let text = hint >> 16;
+    let distance = hint as u16 as i16;
+    [
+        (text != 0).then_some(text as usize),
+        (text != 0 && distance != 0)
+            .then(|| text.wrapping_add_signed(i64::from(distance)) as usize),
+    ]
+}
+
 /// `json` if it is a scalar written exactly as this storage would write it once parsed (so that
 /// it can be stored as it is): `true`, `false`, `null`, an integer that fits an `i64` (not
 /// `-0`), or a string with nothing to escape (no quote, backslash or control character inside).
@@ -816,6 +857,41 @@ mod tests {
     use serde_json::json;
 
     const MAX: usize = 1 << 20;
+
+    #[test]
+    fn the_address_hint_gives_back_the_text_and_the_member_table() {
+        assert_eq!(Storage::default().address_hint(), 0);
+        assert_eq!(hinted_addresses(0), [None, None]);
+        let mut storage = from_root(&json!({"n": 0, "v": "x"}), MAX).unwrap();
+        // Many writes: the text moves with each, the table as members come.
+        let mut packed = 0;
+        for n in 0..200 {
+            let hint = storage.address_hint();
+            let [text, members] = hinted_addresses(hint);
+            assert_eq!(text, Some(storage.text.as_ptr() as usize));
+            match members {
+                Some(members) => {
+                    assert_eq!(members, storage.members.as_ptr() as usize);
+                    packed += 1;
+                }
+                None => assert!(
+                    (storage.members.as_ptr() as i64 - storage.text.as_ptr() as i64).abs()
+                        > i64::from(i16::MAX)
+                ),
+            }
+            Storage::prefetch(hint);
+            let value = "y".repeat(n % 60);
+            storage
+                .set(&format!("/k{}", n % 8), json!(value), usize::MAX)
+                .unwrap();
+        }
+        // What the hint is for: a small storage's two allocations lie within its reach.
+        assert!(packed > 0, "{packed} of 200");
+        // A hint of a storage since freed is only a wasted prefetch.
+        let stale = storage.address_hint();
+        drop(storage);
+        Storage::prefetch(stale);
+    }
 
     /// The size is the text's, the text is serde_json's writing of itself, and the index of
     /// members points at every member's key and value.

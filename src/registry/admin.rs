@@ -171,7 +171,7 @@ impl Registry {
                 ));
             }
             if a.session
-                .files
+                .files()
                 .iter()
                 .any(|f| f.filename == request.filename)
             {
@@ -183,10 +183,10 @@ impl Registry {
                     ),
                 ));
             }
-            if a.session.files.len() >= max_files {
+            if a.session.files().len() >= max_files {
                 return Err(Error::limit(format!(
                     "the session has {} files attached: maxAttachedFiles ({max_files}) is reached",
-                    a.session.files.len()
+                    a.session.files().len()
                 )));
             }
             let file_id = self.file_id(&request.filename)?;
@@ -203,7 +203,7 @@ impl Registry {
                 .emit(EventKind::FileAttached, &a.session, a.now(), || {
                     file_detail(&file)
                 });
-            a.session.files.push(file);
+            a.session.extras_mut().files.push(file);
             a.activity();
             Ok(())
         })
@@ -225,7 +225,12 @@ impl Registry {
     /// A client closes a file; `NoValue` if it has no file of that name open.
     pub fn detach_file(&self, id: SessionId, filename: &str) -> Result<()> {
         self.change(id, |a| {
-            let Some(at) = a.session.files.iter().position(|f| f.filename == filename) else {
+            let Some(at) = a
+                .session
+                .files()
+                .iter()
+                .position(|f| f.filename == filename)
+            else {
                 return Err(Error::new(
                     ErrorKind::NoValue,
                     format!(
@@ -234,7 +239,7 @@ impl Registry {
                     ),
                 ));
             };
-            let file = a.session.files.remove(at);
+            let file = a.session.extras_mut().files.remove(at);
             self.core
                 .emit(EventKind::FileDetached, &a.session, a.now(), || {
                     file_detail(&file)

@@ -3,13 +3,13 @@
 use std::sync::atomic::Ordering;
 
 use super::Target;
-use super::{Registry, not_found, require_web};
+use super::{Reads, Registry, not_found, require_web};
 use crate::clock::{MAX_MILLIS, iso8601, parse_iso8601};
 use crate::create_options::CreateOptions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{CloseReason, Detail, EventKind};
 use crate::id::SessionId;
-use crate::session::{HostType, Session, SessionState, SessionType};
+use crate::session::{Extras, HostType, Session, SessionState, SessionType};
 use crate::storage::Storage;
 use crate::store::site::Store;
 
@@ -90,11 +90,14 @@ impl Registry {
             privileges: Default::default(),
             storage: Storage::default(),
             storage_version: 0,
-            app: options.app,
-            files: Default::default(),
             client_id: crate::client_index::next_client_id(),
             lifetime_end: lifetime_end.into(),
-            extras: None,
+            extras: options.app.map(|app| {
+                Box::new(Extras {
+                    app: Some(app),
+                    ..Extras::default()
+                })
+            }),
         }
     }
 
@@ -129,7 +132,7 @@ impl Registry {
 
     /// Marks activity: the idle timeout starts again.
     pub fn touch(&self, id: SessionId) -> Result<()> {
-        match self.read_unless_activity_due(id, |_, _| ()) {
+        match self.read_unless_activity_due(id, Reads::Session, |_, _| ()) {
             Ok(()) => Ok(()),
             Err(unread) => self.access_unread(id, unread, |a| {
                 a.activity();

@@ -204,6 +204,23 @@ impl Default for Registry {
     }
 }
 
+/// What a read of a session goes on to read: the storage is brought in while the session's
+/// lock is waited for ([`Slot::prefetch_storage`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    Session,
+    Storage,
+}
+
+impl Reads {
+    #[inline(always)]
+    fn prefetch(self, slot: &Slot) {
+        if self == Reads::Storage {
+            slot.prefetch_storage();
+        }
+    }
+}
+
 /// Why [`Registry::read_unless_activity_due`] did not answer.
 #[derive(Clone, Copy, Debug)]
 enum Unread {
@@ -542,6 +559,7 @@ impl Registry {
     fn read_unless_activity_due<R>(
         &self,
         id: SessionId,
+        reads: Reads,
         f: impl FnOnce(&Slot, &Session) -> R,
     ) -> std::result::Result<R, Unread> {
         let now = self.core.clock.moment();
@@ -550,6 +568,7 @@ impl Registry {
             .local
             .map
             .with(id, now, |slot| {
+                reads.prefetch(slot);
                 let session = slot.read();
                 if activity_due(&session, now.reading(), resolution) {
                     Err(Unread::ActivityDue)
@@ -640,11 +659,24 @@ impl Registry {
     }
 
     /// Runs `f` on a read-only view of the live session `id`.
-    fn read<R>(&self, id: SessionId, mut f: impl FnMut(&Session) -> Result<R>) -> Result<R> {
+    fn read<R>(&self, id: SessionId, f: impl FnMut(&Session) -> Result<R>) -> Result<R> {
+        self.read_as(id, Reads::Session, f)
+    }
+
+    /// As [`Registry::read`], for a read that goes on to read what `reads` names.
+    fn read_as<R>(
+        &self,
+        id: SessionId,
+        reads: Reads,
+        mut f: impl FnMut(&Session) -> Result<R>,
+    ) -> Result<R> {
         // In memory, straight to the locked session (no `Access` on the request path); a read
         // only compares now with the session's end, so the coarse clock mostly does.
         let now = self.core.clock.moment();
-        match self.core.local.map.with(id, now, |slot| f(&slot.read())) {
+        match self.core.local.map.with(id, now, |slot| {
+            reads.prefetch(slot);
+            f(&slot.read())
+        }) {
             Some(result) => result,
             None => self.shared_access(Target::Id(id), Recall::No, |a| f(&a.session)),
         }

@@ -1,7 +1,7 @@
 //! What a host does with a session on every request, in one call: the activity of `touch`, a
 //! `has_privilege` and a `storage_get`, with the ID parsed and the session found once.
 
-use super::Registry;
+use super::{Reads, Registry};
 use crate::error::{Error, Result};
 use crate::id::SessionId;
 use crate::names::Query;
@@ -63,7 +63,11 @@ impl Registry {
         };
         // Mostly no activity is due: the session read-locked, its privilege from what it
         // publishes.
-        let read = self.read_unless_activity_due(id, |slot, session| {
+        let reads = match pointer {
+            Some(_) => Reads::Storage,
+            None => Reads::Session,
+        };
+        let read = self.read_unless_activity_due(id, reads, |slot, session| {
             Ok(RequestAnswer {
                 value: value(session)?,
                 granted: privilege.map(|name| slot.has_privilege_locked(session, name, kept)),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Access, Registry, UpdateOutcome};
+use super::{Access, Reads, Registry, UpdateOutcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::SessionId;
 
@@ -26,7 +26,7 @@ impl Registry {
         copy: impl Fn(&str) -> V,
     ) -> Result<V> {
         self.refuse_reentry(id)?;
-        self.read(id, |s| s.storage.get_with(pointer, &copy))
+        self.read_as(id, Reads::Storage, |s| s.storage.get_with(pointer, &copy))
     }
 
     pub fn storage_set(&self, id: SessionId, pointer: &str, value_json: &str) -> Result<()> {
@@ -210,8 +210,9 @@ impl Registry {
         self.refuse_reentry(id)?;
         let max = self.live.max_storage_bytes();
         loop {
-            let (current, version) =
-                self.read(id, |s| Ok((s.storage.to_json(), s.storage_version)))?;
+            let (current, version) = self.read_as(id, Reads::Storage, |s| {
+                Ok((s.storage.to_json(), s.storage_version))
+            })?;
             let outcome = {
                 let _inside = InsideUpdate::enter(self.identity(), id);
                 callback(&current)

@@ -93,7 +93,7 @@ pub fn encode(session: &Session) -> Vec<u8> {
             .as_deref()
             .map(|g| (names(&g.privileges), names(&g.roles))),
         lifetime_end: session.lifetime_end.get(),
-        app: session.app.as_deref().map(|a| AppRecord {
+        app: session.app().map(|a| AppRecord {
             version: &a.app_version,
             language: &a.app_language,
             os: &a.operating_system,
@@ -102,7 +102,7 @@ pub fn encode(session: &Session) -> Vec<u8> {
             app_type: a.app_type.as_deref(),
         }),
         files: session
-            .files
+            .files()
             .iter()
             .map(|f| {
                 (
@@ -177,50 +177,56 @@ pub fn decode(
         }),
         storage,
         storage_version: r.storage_version,
-        app: r.app.map(|a| {
-            Box::new(AppDetails {
-                app_version: a.version.to_owned(),
-                app_language: a.language.to_owned(),
-                operating_system: a.os.to_owned(),
-                mac_address: a.mac.to_owned(),
-                extended_privilege: a.extended_privilege.map(str::to_owned),
-                app_type: a.app_type.map(str::to_owned),
-            })
-        }),
-        files: r
-            .files
-            .into_iter()
-            .map(
-                |(file_id, filename, account_name, privset_name)| AttachedFile {
-                    file_id,
-                    filename: filename.to_owned(),
-                    account_name: account_name.to_owned(),
-                    privset_name: privset_name.to_owned(),
-                },
-            )
-            .collect(),
         client_id: client,
         lifetime_end: r.lifetime_end.into(),
-        extras: r.extras.map(|x| {
-            Box::new(Extras {
-                messages: x
-                    .messages
-                    .into_iter()
-                    .map(|(time, text, disconnect_at)| Message {
-                        time,
-                        text: text.to_owned(),
-                        disconnect_at,
-                    })
-                    .collect(),
-                disconnect_at: x.disconnect_at,
-                otps: x
-                    .otps
-                    .into_iter()
-                    .map(|(key, expires)| Otp { key, expires })
-                    .collect(),
-            })
-        }),
+        extras: None,
     };
+    let mut extras = r.extras.map(|x| Extras {
+        messages: x
+            .messages
+            .into_iter()
+            .map(|(time, text, disconnect_at)| Message {
+                time,
+                text: text.to_owned(),
+                disconnect_at,
+            })
+            .collect(),
+        disconnect_at: x.disconnect_at,
+        otps: x
+            .otps
+            .into_iter()
+            .map(|(key, expires)| Otp { key, expires })
+            .collect(),
+        ..Extras::default()
+    });
+    let app = r.app.map(|a| {
+        Box::new(AppDetails {
+            app_version: a.version.to_owned(),
+            app_language: a.language.to_owned(),
+            operating_system: a.os.to_owned(),
+            mac_address: a.mac.to_owned(),
+            extended_privilege: a.extended_privilege.map(str::to_owned),
+            app_type: a.app_type.map(str::to_owned),
+        })
+    });
+    let files: Vec<AttachedFile> = r
+        .files
+        .into_iter()
+        .map(
+            |(file_id, filename, account_name, privset_name)| AttachedFile {
+                file_id,
+                filename: filename.to_owned(),
+                account_name: account_name.to_owned(),
+                privset_name: privset_name.to_owned(),
+            },
+        )
+        .collect();
+    if app.is_some() || !files.is_empty() {
+        let extras = extras.get_or_insert_with(Extras::default);
+        extras.app = app;
+        extras.files = files;
+    }
+    session.extras = extras.map(Box::new);
     session.expand_under(roles);
     Ok(session)
 }
@@ -267,12 +273,12 @@ mod tests {
         }));
         s.storage =
             crate::storage::from_root(&json!({"n": 1, "o": {"é": [true]}}), 1 << 20).unwrap();
-        s.app = Some(Box::new(AppDetails {
+        s.extras_mut().app = Some(Box::new(AppDetails {
             app_version: "Pro 21".into(),
             extended_privilege: Some("fmapp".into()),
             ..AppDetails::default()
         }));
-        s.files = vec![AttachedFile {
+        s.extras_mut().files = vec![AttachedFile {
             file_id: 3,
             filename: "Survey".into(),
             account_name: "ann".into(),
