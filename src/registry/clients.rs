@@ -2,7 +2,7 @@
 //! (never by its session ID): send it a message, disconnect it.
 
 use super::Registry;
-use super::{Recall, Target};
+use super::{Reads, Recall, Target};
 use crate::client::{MAX_MESSAGES, Message, check_message, messages_json};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{CloseReason, Detail, EventKind};
@@ -52,7 +52,7 @@ impl Registry {
     pub fn send_message(&self, client: u64, text: &str) -> Result<()> {
         check_message(text)?;
         self.on_client(client, |target| {
-            self.access_as(target, Recall::No, |a| {
+            self.access_as(target, Recall::No, Reads::Session, |a| {
                 let time = a.now();
                 let messages = &mut a.session.extras_mut().messages;
                 if messages.len() >= MAX_MESSAGES {

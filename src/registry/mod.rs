@@ -549,7 +549,7 @@ impl Registry {
     /// Runs `f` on the live session `id`, locked (or on the Redis store's copy of it, where
     /// `f` may run again: see `store::redis_site`).
     fn access<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
-        self.access_as(Target::Id(id), Recall::No, f)
+        self.access_as(Target::Id(id), Recall::No, Reads::Session, f)
     }
 
     /// Runs `f` on the live session `id` in this process's memory under its read lock, for an
@@ -595,9 +595,10 @@ impl Registry {
 
     /// As [`Registry::access`], for a change that writes whenever it succeeds (a storage
     /// write): on the Redis store it goes at once on the copy this thread read last, if that is
-    /// this session's and recent, and reads again only if another write came between.
+    /// this session's and recent, and reads again only if another write came between. In
+    /// memory, the storage is brought in while the session's lock is waited for.
     fn write<R>(&self, id: SessionId, f: impl FnMut(&mut Access<'_>) -> Result<R>) -> Result<R> {
-        self.access_as(Target::Id(id), Recall::Yes, f)
+        self.access_as(Target::Id(id), Recall::Yes, Reads::Storage, f)
     }
 
     /// As [`Registry::access`], on the session `target` names.
@@ -605,12 +606,14 @@ impl Registry {
         &self,
         target: Target,
         recall: Recall,
+        reads: Reads,
         mut f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
         let now = self.core.clock.moment();
         // This process's sessions first, straight (no dynamic call on the request path).
         if let Target::Id(id) = target
             && let Some(result) = self.core.local.map.with(id, now, |slot| {
+                reads.prefetch(slot);
                 f(&mut Access::locked(
                     slot,
                     now,
@@ -653,7 +656,7 @@ impl Registry {
         target: Target,
         f: impl FnMut(&mut Access<'_>) -> Result<R>,
     ) -> Result<R> {
-        let result = self.access_as(target, Recall::No, f);
+        let result = self.access_as(target, Recall::No, Reads::Session, f);
         self.core.events.drain();
         result
     }
