@@ -45,7 +45,7 @@ fn second(ms: Millis) -> i64 {
 }
 
 /// A session in the map: what a read needs without the session's lock, in the map's own
-/// table beside the ID (one cache line, no pointer to follow), and the session behind a box.
+/// table beside the ID (56 bytes, no pointer to follow), and the session behind a box.
 ///
 /// The privileges a read needs are published from the session whenever its lock is let go
 /// after a change (see [`Locked`]), under a sequence number (a seqlock): a reader that sees

@@ -140,7 +140,7 @@ impl Storage {
     /// Where its member table and its text are in memory, packed in one word for
     /// [`Storage::prefetch`]: read through a session's slot before the session is, so that the
     /// waits for the session and for its storage overlap. Never followed as a pointer: `0`
-    /// when the storage is empty (or the addresses do not pack: see [`Storage::prefetch`]).
+    /// when the storage is empty (or its text lies above 2^48, where no user space reaches).
     pub fn address_hint(&self) -> u64 {
         if self.text.is_empty() {
             return 0;
