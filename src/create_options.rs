@@ -15,7 +15,8 @@ pub struct CreateOptions {
     pub details: ClientDetails,
     pub host_type_given: bool,
     pub machine_name_given: bool,
-    pub persistent_id_given: bool,
+    /// `persistentID`, if given (a remote session without one is given a new one).
+    pub persistent_id: Option<Box<str>>,
     /// Minutes, web and REST only.
     pub idle_timeout: Option<i32>,
     /// Minutes from creation (0: none), web and REST only; `None`: the configured default.
@@ -32,7 +33,7 @@ impl Default for CreateOptions {
             details: ClientDetails::default(),
             host_type_given: false,
             machine_name_given: false,
-            persistent_id_given: false,
+            persistent_id: None,
             idle_timeout: None,
             max_lifetime: None,
             app: None,
@@ -83,8 +84,7 @@ impl CreateOptions {
                     options.host_type_given = true;
                 }
                 "persistentID" => {
-                    d.persistent_id = string_field(key, value)?.into();
-                    options.persistent_id_given = true;
+                    options.persistent_id = Some(string_field(key, value)?.into());
                 }
                 "idleTimeout" => {
                     options.idle_timeout = Some(minutes(key, value, options.kind, "idle timeout")?)
@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(o.kind, SessionType::Remote);
         assert_eq!(&*o.details.user_name, "Designer");
         assert_eq!(o.details.host_type, HostType::Mac);
-        assert!(o.persistent_id_given);
+        assert_eq!(
+            o.persistent_id.as_deref(),
+            Some("8FFDAE519F1F4DCDB81E8E8DB00AD101")
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod settings;
 mod storage;
 mod store;
 mod sweeper;
+mod table_memory;
 mod user_index;
 
 pub mod ffi;

@@ -138,7 +138,6 @@ pub struct ClientDetails {
     pub system_user_name: Box<str>,
     pub ip_address: Box<str>,
     pub host_type: HostType,
-    pub persistent_id: Box<str>,
 }
 
 /// One session. Laid out in declaration order, with what every request reads first (its
@@ -208,6 +207,11 @@ pub struct Extras {
     pub disconnect_at: Option<Millis>,
     /// The one-time passcodes that can restore this session.
     pub otps: Vec<crate::otp::Otp>,
+    /// A remote client's persistent ID (`persistentID`, given or made at creation): here
+    /// rather than among the details every session has, which few sessions fill (16 bytes of
+    /// every web session: what puts the session in a 272-byte allocation, see the layout test
+    /// of `session_map`).
+    pub persistent_id: Box<str>,
 }
 
 impl Session {
@@ -275,6 +279,18 @@ impl Session {
     /// The files (apps) the client has open, in the order it opened them.
     pub fn files(&self) -> &[AttachedFile] {
         self.extras.as_deref().map_or(&[], |e| &e.files)
+    }
+
+    /// A remote client's persistent ID; "" for most sessions.
+    pub fn persistent_id(&self) -> &str {
+        self.extras.as_deref().map_or("", |e| &e.persistent_id)
+    }
+
+    /// Sets the persistent ID (making the extras only for one that is not empty).
+    pub fn set_persistent_id(&mut self, id: Box<str>) {
+        if !id.is_empty() || self.extras.is_some() {
+            self.extras_mut().persistent_id = id;
+        }
     }
 
     /// The session's extras, made when first needed.
@@ -389,7 +405,7 @@ impl Session {
         push_date_field(out, false, "creationDateTime", self.created);
         push_field(out, false, "state", self.state.name());
         identity(self, out);
-        push_field(out, false, "persistentID", &self.details.persistent_id);
+        push_field(out, false, "persistentID", self.persistent_id());
         out.push('}');
     }
 }

@@ -58,9 +58,10 @@ impl Registry {
         if kind.is_web() && !options.host_type_given {
             details.host_type = HostType::Browser;
         }
-        if kind == SessionType::Remote && !options.persistent_id_given {
-            details.persistent_id = SessionId::random().to_string().into();
-        }
+        let persistent_id = match options.persistent_id {
+            None if kind == SessionType::Remote => SessionId::random().to_string().into(),
+            given => given.unwrap_or_default(),
+        };
         if kind == SessionType::StoredProcedure && !options.machine_name_given {
             details.machine_name = crate::os::host_name().into();
         }
@@ -75,7 +76,7 @@ impl Registry {
             now.saturating_add(i64::from(lifetime) * 60_000)
                 .min(MAX_MILLIS)
         });
-        Session {
+        let mut session = Session {
             id: SessionId::random(),
             kind,
             state: SessionState::Active,
@@ -98,7 +99,9 @@ impl Registry {
                     ..Extras::default()
                 })
             }),
-        }
+        };
+        session.set_persistent_id(persistent_id);
+        session
     }
 
     /// Closes a session; `NotFound` if it is not live (an expired one is removed all the same,

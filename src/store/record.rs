@@ -81,7 +81,7 @@ pub fn encode(session: &Session) -> Vec<u8> {
         system_user: &d.system_user_name,
         ip: &d.ip_address,
         host_type: d.host_type.name(),
-        persistent_id: &d.persistent_id,
+        persistent_id: session.persistent_id(),
         identifier: &session.identifier,
         created: session.created,
         idle_timeout: session.idle_timeout,
@@ -164,7 +164,6 @@ pub fn decode(
             system_user_name: r.system_user.into(),
             ip_address: r.ip.into(),
             host_type,
-            persistent_id: r.persistent_id.into(),
         },
         identifier: r.identifier.to_owned(),
         created: r.created,
@@ -227,6 +226,7 @@ pub fn decode(
         extras.files = files;
     }
     session.extras = extras.map(Box::new);
+    session.set_persistent_id(r.persistent_id.into());
     session.expand_under(roles);
     Ok(session)
 }
@@ -264,6 +264,7 @@ mod tests {
         s.details.ip_address = "10.0.0.1".into();
         s.details.host_type = HostType::Browser;
         s.identifier = "Kiosk 7".into();
+        s.set_persistent_id("8FFDAE519F1F4DCDB81E8E8DB00AD101".into());
         s.idle_timeout = 90;
         s.last_activity += 5_000;
         s.lifetime_end = Some(1_700_000_999_000).into();
@@ -314,6 +315,7 @@ mod tests {
         );
         assert!(!holds(&text, token), "a passcode is kept as its digest");
         assert_eq!(back.client_id, 42);
+        assert_eq!(back.persistent_id(), "8FFDAE519F1F4DCDB81E8E8DB00AD101");
         assert_eq!(back.id, s.id);
         assert!(back.has_privilege(crate::names::Query::Text("a")));
         assert_eq!(back.privilege_names(), vec!["a", "b"]);
@@ -324,6 +326,24 @@ mod tests {
             &[b"x".as_slice(), &s.id.value().to_be_bytes()].concat(),
             s.id
         ));
+    }
+
+    #[test]
+    fn a_persistent_id_alone_makes_the_only_extras_and_none_makes_none() {
+        let roles = Arc::new(RolesTable::default());
+        let web = Session::for_tests(SessionType::Web, 1_700_000_000_000);
+        let back = decode(web.id, 1, &encode(&web), &roles).unwrap();
+        assert!(
+            back.extras.is_none(),
+            "a web session's record makes no extras"
+        );
+        assert_eq!(back.persistent_id(), "");
+        let mut remote = Session::for_tests(SessionType::Remote, 1_700_000_000_000);
+        remote.set_persistent_id("P-1".into());
+        let back = decode(remote.id, 2, &encode(&remote), &roles).unwrap();
+        assert_eq!(back.persistent_id(), "P-1");
+        let extras = back.extras.as_deref().unwrap();
+        assert!(extras.app.is_none() && extras.messages.is_empty() && extras.otps.is_empty());
     }
 
     /// Whether `bytes` hold `token`, as its 16 bytes or as text in any case.
