@@ -47,7 +47,7 @@ fn short_words(bytes: &[u8]) -> [u64; 2] {
 /// overlap (the bytes they share are the same, so or-ing them changes nothing), not copied
 /// into a buffer first (a `memcpy` call, and a load waiting on its stores).
 #[inline(always)]
-fn padded_words(bytes: &[u8]) -> [u64; 2] {
+pub(crate) fn padded_words(bytes: &[u8]) -> [u64; 2] {
     let len = bytes.len();
     debug_assert!(len <= 16);
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
@@ -112,7 +112,7 @@ impl<'a> Query<'a> {
         }
     }
 
-    fn bytes(self) -> &'a [u8] {
+    pub(crate) fn bytes(self) -> &'a [u8] {
         match self {
             Query::Ascii(bytes) => bytes,
             Query::Text(text) => text.as_bytes(),

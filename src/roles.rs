@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::names::{NameIndex, Query};
+use crate::names::{NameIndex, Query, padded_words};
 use crate::permissions::PermissionTable;
 
 /// The privilege every roles file declares, whether or not it names it.
@@ -141,7 +141,47 @@ static NEXT_TABLE_NUMBER: AtomicU32 = AtomicU32::new(FIRST_TABLE_NUMBER);
 thread_local! {
     /// The table this thread looked a privilege up in last, by its number: what a session's
     /// published privilege bits are read against without its lock.
-    static RECENT: RefCell<Option<Arc<RolesTable>>> = const { RefCell::new(None) };
+    static RECENT: RefCell<Option<Kept>> = const { RefCell::new(None) };
+}
+
+/// The table a thread keeps, and the last name it looked up in it: a host asks for the same
+/// few privileges again and again, and a name of at most 16 bytes equal to the last one
+/// asked is answered by two compares, not by folding its case, hashing it and probing.
+struct Kept {
+    table: Arc<RolesTable>,
+    last: std::cell::Cell<Option<LastAsked>>,
+}
+
+/// The last name asked of a kept table (its length and its bytes as [`padded_words`]) and
+/// its position there.
+#[derive(Clone, Copy)]
+struct LastAsked {
+    len: usize,
+    words: [u64; 2],
+    position: Option<u32>,
+}
+
+impl Kept {
+    fn position(&self, name: Query<'_>) -> Option<u32> {
+        let bytes = name.bytes();
+        if bytes.len() > 16 {
+            return self.table.privilege_position(name);
+        }
+        let words = padded_words(bytes);
+        if let Some(last) = self.last.get()
+            && last.len == bytes.len()
+            && last.words == words
+        {
+            return last.position;
+        }
+        let position = self.table.privilege_position(name);
+        self.last.set(Some(LastAsked {
+            len: bytes.len(),
+            words,
+            position,
+        }));
+        position
+    }
 }
 
 /// Privilege `name` looked up in the roles table this thread keeps
@@ -161,10 +201,10 @@ impl KeptPosition {
         RECENT
             .try_with(|recent| {
                 let recent = recent.try_borrow().ok()?;
-                let table = recent.as_ref()?;
+                let kept = recent.as_ref()?;
                 Some(KeptPosition {
-                    table: table.number,
-                    position: table.privilege_position(name),
+                    table: kept.table.number,
+                    position: kept.position(name),
                 })
             })
             .ok()
@@ -325,9 +365,14 @@ impl RolesTable {
     pub(crate) fn keep_for_thread(table: &Arc<RolesTable>) {
         let _ = RECENT.try_with(|recent| {
             if let Ok(mut recent) = recent.try_borrow_mut()
-                && !recent.as_ref().is_some_and(|t| Arc::ptr_eq(t, table))
+                && !recent
+                    .as_ref()
+                    .is_some_and(|kept| Arc::ptr_eq(&kept.table, table))
             {
-                *recent = Some(Arc::clone(table));
+                *recent = Some(Kept {
+                    table: Arc::clone(table),
+                    last: Default::default(),
+                });
             }
         });
     }
@@ -559,6 +604,52 @@ mod tests {
         set.positions()
             .map(|p| table.privilege_name(p).to_owned())
             .collect()
+    }
+
+    #[test]
+    fn the_kept_table_answers_the_last_name_again_and_any_other_as_the_table_does() {
+        // On a thread of its own: what it keeps is its own.
+        std::thread::spawn(|| {
+            let of = |name: &str| KeptPosition::of(Query::Text(name)).map(|k| k.position);
+            assert_eq!(of("simple"), None, "no table kept yet");
+            let first = Arc::new(parse_roles(SEED).unwrap());
+            let long = "a-privilege-named-longer-than-16";
+            let second = Arc::new(
+                parse_roles(&format!(
+                    r#"{{"privileges": [{{"privilege": "{long}"}}, {{"privilege": "medium"}},
+                        {{"privilege": "simplE"}}, {{"privilege": "m"}}]}}"#
+                ))
+                .unwrap(),
+            );
+            RolesTable::keep_for_thread(&first);
+            let asked = [
+                "simple", "simple", "medium", "SIMPLE", "simple", "simpl", "simplex", "m", "m\0",
+                "medium", long, long, "",
+            ];
+            let answers = |table: &RolesTable| -> Vec<Option<Option<u32>>> {
+                asked
+                    .iter()
+                    .map(|&name| Some(table.privilege_position(Query::Text(name))))
+                    .collect()
+            };
+            let kept: Vec<_> = asked.iter().map(|&name| of(name)).collect();
+            assert_eq!(kept, answers(&first));
+            // Another table kept: the last name is asked of it, not answered from the first.
+            assert_eq!(of("m"), Some(first.privilege_position(Query::Text("m"))));
+            RolesTable::keep_for_thread(&second);
+            assert_eq!(of("m"), Some(second.privilege_position(Query::Text("m"))));
+            assert_ne!(
+                second.privilege_position(Query::Text("m")),
+                first.privilege_position(Query::Text("m"))
+            );
+            let kept: Vec<_> = asked.iter().map(|&name| of(name)).collect();
+            assert_eq!(kept, answers(&second));
+            let declared = second.privilege_position(Query::Text("simplE"));
+            assert!(declared.is_some());
+            assert_eq!(of("simple"), Some(declared), "case-blind, as the table");
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
