@@ -145,16 +145,7 @@ impl Storage {
         if self.text.is_empty() {
             return 0;
         }
-        let text = self.text.as_ptr() as u64;
-        let members = self.members.as_ptr() as u64;
-        // The text's address in the upper 48 bits (user-space addresses are below 2^47), the
-        // member table's distance from it in the lower 16: both are allocated one after the
-        // other, so usually a few hundred bytes apart. Farther: only the text is hinted.
-        let distance = i16::try_from(members.wrapping_sub(text) as i64).unwrap_or(0);
-        if text >> 48 != 0 {
-            return 0;
-        }
-        text << 16 | u64::from(distance as u16)
+        packed_hint(self.text.as_ptr() as u64, self.members.as_ptr() as u64)
     }
 
     /// Starts bringing in the member table and the text of the storage whose
@@ -530,6 +521,17 @@ impl Storage {
     }
 }
 
+/// The text's address in the upper 48 bits (user-space addresses are below 2^47), the member
+/// table's distance from it in the lower 16: both are allocated one after the other, so
+/// usually a few hundred bytes apart. Farther: only the text is hinted. A text above 2^48: 0.
+fn packed_hint(text: u64, members: u64) -> u64 {
+    let distance = i16::try_from(members.wrapping_sub(text) as i64).unwrap_or(0);
+    if text >> 48 != 0 {
+        return 0;
+    }
+    text << 16 | u64::from(distance as u16)
+}
+
 /// The text's and the member table's addresses that [`Storage::address_hint`] packed (the
 /// text's again when the table was too far to pack).
 #[inline(always)]
@@ -863,15 +865,14 @@ mod tests {
         assert_eq!(Storage::default().address_hint(), 0);
         assert_eq!(hinted_addresses(0), [0, 0]);
         let mut storage = from_root(&json!({"n": 0, "v": "x"}), MAX).unwrap();
-        // Many writes: the text moves with each, the table as members come.
-        let mut packed = 0;
+        // Many writes: the text moves with each, the table as members come. Whether the two
+        // lie close enough to pack is the allocator's (other tests' threads allocate too):
+        // both ways are checked on made-up addresses below.
         for n in 0..200 {
             let hint = storage.address_hint();
             let [text, members] = hinted_addresses(hint);
             assert_eq!(text, storage.text.as_ptr() as usize);
-            if members == storage.members.as_ptr() as usize {
-                packed += 1;
-            } else {
+            if members != storage.members.as_ptr() as usize {
                 assert_eq!(members, text, "not packed: the text twice");
                 assert!(
                     (storage.members.as_ptr() as i64 - storage.text.as_ptr() as i64).abs()
@@ -884,8 +885,28 @@ mod tests {
                 .set(&format!("/k{}", n % 8), json!(value), usize::MAX)
                 .unwrap();
         }
-        // What the hint is for: a small storage's two allocations lie within its reach.
-        assert!(packed > 0, "{packed} of 200");
+        // Both ways, on addresses made up: the table before the text and after it, at the
+        // edges of what 16 bits reach and beyond.
+        let text = 0x7f12_3456_7890_u64;
+        for distance in [1, -1, 48, -4096, i64::from(i16::MAX), i64::from(i16::MIN)] {
+            let members = text.wrapping_add_signed(distance);
+            let expected = [text as usize, members as usize];
+            assert_eq!(
+                hinted_addresses(packed_hint(text, members)),
+                expected,
+                "{distance}"
+            );
+        }
+        for distance in [i64::from(i16::MAX) + 1, i64::from(i16::MIN) - 1, 1 << 40] {
+            let members = text.wrapping_add_signed(distance);
+            let expected = [text as usize, text as usize];
+            assert_eq!(
+                hinted_addresses(packed_hint(text, members)),
+                expected,
+                "{distance}"
+            );
+        }
+        assert_eq!(packed_hint(1 << 48, (1 << 48) + 8), 0, "above user space");
         // A hint of a storage since freed is only a wasted prefetch.
         let stale = storage.address_hint();
         drop(storage);
