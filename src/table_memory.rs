@@ -12,10 +12,10 @@
 //! The cost is the rounding up to whole huge pages: the tables hashbrown makes of at least
 //! [`SMALLEST`] bytes are 57 bytes a bucket and a power of two of buckets, 0.89 of a whole
 //! number of huge pages, so 12 % more than the table (at 1,000,000 sessions, 64 tables of
-//! 1.87 MiB in 2 MiB each: about 15 bytes a session). Smaller tables come from the system's
-//! allocator as before.
+//! 1.87 MiB in 2 MiB each: about 15 bytes a session). Smaller tables come from the global
+//! allocator, as std's `HashMap` takes them.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::Layout;
 use std::ptr::NonNull;
 
 use allocator_api2::alloc::{AllocError, Allocator};
@@ -49,7 +49,7 @@ unsafe impl Allocator for TableMemory {
             huge::map(layout.size())
         } else {
             // SAFETY: the layout's size is not zero.
-            NonNull::new(unsafe { System.alloc(layout) })
+            NonNull::new(unsafe { std::alloc::alloc(layout) })
         };
         block
             .map(|block| NonNull::slice_from_raw_parts(block, layout.size()))
@@ -65,8 +65,8 @@ unsafe impl Allocator for TableMemory {
             // which mapped it (`huge::map`) for the same size.
             unsafe { huge::unmap(block, layout.size()) };
         } else {
-            // SAFETY: as above, from `System.alloc` with this layout.
-            unsafe { System.dealloc(block.as_ptr(), layout) };
+            // SAFETY: as above, from `std::alloc::alloc` with this layout.
+            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
         }
     }
 }
@@ -200,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn a_small_table_and_an_empty_one_come_from_the_system() {
+    fn a_small_table_and_an_empty_one_come_from_the_global_allocator() {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         for size in [0, 1, 4096, SMALLEST - 1] {
             let layout = Layout::from_size_align(size, 16).unwrap();
